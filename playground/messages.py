@@ -1,0 +1,325 @@
+"""Messages and their parts, and the normalisation of every accepted input shape into `list[Message]`.
+
+Accepted inputs (as in Mastra's `generate(messages)`): a string, a list of strings, a list of `{"role", "content"}` dicts
+(content a string or a list of parts), a list of `Message`, or a mix. Parts may be given in AI-SDK / OpenAI shapes
+(`{"type": "image_url", "image_url": {"url": ...}}`, `{"type": "image", "image": ...}`) and are normalised.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from .errors import ConfigurationError
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class TextPart(_Part):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImagePart(_Part):
+    """An image by URL or as base64 data. `media_type` is required with data (e.g. image/png)."""
+
+    type: Literal["image"] = "image"
+    url: str | None = None
+    data: str | None = None
+    media_type: str | None = None
+    detail: str | None = None
+
+    def data_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"data:{self.media_type or 'image/png'};base64,{self.data}"
+
+
+class FilePart(_Part):
+    """A document (PDF, text ...) by URL or as base64 data."""
+
+    type: Literal["file"] = "file"
+    url: str | None = None
+    data: str | None = None
+    media_type: str = "application/octet-stream"
+    filename: str | None = None
+
+    def data_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+class ToolCallPart(_Part):
+    type: Literal["tool-call"] = "tool-call"
+    tool_call_id: str
+    tool_name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    provider_metadata: dict[str, Any] | None = None
+
+
+class ToolResultPart(_Part):
+    type: Literal["tool-result"] = "tool-result"
+    tool_call_id: str
+    tool_name: str
+    result: Any = None
+    is_error: bool = False
+
+    def result_text(self) -> str:
+        """The result as the text a provider receives (JSON for structured values)."""
+        if isinstance(self.result, str):
+            return self.result
+        return json.dumps(self.result, ensure_ascii=False, default=str)
+
+
+class ReasoningPart(_Part):
+    """Model reasoning. `signature` / `provider_metadata` carry what a provider needs back on the next turn."""
+
+    type: Literal["reasoning"] = "reasoning"
+    text: str = ""
+    signature: str | None = None
+    redacted: bool = False
+    provider_metadata: dict[str, Any] | None = None
+
+
+class SourcePart(_Part):
+    type: Literal["source"] = "source"
+    url: str
+    title: str | None = None
+    id: str | None = None
+    provider_metadata: dict[str, Any] | None = None
+
+
+Part = Annotated[
+    TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPart | ReasoningPart | SourcePart,
+    Field(discriminator="type"),
+]
+_part_adapter: TypeAdapter[Any] = TypeAdapter(Part)
+
+
+class Message(BaseModel):
+    """One message of a conversation. `content` is always a list of parts; `text` joins the text parts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: list[Part] = Field(default_factory=list)
+    name: str | None = None
+    provider_metadata: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @property
+    def tool_calls(self) -> list[ToolCallPart]:
+        return [p for p in self.content if isinstance(p, ToolCallPart)]
+
+    @property
+    def tool_results(self) -> list[ToolResultPart]:
+        return [p for p in self.content if isinstance(p, ToolResultPart)]
+
+    @property
+    def reasoning(self) -> list[ReasoningPart]:
+        return [p for p in self.content if isinstance(p, ReasoningPart)]
+
+    @property
+    def parsed_json(self) -> Any:
+        """JSON parsed out of the text, the ActiveAgent way: first `{`/`[` to the last `}`/`]`; None when it fails."""
+        return extract_json(self.text)
+
+    @classmethod
+    def user(cls, text: str) -> Message:
+        return cls(role="user", content=[TextPart(text=text)])
+
+    @classmethod
+    def system(cls, text: str) -> Message:
+        return cls(role="system", content=[TextPart(text=text)])
+
+    @classmethod
+    def assistant(cls, text: str) -> Message:
+        return cls(role="assistant", content=[TextPart(text=text)])
+
+    def __repr__(self) -> str:
+        summary = self.text[:60] or ", ".join(p.type for p in self.content)
+        return f"Message(role={self.role!r}, {summary!r})"
+
+
+def extract_json(text: str | None) -> Any:
+    """Parse JSON from the first `{` or `[` to the last `}` or `]`; None when there is none or it does not parse."""
+    if not text:
+        return None
+    starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
+    if not starts:
+        return None
+    start = min(starts)
+    end = max(text.rfind("}"), text.rfind("]"))
+    if end < start:
+        return None
+    try:
+        return json.loads(text[start : end + 1])
+    except ValueError:
+        return None
+
+
+_DATA_URL = re.compile(r"^data:(?P<mt>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[^;,]+)*;base64,(?P<data>.*)$", re.S)
+
+
+def _image_or_file(value: Any, media_type: str | None, *, kind: str, extra: dict[str, Any]) -> ImagePart | FilePart:
+    url: str | None = None
+    data: str | None = None
+    if isinstance(value, bytes):
+        data = base64.b64encode(value).decode("ascii")
+    elif isinstance(value, str):
+        m = _DATA_URL.match(value)
+        if m:
+            data = m.group("data")
+            media_type = media_type or m.group("mt")
+        elif value.startswith(("http://", "https://", "gs://", "file://")):
+            url = value
+        else:
+            data = value  # already base64
+    else:
+        raise ConfigurationError(f"{kind} part: expected a URL, a data URL, base64 text or bytes, got {type(value).__name__}")
+    if kind == "image":
+        return ImagePart(url=url, data=data, media_type=media_type, detail=extra.get("detail"))
+    return FilePart(url=url, data=data, media_type=media_type or "application/octet-stream", filename=extra.get("filename"))
+
+
+def normalize_part(raw: Any) -> Any:
+    """One content part from any accepted shape."""
+    if isinstance(raw, BaseModel):
+        if isinstance(raw, TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPart | ReasoningPart | SourcePart):
+            return raw
+        raw = raw.model_dump()
+    if isinstance(raw, str):
+        return TextPart(text=raw)
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"message content part: expected a dict or str, got {type(raw).__name__}")
+    kind = raw.get("type")
+    if kind in ("text", "input_text", "output_text"):
+        return TextPart(text=str(raw.get("text", "")))
+    if kind == "image_url":
+        iu = raw.get("image_url")
+        url = iu.get("url") if isinstance(iu, dict) else iu
+        detail = iu.get("detail") if isinstance(iu, dict) else None
+        return _image_or_file(url, None, kind="image", extra={"detail": detail})
+    if kind == "image" and ("url" in raw or "data" in raw) and "image" not in raw:
+        return ImagePart.model_validate(raw)
+    if kind == "image":
+        mt = raw.get("media_type") or raw.get("mediaType") or raw.get("mimeType")
+        return _image_or_file(raw.get("image"), mt, kind="image", extra=raw)
+    if kind == "file":
+        mt = raw.get("media_type") or raw.get("mediaType") or raw.get("mimeType")
+        if "url" in raw or "data" in raw:
+            value = raw.get("url") or raw.get("data")
+            if raw.get("data") and not raw.get("url"):
+                return FilePart(data=raw["data"], media_type=mt or "application/octet-stream", filename=raw.get("filename"))
+        else:
+            value = raw.get("file") or raw.get("file_data")
+        return _image_or_file(value, mt, kind="file", extra=raw)
+    if kind in ("tool-call", "tool_call"):
+        return ToolCallPart(
+            tool_call_id=raw.get("tool_call_id") or raw.get("toolCallId") or raw["id"],
+            tool_name=raw.get("tool_name") or raw.get("toolName") or raw["name"],
+            args=raw.get("args") or raw.get("input") or {},
+        )
+    if kind in ("tool-result", "tool_result"):
+        return ToolResultPart(
+            tool_call_id=raw.get("tool_call_id") or raw.get("toolCallId") or "",
+            tool_name=raw.get("tool_name") or raw.get("toolName") or "",
+            result=raw.get("result", raw.get("output")),
+            is_error=bool(raw.get("is_error") or raw.get("isError")),
+        )
+    try:
+        return _part_adapter.validate_python(raw)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"message content part of type {kind!r} is not understood; use text, image, file, tool-call or tool-result"
+        ) from exc
+
+
+def _normalize_one(item: Any, index: int) -> Message:
+    if isinstance(item, Message):
+        return item
+    if isinstance(item, str):
+        return Message.user(item)
+    if isinstance(item, BaseModel):
+        item = item.model_dump()
+    if not isinstance(item, dict):
+        raise ConfigurationError(
+            f"messages[{index}]: expected a str, a dict with 'role' and 'content', or a Message; got {type(item).__name__}",
+            field="messages",
+        )
+    role = item.get("role")
+    if role not in ("system", "user", "assistant", "tool", "developer"):
+        raise ConfigurationError(
+            f"messages[{index}].role: expected one of system, user, assistant, tool; got {role!r}", field="messages"
+        )
+    if role == "developer":
+        role = "system"
+    content = item.get("content")
+    parts: list[Any]
+    if content is None:
+        parts = []
+    elif isinstance(content, str):
+        parts = [TextPart(text=content)]
+    elif isinstance(content, list):
+        parts = [normalize_part(p) for p in content]
+    else:
+        parts = [normalize_part(content)]
+    # OpenAI-shaped assistant tool calls and tool messages paste in too.
+    for tc in item.get("tool_calls") or []:
+        fn = tc.get("function", {})
+        args = fn.get("arguments")
+        parts.append(
+            ToolCallPart(
+                tool_call_id=tc.get("id", ""),
+                tool_name=fn.get("name", ""),
+                args=json.loads(args) if isinstance(args, str) and args else (args or {}),
+            )
+        )
+    if role == "tool" and item.get("tool_call_id"):
+        text = "".join(p.text for p in parts if isinstance(p, TextPart))
+        parts = [ToolResultPart(tool_call_id=item["tool_call_id"], tool_name=item.get("name") or "", result=text)]
+    return Message(role=role, content=parts, name=item.get("name") if role != "tool" else None)
+
+
+def normalize_messages(messages: Any) -> list[Message]:
+    """Every accepted input shape -> `list[Message]`. Raises ConfigurationError naming the bad item."""
+    if messages is None:
+        return []
+    if isinstance(messages, str | Message | dict):
+        return [_normalize_one(messages, 0)]
+    if isinstance(messages, Iterable):
+        return [_normalize_one(m, i) for i, m in enumerate(messages)]
+    raise ConfigurationError(
+        f"messages: expected a str, a list of str, dicts or Message; got {type(messages).__name__}", field="messages"
+    )
+
+
+def system_messages(value: Any, field: str) -> list[Message]:
+    """`instructions=` / `system=` accept a str, a list of str, a system message dict or a list of them."""
+    if value is None:
+        return []
+    items: Sequence[Any] = value if isinstance(value, list | tuple) else [value]
+    out: list[Message] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(Message.system(item))
+        elif isinstance(item, Message) and item.role == "system":
+            out.append(item)
+        elif isinstance(item, dict) and item.get("role") in ("system", "developer"):
+            out.append(_normalize_one(item, i))
+        else:
+            raise ConfigurationError(f"{field}: expected a string or a system message, got {item!r:.80}", field=field)
+    return out

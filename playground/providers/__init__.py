@@ -1,0 +1,1 @@
+"""Providers: pure translation between our types and each wire protocol. Only `transport` does I/O."""

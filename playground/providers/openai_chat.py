@@ -1,0 +1,331 @@
+"""OpenAI Chat Completions: `POST /chat/completions`, whole and streamed (SSE with `data: [DONE]`).
+
+Pure translation. `_map_*` goes to the wire, `_parse_*` comes from it. Fields we do not model are kept in
+`provider_metadata` rather than dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ..errors import ProviderError, StreamError
+from ..events import StreamEvent
+from ..messages import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from ..result import FinishReason, Usage
+from ..settings import NamedToolChoice
+from .base import (
+    BaseProvider,
+    Capabilities,
+    HttpRequestSpec,
+    ModelCall,
+    ModelResponse,
+    ResponseAccumulator,
+    SSEEvent,
+    parse_tool_args,
+)
+
+FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool-calls",
+    "function_call": "tool-calls",
+    "content_filter": "content-filter",
+}
+
+# Known top-level response keys; anything else is kept in provider_metadata.
+_KNOWN_KEYS = frozenset({"id", "object", "created", "model", "choices", "usage"})
+
+
+class OpenAIChatProvider(BaseProvider):
+    name: ClassVar[str] = "openai-chat"
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    env_key: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    capabilities = Capabilities(reasoning=True, structured_output="native", images=True, files=True, embeddings=True, sources=True)
+
+    #: OpenAI wants `max_completion_tokens`; most compatible servers only know `max_tokens`.
+    max_tokens_field: str = "max_completion_tokens"
+    #: "system", or "developer" for OpenAI reasoning models.
+    system_role: str = "system"
+
+    # -- to the wire --------------------------------------------------------------------------------------------------
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        headers.update(self.extra_headers)
+        return headers
+
+    def build_request(self, call: ModelCall) -> HttpRequestSpec:
+        body: dict[str, Any] = {"model": call.model or self.model, "messages": self._map_messages(call.messages)}
+        warnings: list[str] = []
+        if call.tools:
+            body["tools"] = [self._map_tool(t) for t in call.tools]
+            body["tool_choice"] = self._map_tool_choice(call.tool_choice)
+        elif call.tool_choice not in ("auto", "none"):
+            warnings.append(f"tool_choice {call.tool_choice!r} was not sent: no tools are active")
+        body.update(self._map_settings(call, warnings))
+        if call.response_format is not None:
+            rf = call.response_format
+            schema: dict[str, Any] = {"name": rf.name, "schema": rf.schema, "strict": rf.strict}
+            if rf.description:
+                schema["description"] = rf.description
+            body["response_format"] = {"type": "json_schema", "json_schema": schema}
+        if call.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        for key in ("openai", self.name):
+            body.update(call.provider_options.get(key) or {})
+        return HttpRequestSpec(
+            "POST", f"{self.base_url}/chat/completions", self.headers(), body, stream=call.stream, warnings=warnings
+        )
+
+    def _map_settings(self, call: ModelCall, warnings: list[str]) -> dict[str, Any]:
+        s = call.settings
+        out: dict[str, Any] = {}
+        if s.temperature is not None:
+            out["temperature"] = s.temperature
+        if s.max_output_tokens is not None:
+            out[self.max_tokens_field] = s.max_output_tokens
+        if s.top_p is not None:
+            out["top_p"] = s.top_p
+        if s.top_k is not None:
+            warnings.append("top_k is not supported by the Chat Completions API and was not sent")
+        if s.presence_penalty is not None:
+            out["presence_penalty"] = s.presence_penalty
+        if s.frequency_penalty is not None:
+            out["frequency_penalty"] = s.frequency_penalty
+        if s.stop_sequences:
+            out["stop"] = s.stop_sequences
+        if s.seed is not None:
+            out["seed"] = s.seed
+        return out
+
+    @staticmethod
+    def _map_tool(tool: Any) -> dict[str, Any]:
+        fn: dict[str, Any] = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+        if tool.strict is not None:
+            fn["strict"] = tool.strict
+        return {"type": "function", "function": fn}
+
+    @staticmethod
+    def _map_tool_choice(choice: Any) -> Any:
+        if isinstance(choice, NamedToolChoice):
+            return {"type": "function", "function": {"name": choice.tool_name}}
+        return choice
+
+    def _map_messages(self, messages: list[Message]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for m in messages:
+            if m.role == "system":
+                out.append({"role": self.system_role, "content": m.text})
+            elif m.role == "user":
+                out.append(self._map_user(m))
+            elif m.role == "assistant":
+                out.append(self._map_assistant(m))
+            else:
+                for part in m.content:
+                    if isinstance(part, ToolResultPart):
+                        out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": part.result_text()})
+        return out
+
+    @staticmethod
+    def _map_user(m: Message) -> dict[str, Any]:
+        msg: dict[str, Any] = {"role": "user"}
+        if m.name:
+            msg["name"] = m.name
+        if all(isinstance(p, TextPart) for p in m.content):
+            msg["content"] = m.text
+            return msg
+        parts: list[dict[str, Any]] = []
+        for p in m.content:
+            if isinstance(p, TextPart):
+                parts.append({"type": "text", "text": p.text})
+            elif isinstance(p, ImagePart):
+                image: dict[str, Any] = {"url": p.data_url()}
+                if p.detail:
+                    image["detail"] = p.detail
+                parts.append({"type": "image_url", "image_url": image})
+            elif isinstance(p, FilePart):
+                if p.url:
+                    parts.append({"type": "text", "text": f"[file: {p.url}]"})
+                else:
+                    parts.append(
+                        {"type": "file", "file": {"filename": p.filename or "file", "file_data": p.data_url()}}
+                    )
+        msg["content"] = parts
+        return msg
+
+    @staticmethod
+    def _map_assistant(m: Message) -> dict[str, Any]:
+        msg: dict[str, Any] = {"role": "assistant", "content": m.text or None}
+        calls = [
+            {
+                "id": p.tool_call_id,
+                "type": "function",
+                "function": {"name": p.tool_name, "arguments": json.dumps(p.args, ensure_ascii=False)},
+            }
+            for p in m.content
+            if isinstance(p, ToolCallPart)
+        ]
+        if calls:
+            msg["tool_calls"] = calls
+        return msg
+
+    # -- from the wire ------------------------------------------------------------------------------------------------
+    def parse_response(self, status: int, headers: Mapping[str, str], body: bytes) -> ModelResponse:
+        data = json.loads(body)
+        if "error" in data and not data.get("choices"):
+            raise self.parse_error(status, headers, body)
+        return self._parse_completion(data)
+
+    def _parse_completion(self, data: dict[str, Any]) -> ModelResponse:
+        resp = ModelResponse(id=data.get("id"), model_id=data.get("model"), created=data.get("created"))
+        extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
+        choices = data.get("choices") or []
+        if choices:
+            choice = choices[0]
+            message = choice.get("message") or {}
+            reasoning = self._parse_reasoning_field(message)
+            if reasoning:
+                resp.parts.append(ReasoningPart(text=reasoning))
+            content = message.get("content")
+            if isinstance(content, list):  # some compatible servers answer with parts
+                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            if content:
+                resp.parts.append(TextPart(text=content))
+            if message.get("refusal"):
+                extra["refusal"] = message["refusal"]
+            for tc in message.get("tool_calls") or []:
+                fn = tc.get("function") or {}
+                resp.parts.append(
+                    ToolCallPart(
+                        tool_call_id=tc.get("id") or "",
+                        tool_name=fn.get("name") or "",
+                        args=parse_tool_args(fn.get("arguments")),
+                    )
+                )
+            for ann in message.get("annotations") or []:
+                self._parse_annotation(ann, resp.parts)
+            raw_reason = choice.get("finish_reason")
+            resp.raw_finish_reason = raw_reason
+            resp.finish_reason = self._parse_finish_reason(raw_reason)
+            if choice.get("logprobs"):
+                extra["logprobs"] = choice["logprobs"]
+        if data.get("usage"):
+            resp.usage = self._parse_usage(data["usage"])
+        if extra:
+            resp.provider_metadata[self.name] = extra
+        return resp
+
+    @staticmethod
+    def _parse_reasoning_field(obj: Mapping[str, Any]) -> str | None:
+        """Reasoning as compatible servers send it: `reasoning_content` (vLLM, llama.cpp, DeepSeek) or `reasoning`."""
+        value = obj.get("reasoning_content")
+        if value is None:
+            value = obj.get("reasoning")
+        return value if isinstance(value, str) and value else None
+
+    @staticmethod
+    def _parse_annotation(ann: Mapping[str, Any], parts: list[Any]) -> None:
+        from ..messages import SourcePart
+
+        if ann.get("type") == "url_citation":
+            cit = ann.get("url_citation") or ann
+            url = cit.get("url")
+            if url and not any(isinstance(p, SourcePart) and p.url == url for p in parts):
+                parts.append(SourcePart(url=url, title=cit.get("title")))
+
+    @staticmethod
+    def _parse_finish_reason(raw: str | None) -> FinishReason:
+        if raw is None:
+            return "unknown"
+        return FINISH_REASONS.get(raw, "other")
+
+    @staticmethod
+    def _parse_usage(u: Mapping[str, Any]) -> Usage:
+        prompt = u.get("prompt_tokens") or 0
+        completion = u.get("completion_tokens") or 0
+        pdet = u.get("prompt_tokens_details") or {}
+        cdet = u.get("completion_tokens_details") or {}
+        return Usage(
+            input_tokens=prompt,
+            output_tokens=completion,
+            total_tokens=u.get("total_tokens") or (prompt + completion),
+            reasoning_tokens=cdet.get("reasoning_tokens") or 0,
+            cached_input_tokens=pdet.get("cached_tokens") or 0,
+        )
+
+    def stream_parser(self, call: ModelCall) -> OpenAIChatStreamParser:
+        return OpenAIChatStreamParser(self)
+
+    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+        return super().parse_error(status, headers, body)
+
+
+class OpenAIChatStreamParser:
+    """Chat Completions chunks -> stream events, accumulating the same ModelResponse a whole response gives."""
+
+    def __init__(self, provider: OpenAIChatProvider, step: int = 0) -> None:
+        self.provider = provider
+        self.acc = ResponseAccumulator(step)
+        self.done = False
+        self._extra: dict[str, Any] = {}
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        data = event.data
+        if data == "[DONE]":
+            self.done = True
+            return []
+        if not data:
+            return []
+        chunk = json.loads(data)
+        if "error" in chunk and not chunk.get("choices"):
+            err = self.provider.parse_error(200, {}, data.encode())
+            raise StreamError(err.message, code=err.code, provider=self.provider.name, raw_body=chunk, status=err.status)
+        resp = self.acc.response
+        if resp.id is None:
+            resp.id = chunk.get("id")
+            resp.model_id = chunk.get("model")
+            resp.created = chunk.get("created")
+        if chunk.get("usage"):
+            resp.usage = self.provider._parse_usage(chunk["usage"])
+        if chunk.get("system_fingerprint"):
+            self._extra["system_fingerprint"] = chunk["system_fingerprint"]
+        events: list[StreamEvent] = []
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            reasoning = self.provider._parse_reasoning_field(delta)
+            if reasoning:
+                events += self.acc.reasoning(reasoning)
+            content = delta.get("content")
+            if content:
+                events += self.acc.text(content)
+            for tc in delta.get("tool_calls") or ():
+                key = tc.get("index", 0)
+                fn = tc.get("function") or {}
+                if not self.acc.has_tool_call(key):
+                    events += self.acc.tool_call_start(key, tc.get("id") or "", fn.get("name") or "")
+                else:
+                    self.acc.tool_call_update(key, tool_call_id=tc.get("id"), tool_name=fn.get("name"))
+                if fn.get("arguments"):
+                    events += self.acc.tool_call_args(key, fn["arguments"])
+            for ann in delta.get("annotations") or ():
+                cit = ann.get("url_citation") or ann
+                if ann.get("type") == "url_citation" and cit.get("url"):
+                    events += self.acc.source(cit["url"], cit.get("title"))
+            raw_reason = choice.get("finish_reason")
+            if raw_reason:
+                resp.raw_finish_reason = raw_reason
+                resp.finish_reason = self.provider._parse_finish_reason(raw_reason)
+        return events
+
+    def finish(self) -> ModelResponse:
+        resp = self.acc.finish()
+        if self._extra:
+            resp.provider_metadata[self.provider.name] = self._extra
+        return resp
+

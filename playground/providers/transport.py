@@ -1,0 +1,519 @@
+"""The only network code: send a built request with httpx2, retry, time out, abort, decode streams, mask secrets.
+
+An `httpx2.Client` / `httpx2.AsyncClient` is injected (`Agent(http_client=...)`), which is how tests pass
+`httpx2.MockTransport` or replay recorded traffic. Nothing that leaves this module carries an API key unmasked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+
+from ..errors import AbortedError, ConnectionFailedError, TimeoutError_
+from ..settings import AbortSignal
+from .base import HttpRequestSpec, SSEEvent, StreamFormat
+
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=10.0)
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"})
+_KEY_QUERY = re.compile(r"([?&](?:key|api_key|apikey|access_token)=)[^&#\s]+", re.I)
+
+# ----------------------------------------------------------------------------------------------------------------
+# Masking
+
+
+def mask_secret(value: str) -> str:
+    """`sk-proj-abc...wxyz` -> `sk-p...wxyz`-shaped text that shows enough to tell keys apart and nothing to use."""
+    if len(value) <= 8:
+        return "****"
+    return f"{value[:3]}...{value[-4:]}" if len(value) >= 20 else f"...{value[-2:]}"
+
+
+def mask_text(text: str, secrets: Iterable[str]) -> str:
+    for s in secrets:
+        if s and len(s) >= 4 and s in text:
+            text = text.replace(s, mask_secret(s))
+    return _KEY_QUERY.sub(lambda m: m.group(1) + "****", text)
+
+
+def mask_headers(headers: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
+    secrets = list(secrets)
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS:
+            scheme, _, token = value.partition(" ")
+            out[name] = f"{scheme} {mask_secret(token)}" if token else mask_secret(value)
+        else:
+            out[name] = mask_text(value, secrets)
+    return out
+
+
+def mask_value(value: Any, secrets: Iterable[str]) -> Any:
+    """Mask secrets anywhere inside a JSON-like value."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return mask_text(value, secrets)
+    if isinstance(value, dict):
+        return {k: mask_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_value(v, secrets) for v in value]
+    return value
+
+
+def masked_request(spec: HttpRequestSpec, secrets: Iterable[str]) -> dict[str, Any]:
+    secrets = list(secrets)
+    return {
+        "method": spec.method,
+        "url": mask_text(spec.url, secrets),
+        "headers": mask_headers(spec.headers, secrets),
+        "body": mask_value(spec.json, secrets),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Stream decoding (SSE via httpx2's EventSource; JSON-array and NDJSON for Gemini and Ollama)
+
+
+class _LineSSEDecoder:
+    """SSE from text chunks, for servers that stream SSE under another content type."""
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._id: str | None = None
+
+    def feed(self, chunk: str) -> list[SSEEvent]:
+        self._buf += chunk
+        out: list[SSEEvent] = []
+        while True:
+            nl = self._buf.find("\n")
+            if nl < 0:
+                break
+            line, self._buf = self._buf[:nl].rstrip("\r"), self._buf[nl + 1 :]
+            self._line(line, out)
+        return out
+
+    def flush(self) -> list[SSEEvent]:
+        out: list[SSEEvent] = []
+        if self._buf:
+            self._line(self._buf.rstrip("\r"), out)
+            self._buf = ""
+        self._line("", out)
+        return out
+
+    def _line(self, line: str, out: list[SSEEvent]) -> None:
+        if not line:
+            if self._data:
+                out.append(SSEEvent("\n".join(self._data), self._event, self._id))
+            self._data, self._event = [], None
+            return
+        if line.startswith(":"):
+            return
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            self._id = value
+
+
+class _JSONArrayDecoder:
+    """Elements of one JSON array written out in pieces (Gemini's streamGenerateContent without alt=sse)."""
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._dec = json.JSONDecoder()
+
+    def feed(self, chunk: str) -> list[SSEEvent]:
+        self._buf += chunk
+        out: list[SSEEvent] = []
+        while True:
+            stripped = self._buf.lstrip(" \r\n\t[,]")
+            if not stripped:
+                self._buf = ""
+                break
+            try:
+                _, end = self._dec.raw_decode(stripped)
+            except ValueError:
+                self._buf = stripped
+                break
+            out.append(SSEEvent(stripped[:end]))
+            self._buf = stripped[end:]
+        return out
+
+    def flush(self) -> list[SSEEvent]:
+        return self.feed("")
+
+
+class _NDJSONDecoder:
+    def __init__(self) -> None:
+        self._buf = ""
+
+    def feed(self, chunk: str) -> list[SSEEvent]:
+        self._buf += chunk
+        *lines, self._buf = self._buf.split("\n")
+        return [SSEEvent(line.strip()) for line in lines if line.strip()]
+
+    def flush(self) -> list[SSEEvent]:
+        rest, self._buf = self._buf.strip(), ""
+        return [SSEEvent(rest)] if rest else []
+
+
+def _text_decoder(fmt: StreamFormat) -> _LineSSEDecoder | _JSONArrayDecoder | _NDJSONDecoder:
+    if fmt == "json-array":
+        return _JSONArrayDecoder()
+    if fmt == "ndjson":
+        return _NDJSONDecoder()
+    return _LineSSEDecoder()
+
+
+def _is_event_stream(response: httpx2.Response) -> bool:
+    return response.headers.get("content-type", "").partition(";")[0].strip().lower() == "text/event-stream"
+
+
+def iter_stream_events(response: httpx2.Response, fmt: StreamFormat) -> Iterator[SSEEvent]:
+    if fmt == "sse" and _is_event_stream(response):
+        for sse in httpx2.EventSource(response):
+            yield SSEEvent(sse.data, sse.event if sse.event != "message" else None, sse.id or None)
+        return
+    decoder = _text_decoder(fmt)
+    for chunk in response.iter_text():
+        yield from decoder.feed(chunk)
+    yield from decoder.flush()
+
+
+async def aiter_stream_events(response: httpx2.Response, fmt: StreamFormat) -> AsyncIterator[SSEEvent]:
+    if fmt == "sse" and _is_event_stream(response):
+        async for sse in httpx2.EventSource(response):
+            yield SSEEvent(sse.data, sse.event if sse.event != "message" else None, sse.id or None)
+        return
+    decoder = _text_decoder(fmt)
+    async for chunk in response.aiter_text():
+        for ev in decoder.feed(chunk):
+            yield ev
+    for ev in decoder.flush():
+        yield ev
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Sending
+
+
+@dataclass(slots=True)
+class HttpResult:
+    """A whole response, as received."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    attempts: int = 1
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    max_retries: int = 2
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    retry_delay: Callable[[int, Mapping[str, str], bytes], float | None] | None = None
+    """Provider hook: a delay the body asks for (Gemini's RetryInfo); None to use Retry-After or backoff."""
+
+    def delay(self, attempt: int, status: int | None, headers: Mapping[str, str], body: bytes) -> float:
+        if status is not None and self.retry_delay is not None:
+            asked = self.retry_delay(status, headers, body)
+            if asked is not None:
+                return min(asked, 60.0)
+        from .base import parse_retry_after
+
+        asked = parse_retry_after(headers)
+        if asked is not None:
+            return min(asked, 60.0)
+        backoff = min(self.max_delay, self.base_delay * (2**attempt))
+        return backoff * (0.75 + random.random() * 0.5)
+
+
+@dataclass
+class StreamHandle:
+    """An open streaming response. `events()` decodes it; the recorded raw events are kept for the raw view."""
+
+    status: int
+    headers: dict[str, str]
+    attempts: int
+    started: float
+    response: httpx2.Response
+    fmt: StreamFormat
+    raw_events: list[str] = field(default_factory=list)
+    first_chunk_at: float | None = None
+
+
+def _connection_error(exc: Exception, url: str, secrets: Iterable[str]) -> ConnectionFailedError:
+    where = mask_text(url, secrets)
+    if isinstance(exc, httpx2.TimeoutException):
+        return TimeoutError_(f"The request to {where} timed out ({type(exc).__name__}); raise timeout= or try again.")
+    return ConnectionFailedError(
+        f"Could not reach {where}: {mask_text(str(exc), secrets) or type(exc).__name__}. "
+        "Is the server running and the base URL right?"
+    )
+
+
+_shared_lock = threading.Lock()
+_shared_sync: httpx2.Client | None = None
+
+
+def shared_client() -> httpx2.Client:
+    """One pooled client per process for providers without an injected client (connection reuse matters)."""
+    global _shared_sync
+    with _shared_lock:
+        if _shared_sync is None:
+            _shared_sync = httpx2.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+        return _shared_sync
+
+
+_async_clients: dict[int, httpx2.AsyncClient] = {}
+
+
+def shared_async_client() -> httpx2.AsyncClient:
+    """One pooled async client per event loop (an AsyncClient cannot move between loops)."""
+    loop = asyncio.get_running_loop()
+    key = id(loop)
+    client = _async_clients.get(key)
+    if client is None or client.is_closed:
+        client = httpx2.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+        _async_clients[key] = client
+    return client
+
+
+class Transport:
+    """Sends `HttpRequestSpec`s. Holds an optional injected client (sync, async or both) and the secrets to mask."""
+
+    def __init__(
+        self,
+        client: httpx2.Client | httpx2.AsyncClient | None = None,
+        *,
+        async_client: httpx2.AsyncClient | None = None,
+        secrets: Iterable[str] = (),
+        timeout: float | httpx2.Timeout | None = None,
+    ) -> None:
+        self._client = client if isinstance(client, httpx2.Client) else None
+        self._async_client = async_client or (client if isinstance(client, httpx2.AsyncClient) else None)
+        self.secrets = [s for s in secrets if s]
+        self.timeout = timeout
+
+    # -- helpers ----------------------------------------------------------------------------------------------------
+    def _sync_client(self) -> httpx2.Client:
+        if self._client is not None:
+            return self._client
+        if self._async_client is not None:
+            raise ConnectionFailedError(
+                "Only an httpx2.AsyncClient was given: use the async calls (generate_async, astream) "
+                "or pass an httpx2.Client too."
+            )
+        return shared_client()
+
+    def _aclient(self) -> httpx2.AsyncClient | None:
+        if self._async_client is not None:
+            return self._async_client
+        if self._client is not None:
+            return None  # only a sync client: async calls run it in a worker thread
+        return shared_async_client()
+
+    def _build(self, client: httpx2.Client | httpx2.AsyncClient, spec: HttpRequestSpec, timeout: Any) -> httpx2.Request:
+        kwargs: dict[str, Any] = {"headers": spec.headers}
+        if spec.json is not None:
+            kwargs["content"] = spec.body_bytes()
+        t = timeout if timeout is not None else self.timeout
+        if t is not None:
+            kwargs["timeout"] = t
+        return client.build_request(spec.method, spec.url, **kwargs)
+
+    @staticmethod
+    def _check_abort(abort: AbortSignal | None) -> None:
+        if abort is not None and abort.aborted:
+            raise AbortedError(abort.reason or "aborted")
+
+    @staticmethod
+    def _sleep(seconds: float, abort: AbortSignal | None) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            Transport._check_abort(abort)
+            time.sleep(min(left, 0.05))
+        Transport._check_abort(abort)
+
+    @staticmethod
+    async def _asleep(seconds: float, abort: AbortSignal | None) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            Transport._check_abort(abort)
+            await asyncio.sleep(min(left, 0.05))
+        Transport._check_abort(abort)
+
+    # -- whole responses ----------------------------------------------------------------------------------------------
+    def send(
+        self, spec: HttpRequestSpec, *, retry: RetryPolicy | None = None, abort: AbortSignal | None = None,
+        timeout: Any = None,
+    ) -> HttpResult:
+        retry = retry or RetryPolicy()
+        client = self._sync_client()
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            self._check_abort(abort)
+            try:
+                response = client.send(self._build(client, spec, timeout))
+            except httpx2.TransportError as exc:
+                if attempt < retry.max_retries:
+                    self._sleep(retry.delay(attempt, None, {}, b""), abort)
+                    attempt += 1
+                    continue
+                raise _connection_error(exc, spec.url, self.secrets) from None
+            headers = dict(response.headers)
+            body = response.content
+            if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
+                self._sleep(retry.delay(attempt, response.status_code, headers, body), abort)
+                attempt += 1
+                continue
+            return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+
+    async def send_async(
+        self, spec: HttpRequestSpec, *, retry: RetryPolicy | None = None, abort: AbortSignal | None = None,
+        timeout: Any = None,
+    ) -> HttpResult:
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.send, spec, retry=retry, abort=abort, timeout=timeout)
+        retry = retry or RetryPolicy()
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            self._check_abort(abort)
+            try:
+                response = await client.send(self._build(client, spec, timeout))
+            except httpx2.TransportError as exc:
+                if attempt < retry.max_retries:
+                    await self._asleep(retry.delay(attempt, None, {}, b""), abort)
+                    attempt += 1
+                    continue
+                raise _connection_error(exc, spec.url, self.secrets) from None
+            headers = dict(response.headers)
+            body = response.content
+            if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
+                await self._asleep(retry.delay(attempt, response.status_code, headers, body), abort)
+                attempt += 1
+                continue
+            return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+
+    # -- streams ------------------------------------------------------------------------------------------------------
+    def open_stream(
+        self, spec: HttpRequestSpec, fmt: StreamFormat, *, retry: RetryPolicy | None = None,
+        abort: AbortSignal | None = None, timeout: Any = None,
+    ) -> StreamHandle | HttpResult:
+        """Open a stream, retrying before the first byte. A non-2xx answer comes back whole as an HttpResult."""
+        retry = retry or RetryPolicy()
+        client = self._sync_client()
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            self._check_abort(abort)
+            try:
+                response = client.send(self._build(client, spec, timeout), stream=True)
+            except httpx2.TransportError as exc:
+                if attempt < retry.max_retries:
+                    self._sleep(retry.delay(attempt, None, {}, b""), abort)
+                    attempt += 1
+                    continue
+                raise _connection_error(exc, spec.url, self.secrets) from None
+            headers = dict(response.headers)
+            if response.status_code >= 300:
+                body = response.read()
+                response.close()
+                if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
+                    self._sleep(retry.delay(attempt, response.status_code, headers, body), abort)
+                    attempt += 1
+                    continue
+                return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+            return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
+
+    def stream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> Iterator[SSEEvent]:
+        try:
+            for ev in iter_stream_events(handle.response, handle.fmt):
+                if handle.first_chunk_at is None:
+                    handle.first_chunk_at = time.perf_counter()
+                handle.raw_events.append(ev.data)
+                yield ev
+                self._check_abort(abort)
+        except httpx2.TransportError as exc:
+            raise _connection_error(exc, str(handle.response.request.url), self.secrets) from None
+        finally:
+            handle.response.close()
+
+    async def open_stream_async(
+        self, spec: HttpRequestSpec, fmt: StreamFormat, *, retry: RetryPolicy | None = None,
+        abort: AbortSignal | None = None, timeout: Any = None,
+    ) -> StreamHandle | HttpResult:
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.open_stream, spec, fmt, retry=retry, abort=abort, timeout=timeout)
+        retry = retry or RetryPolicy()
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            self._check_abort(abort)
+            try:
+                response = await client.send(self._build(client, spec, timeout), stream=True)
+            except httpx2.TransportError as exc:
+                if attempt < retry.max_retries:
+                    await self._asleep(retry.delay(attempt, None, {}, b""), abort)
+                    attempt += 1
+                    continue
+                raise _connection_error(exc, spec.url, self.secrets) from None
+            headers = dict(response.headers)
+            if response.status_code >= 300:
+                body = await response.aread()
+                await response.aclose()
+                if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
+                    await self._asleep(retry.delay(attempt, response.status_code, headers, body), abort)
+                    attempt += 1
+                    continue
+                return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+            return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
+
+    async def astream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> AsyncIterator[SSEEvent]:
+        if not isinstance(handle.response.stream, httpx2.AsyncByteStream):
+            # opened through a sync client in a worker thread: pull it in a thread too
+            it = self.stream_events(handle, abort)
+            sentinel = object()
+            while True:
+                ev = await asyncio.to_thread(next, it, sentinel)
+                if ev is sentinel:
+                    return
+                yield ev  # type: ignore[misc]
+            return
+        try:
+            async for ev in aiter_stream_events(handle.response, handle.fmt):
+                if handle.first_chunk_at is None:
+                    handle.first_chunk_at = time.perf_counter()
+                handle.raw_events.append(ev.data)
+                yield ev
+                self._check_abort(abort)
+        except httpx2.TransportError as exc:
+            raise _connection_error(exc, str(handle.response.request.url), self.secrets) from None
+        finally:
+            await handle.response.aclose()

@@ -1,0 +1,283 @@
+"""What a run returns: GenerationResult with every Step, Usage summed and per step, and EmbeddingResult.
+
+Field names follow Mastra's result (snake_case) plus ActiveAgent's response accessors
+(`message`, `parsed_json`, `raw_request`, `raw_response`, `prompt_tokens` ...).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .messages import Message, ReasoningPart, SourcePart, TextPart, extract_json
+
+FinishReason = Literal[
+    "stop", "length", "tool-calls", "content-filter", "error", "suspended", "aborted", "tripwire", "other", "unknown"
+]
+
+
+class Usage(BaseModel):
+    """Token counts. Summed with `+`; `None` parts count as 0 in sums."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+        )
+
+    @classmethod
+    def total(cls, usages: list[Usage]) -> Usage:
+        out = cls()
+        for u in usages:
+            out = out + u
+        return out
+
+
+class ToolCall(BaseModel):
+    tool_call_id: str
+    tool_name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    client_tool: bool = False
+    provider_metadata: dict[str, Any] | None = None
+
+
+class ToolResult(BaseModel):
+    tool_call_id: str
+    tool_name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+    is_error: bool = False
+    duration_ms: float = 0.0
+    approval: Literal["not-required", "approved", "declined", "auto"] = "not-required"
+
+
+class Source(BaseModel):
+    source_type: Literal["url", "document"] = "url"
+    id: str | None = None
+    url: str
+    title: str | None = None
+    provider_metadata: dict[str, Any] | None = None
+
+
+class RawRequest(BaseModel):
+    """An HTTP request as it went over the wire, secrets masked."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any = None
+
+
+class RawResponse(BaseModel):
+    """An HTTP response as received. For streams, `body` is the list of decoded events and `assembled` the parsed whole."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any = None
+    stream: bool = False
+
+
+class ResponseInfo(BaseModel):
+    id: str | None = None
+    timestamp: datetime | None = None
+    model_id: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    messages: list[Message] = Field(default_factory=list)
+
+
+class RequestInfo(BaseModel):
+    body: Any = None
+
+
+class SuspendPayload(BaseModel):
+    """The tool call a suspended run waits on; `pending` lists every call waiting in that step."""
+
+    tool_call_id: str
+    tool_name: str
+    args: dict[str, Any]
+    run_id: str
+    pending: list[ToolCall] = Field(default_factory=list)
+
+
+class Tripwire(BaseModel):
+    reason: str
+    processor_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class Step(BaseModel):
+    """One model call and the tool runs that followed it."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: int
+    step_type: Literal["initial", "tool-result", "continue"] = "initial"
+    model: str = ""
+    text: str = ""
+    reasoning: list[ReasoningPart] = Field(default_factory=list)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_results: list[ToolResult] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    files: list[Any] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    finish_reason: FinishReason = "unknown"
+    raw_finish_reason: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    raw_request: RawRequest | None = None
+    raw_response: RawResponse | None = None
+    response: ResponseInfo = Field(default_factory=ResponseInfo)
+    provider_metadata: dict[str, Any] | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    latency_ms: float | None = None
+    time_to_first_chunk_ms: float | None = None
+    attempts: int = 1
+    rate_limit: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def reasoning_text(self) -> str | None:
+        text = "".join(r.text for r in self.reasoning)
+        return text or None
+
+    @property
+    def request_body(self) -> Any:
+        return self.raw_request.body if self.raw_request else None
+
+
+class GenerationResult(BaseModel):
+    """The result of a run: Mastra's fields and ActiveAgent's accessors. Every step is kept in `steps`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: str = ""
+    object: Any = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_results: list[ToolResult] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    steps: list[Step] = Field(default_factory=list)
+    finish_reason: FinishReason = "unknown"
+    response: ResponseInfo = Field(default_factory=ResponseInfo)
+    request: RequestInfo = Field(default_factory=RequestInfo)
+    warnings: list[str] = Field(default_factory=list)
+    provider_metadata: dict[str, Any] | None = None
+    reasoning: list[ReasoningPart] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    files: list[Any] = Field(default_factory=list)
+    suspend_payload: SuspendPayload | None = None
+    run_id: str = ""
+    trace_id: str | None = None
+    messages: list[Message] = Field(default_factory=list)
+    remembered_messages: list[Message] = Field(default_factory=list)
+    error: Any = None
+    tripwire: Tripwire | None = None
+    context: list[Message] = Field(default_factory=list)
+    model: str = ""
+    latency_ms: float | None = None
+
+    # Mastra
+    @property
+    def reasoning_text(self) -> str | None:
+        text = "".join(r.text for r in self.reasoning)
+        return text or None
+
+    # ActiveAgent
+    @property
+    def message(self) -> Message:
+        """The most recent message (the last assistant message, or an empty one)."""
+        for m in reversed(self.messages):
+            if m.role == "assistant":
+                return m
+        return Message(role="assistant", content=[TextPart(text=self.text)] if self.text else [])
+
+    @property
+    def parsed_json(self) -> Any:
+        return extract_json(self.text)
+
+    @property
+    def raw_request(self) -> RawRequest | None:
+        return self.steps[-1].raw_request if self.steps else None
+
+    @property
+    def raw_response(self) -> RawResponse | None:
+        return self.steps[-1].raw_response if self.steps else None
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.usage.input_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.usage.output_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.usage.total_tokens
+
+    @property
+    def suspended(self) -> bool:
+        return self.finish_reason == "suspended"
+
+    def to_json(self, **kwargs: Any) -> str:
+        return self.model_dump_json(**kwargs)
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 80 else self.text[:77] + "..."
+        return (
+            f"GenerationResult(finish_reason={self.finish_reason!r}, text={text!r}, steps={len(self.steps)}, "
+            f"tokens={self.usage.total_tokens})"
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Embedding(BaseModel):
+    index: int
+    embedding: list[float]
+
+
+class EmbeddingResult(BaseModel):
+    data: list[Embedding] = Field(default_factory=list)
+    model: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    raw_request: RawRequest | None = None
+    raw_response: RawResponse | None = None
+    context: list[str] = Field(default_factory=list)
+    latency_ms: float | None = None
+
+    @property
+    def embeddings(self) -> list[list[float]]:
+        return [d.embedding for d in self.data]
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.usage.input_tokens
+
+    def __repr__(self) -> str:
+        dims = len(self.data[0].embedding) if self.data else 0
+        return f"EmbeddingResult(model={self.model!r}, vectors={len(self.data)}, dimensions={dims})"
+
+
+def sources_from_parts(parts: list[SourcePart]) -> list[Source]:
+    return [Source(url=p.url, title=p.title, id=p.id, provider_metadata=p.provider_metadata) for p in parts]
+
+
+def jsonable(value: Any) -> Any:
+    """Best-effort JSON view of any value (pydantic models, dataclasses, bytes)."""
+    return json.loads(json.dumps(value, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o)))
