@@ -117,6 +117,16 @@ class ModelResponse:
         return Message(role="assistant", content=content)
 
 
+@dataclass
+class EmbeddingResponse:
+    """One embeddings answer, provider-neutral: a vector per input, in input order."""
+
+    vectors: list[list[float]]
+    usage: Usage = field(default_factory=Usage)
+    model_id: str | None = None
+    provider_metadata: dict[str, Any] = field(default_factory=dict)
+
+
 class StreamParser(Protocol):
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         """Consume one decoded event; return the stream events it produced."""
@@ -162,6 +172,13 @@ class Provider(Protocol):
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError: ...
 
     def secrets(self) -> list[str]: ...
+
+    # Optional, where the API has them (check with hasattr / capabilities):
+    #   build_embed_request(inputs: list[str], options: dict) -> HttpRequestSpec
+    #   parse_embed_response(status, headers, body) -> EmbeddingResponse
+    #   build_list_models_request() -> HttpRequestSpec
+    #   parse_list_models(status, headers, body) -> list[str]
+    #   retry_delay(status, headers, body) -> float | None   (a delay the error body asks for, e.g. Gemini RetryInfo)
 
 
 class BaseProvider:
