@@ -1,0 +1,73 @@
+"""Pieces the OpenAI wire protocols share: embeddings, model listing, reasoning-model rules, image/file parts.
+
+Used by Chat Completions, the Responses API and the OpenAI-compatible servers, so each lives here once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..result import Usage
+from ..settings import ModelSettings
+from .base import EmbeddingResponse, HttpRequestSpec
+
+#: o1, o3, o4-mini, gpt-5 (not gpt-5-chat): reasoning models that reject sampling settings.
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5(?!-chat)|codex)", re.I)
+
+
+def is_reasoning_model(model: str) -> bool:
+    return bool(_REASONING_MODEL.match(model.rsplit("/", 1)[-1]))
+
+
+def drop_sampling_for_reasoning(model: str, settings: ModelSettings, warnings: list[str]) -> set[str]:
+    """The setting names a reasoning model rejects that are set here; a warning is added for each."""
+    if not is_reasoning_model(model):
+        return set()
+    dropped = {
+        name
+        for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+        if getattr(settings, name) is not None
+    }
+    for name in sorted(dropped):
+        warnings.append(f"{name} was not sent: reasoning model {model!r} does not accept it")
+    return dropped
+
+
+def build_embed_request(
+    base_url: str, headers: dict[str, str], model: str, inputs: list[str], options: Mapping[str, Any]
+) -> HttpRequestSpec:
+    """`POST /embeddings`. Options: `dimensions`, `user`, `encoding_format` (float by default: no base64 decoding)."""
+    body: dict[str, Any] = {"model": options.get("model") or model, "input": list(inputs), "encoding_format": "float"}
+    warnings: list[str] = []
+    for key, value in options.items():
+        if key in ("dimensions", "user", "encoding_format"):
+            body[key] = value
+        elif key != "model":
+            warnings.append(f"embedding option {key!r} is not known to the embeddings API and was not sent")
+    return HttpRequestSpec("POST", f"{base_url}/embeddings", headers, body, warnings=warnings)
+
+
+def parse_embed_response(body: bytes) -> EmbeddingResponse:
+    data = json.loads(body)
+    items = sorted(data.get("data") or [], key=lambda d: d.get("index", 0))
+    u = data.get("usage") or {}
+    prompt = u.get("prompt_tokens") or 0
+    return EmbeddingResponse(
+        vectors=[list(map(float, d["embedding"])) for d in items],
+        usage=Usage(input_tokens=prompt, total_tokens=u.get("total_tokens") or prompt),
+        model_id=data.get("model"),
+    )
+
+
+def build_list_models_request(base_url: str, headers: dict[str, str]) -> HttpRequestSpec:
+    return HttpRequestSpec("GET", f"{base_url}/models", headers)
+
+
+def parse_list_models(body: bytes) -> list[str]:
+    """`{"data": [{"id": ...}]}` (OpenAI, Anthropic, compatible servers) -> sorted ids."""
+    data = json.loads(body)
+    items = data.get("data") if isinstance(data, dict) else data
+    return sorted(str(m["id"]) for m in items or [] if isinstance(m, dict) and m.get("id"))
