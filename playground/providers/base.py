@@ -385,7 +385,7 @@ class ResponseAccumulator:
         part = self._tool_index[key]
         if tool_call_id:
             part.tool_call_id = tool_call_id
-        if tool_name:
+        if tool_name and tool_name != part.tool_name:  # some proxies repeat the whole name in every chunk
             part.tool_name = part.tool_name + tool_name if part.tool_name else tool_name
 
     def tool_call(self, part: ToolCallPart) -> list[StreamEvent]:

@@ -15,9 +15,11 @@ from ..events import StreamEvent
 from ..messages import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from ..result import FinishReason, Usage
 from ..settings import NamedToolChoice
+from . import openai_common
 from .base import (
     BaseProvider,
     Capabilities,
+    EmbeddingResponse,
     HttpRequestSpec,
     ModelCall,
     ModelResponse,
@@ -48,6 +50,8 @@ class OpenAIChatProvider(BaseProvider):
     max_tokens_field: str = "max_completion_tokens"
     #: "system", or "developer" for OpenAI reasoning models.
     system_role: str = "system"
+    #: OpenAI reasoning models (o1, o3, gpt-5 ...) reject sampling settings: leave them out with a warning.
+    drop_sampling_for_reasoning_models: bool = True
 
     # -- to the wire --------------------------------------------------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -84,17 +88,20 @@ class OpenAIChatProvider(BaseProvider):
     def _map_settings(self, call: ModelCall, warnings: list[str]) -> dict[str, Any]:
         s = call.settings
         out: dict[str, Any] = {}
-        if s.temperature is not None:
+        dropped: set[str] = set()
+        if self.drop_sampling_for_reasoning_models:
+            dropped = openai_common.drop_sampling_for_reasoning(call.model or self.model, s, warnings)
+        if s.temperature is not None and "temperature" not in dropped:
             out["temperature"] = s.temperature
         if s.max_output_tokens is not None:
             out[self.max_tokens_field] = s.max_output_tokens
-        if s.top_p is not None:
+        if s.top_p is not None and "top_p" not in dropped:
             out["top_p"] = s.top_p
         if s.top_k is not None:
             warnings.append("top_k is not supported by the Chat Completions API and was not sent")
-        if s.presence_penalty is not None:
+        if s.presence_penalty is not None and "presence_penalty" not in dropped:
             out["presence_penalty"] = s.presence_penalty
-        if s.frequency_penalty is not None:
+        if s.frequency_penalty is not None and "frequency_penalty" not in dropped:
             out["frequency_penalty"] = s.frequency_penalty
         if s.stop_sequences:
             out["stop"] = s.stop_sequences
@@ -262,6 +269,24 @@ class OpenAIChatProvider(BaseProvider):
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         return super().parse_error(status, headers, body)
+
+    # -- embeddings and models ----------------------------------------------------------------------------------------
+    def build_embed_request(self, inputs: list[str], options: dict[str, Any]) -> HttpRequestSpec:
+        """`POST /embeddings` (options: dimensions, user, encoding_format)."""
+        return openai_common.build_embed_request(self.base_url, self.headers(), self.model, inputs, options)
+
+    def parse_embed_response(self, status: int, headers: Mapping[str, str], body: bytes) -> EmbeddingResponse:
+        if status >= 300:
+            raise self.parse_error(status, headers, body)
+        return openai_common.parse_embed_response(body)
+
+    def build_list_models_request(self) -> HttpRequestSpec:
+        return openai_common.build_list_models_request(self.base_url, self.headers())
+
+    def parse_list_models(self, status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
+        if status >= 300:
+            raise self.parse_error(status, headers, body)
+        return openai_common.parse_list_models(body)
 
 
 class OpenAIChatStreamParser:
