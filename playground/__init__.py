@@ -1,1 +1,135 @@
-"""Agent Playground."""
+"""Agent Playground: a Python agent core (the counterpart of Mastra's `Agent.generate()` and ActiveAgent's generation
+methods) with a browser playground and a notebook playground over it.
+
+    from playground import Agent, tool
+    agent = Agent(name="helper", instructions="Be brief.", model="demo")
+    result = agent.generate("What is 2+2?")
+"""
+
+from .agent import Agent, EmbedGeneration
+from .errors import (
+    AbortedError,
+    ApprovalError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectionFailedError,
+    ContextLengthError,
+    InvalidRequestError,
+    MissingAPIKeyError,
+    NotFoundError,
+    OptionsError,
+    PermissionDeniedError,
+    PlaygroundError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    StructuredOutputError,
+    ToolArgumentsError,
+    ToolError,
+)
+from .events import (
+    ErrorEvent,
+    FinishEvent,
+    ReasoningDeltaEvent,
+    SourceEvent,
+    StepFinishEvent,
+    StepStartEvent,
+    StreamEvent,
+    TextDeltaEvent,
+    ToolApprovalEvent,
+    ToolCallDeltaEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from .generation import Generation, StreamRun
+from .jobs import Job
+from .loop import has_tool_call, step_count_is
+from .messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
+from .result import (
+    Embedding,
+    EmbeddingResult,
+    GenerationResult,
+    RawRequest,
+    RawResponse,
+    Source,
+    Step,
+    SuspendPayload,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
+from .runs import InMemoryRunStore, RunState
+from .settings import AbortSignal, ModelSettings, NamedToolChoice
+from .tools import Tool, ToolContext, tool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AbortSignal",
+    "AbortedError",
+    "Agent",
+    "ApprovalError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "ContextLengthError",
+    "EmbedGeneration",
+    "Embedding",
+    "EmbeddingResult",
+    "ErrorEvent",
+    "FilePart",
+    "FinishEvent",
+    "Generation",
+    "GenerationResult",
+    "ImagePart",
+    "InMemoryRunStore",
+    "InvalidRequestError",
+    "Job",
+    "Message",
+    "MissingAPIKeyError",
+    "ModelSettings",
+    "NamedToolChoice",
+    "NotFoundError",
+    "OptionsError",
+    "PermissionDeniedError",
+    "PlaygroundError",
+    "ProviderError",
+    "RateLimitError",
+    "RawRequest",
+    "RawResponse",
+    "ReasoningDeltaEvent",
+    "ReasoningPart",
+    "RunState",
+    "ServerError",
+    "Source",
+    "SourceEvent",
+    "SourcePart",
+    "Step",
+    "StepFinishEvent",
+    "StepStartEvent",
+    "StreamError",
+    "StreamEvent",
+    "StreamRun",
+    "StructuredOutputError",
+    "SuspendPayload",
+    "TextDeltaEvent",
+    "TextPart",
+    "Tool",
+    "ToolApprovalEvent",
+    "ToolArgumentsError",
+    "ToolCall",
+    "ToolCallDeltaEvent",
+    "ToolCallEvent",
+    "ToolCallPart",
+    "ToolContext",
+    "ToolError",
+    "ToolResult",
+    "ToolResultEvent",
+    "ToolResultPart",
+    "Usage",
+    "__version__",
+    "has_tool_call",
+    "step_count_is",
+    "tool",
+]

@@ -1,0 +1,378 @@
+"""Agent: instructions, a model, tools and default options; `prompt` / `generate` / `stream` / `embed`, and the
+approval calls that resume a suspended run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import httpx2
+
+from .errors import ApprovalError, ConfigurationError
+from .generation import Generation, StreamRun
+from .loop import RunSetup, new_run_id, run_loop
+from .messages import Message, normalize_messages, system_messages
+from .providers.registry import resolve_provider
+from .providers.transport import Transport
+from .result import EmbeddingResult, GenerationResult
+from .runs import InMemoryRunStore, RunState, RunStore, record_decision
+from .settings import CallOptions, ModelSettings, parse_model_settings
+from .tools import Tool, tools_by_name
+
+DEFAULT_MODEL = "demo"
+
+
+class Agent:
+    """An agent: `Agent(name=..., instructions=..., model="openai:gpt-4.1-mini", tools=[...])`.
+
+    `model` is a model string (`"demo"`, `"openai:gpt-4.1-mini"`, `"anthropic:claude-..."`) or a provider instance.
+    `http_client` (httpx2.Client or AsyncClient) is used for every request, which is how tests inject MockTransport.
+    """
+
+    def __init__(
+        self,
+        name: str = "agent",
+        instructions: str | Sequence[str] = "",
+        model: Any = DEFAULT_MODEL,
+        tools: Sequence[Any] | Mapping[str, Any] | None = None,
+        *,
+        description: str = "",
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        default_options: Mapping[str, Any] | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx2.Client | httpx2.AsyncClient | None = None,
+        async_http_client: httpx2.AsyncClient | None = None,
+        storage: RunStore | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.instructions = instructions
+        self.model = model
+        self.tools: dict[str, Tool] = tools_by_name(tools)
+        self.model_settings = parse_model_settings(model_settings, "model_settings")
+        self.default_options = dict(default_options or {})
+        self._api_key = api_key
+        self._base_url = base_url
+        self._headers = dict(headers or {})
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._timeout = timeout
+        self.storage: RunStore = storage if storage is not None else InMemoryRunStore()
+        self._providers: dict[str, tuple[Any, Transport]] = {}
+        self._lock = threading.Lock()
+        self._live: dict[str, CallOptions] = {}
+        if self.default_options:
+            CallOptions.parse(self.default_options)  # fail at construction, not at the first call
+
+    def __repr__(self) -> str:
+        return f"Agent(name={self.name!r}, model={self.model_string!r}, tools={list(self.tools)})"
+
+    # -- model resolution ---------------------------------------------------------------------------------------------
+    @property
+    def model_string(self) -> str:
+        if isinstance(self.model, str):
+            return self.model
+        return getattr(self.model, "model_string", type(self.model).__name__)
+
+    @property
+    def provider(self) -> Any:
+        return self._resolve(self.model_string)[0]
+
+    def _resolve(self, model: str) -> tuple[Any, Transport]:
+        with self._lock:
+            cached = self._providers.get(model)
+            if cached is not None:
+                return cached
+            if not isinstance(self.model, str) and model == self.model_string:
+                provider = self.model
+            else:
+                provider = resolve_provider(
+                    model, api_key=self._api_key, base_url=self._base_url, headers=self._headers or None
+                )
+            client = self._http_client
+            async_client = self._async_http_client
+            if client is None and async_client is None:
+                make = getattr(provider, "default_http_clients", None)
+                if make is not None:
+                    client, async_client = make()
+            transport = Transport(client, async_client=async_client, secrets=provider.secrets(), timeout=self._timeout)
+            self._providers[model] = (provider, transport)
+            return provider, transport
+
+    # -- options ------------------------------------------------------------------------------------------------------
+    def _options(self, options: Mapping[str, Any]) -> CallOptions:
+        merged = {**self.default_options, **options}
+        return CallOptions.parse(merged)
+
+    def _model_for(self, options: CallOptions) -> str:
+        return self.model_string
+
+    def _settings_for(self, options: CallOptions) -> ModelSettings:
+        return self.model_settings.merged(options.model_settings)
+
+    def _tools_for(self, options: CallOptions) -> tuple[dict[str, Tool], dict[str, Tool]]:
+        tools = dict(self.tools)
+        for set_name, toolset in (options.toolsets or {}).items():
+            for name, t in tools_by_name(toolset, f"toolsets.{set_name}").items():
+                if name in tools:
+                    raise ConfigurationError(
+                        f"toolsets.{set_name}: tool {name!r} is already defined; tool names must be unique",
+                        field="toolsets",
+                    )
+                tools[name] = t
+        client = tools_by_name(options.client_tools, "client_tools") if options.client_tools else {}
+        for name, t in client.items():
+            if name in tools:
+                raise ConfigurationError(
+                    f"client_tools: {name!r} is also a server tool; tool names must be unique", field="client_tools"
+                )
+            if not t.is_client_tool:
+                # a client tool is executed by the caller, never here
+                client[name] = Tool(
+                    t.name, t.description, t.parameters, None, requires_approval=t.requires_approval, strict=t.strict
+                )
+        return tools, client
+
+    def _system_for(self, options: CallOptions) -> list[Message]:
+        base = options.instructions if options.instructions is not None else self.instructions
+        out = system_messages(base or None, "instructions")
+        out += system_messages(options.system, "system")
+        return out
+
+    def _setup(self, options: CallOptions, *, stream: bool) -> RunSetup:
+        tools, client = self._tools_for(options)
+        return RunSetup(
+            options=options,
+            tools=tools,
+            client_tools=client,
+            model=self._model_for(options),
+            resolve=self._resolve,
+            store=self.storage,
+            stream=stream,
+            settings=self._settings_for(options),
+            agent_name=self.name,
+        )
+
+    def _new_state(self, messages: list[Message], options: CallOptions) -> RunState:
+        context = normalize_messages(options.context) if options.context is not None else []
+        warnings = []
+        if options.memory is not None:
+            warnings.append("memory= is not supported yet and was ignored; pass the conversation in messages")
+        return RunState(
+            run_id=options.run_id or new_run_id(),
+            agent_name=self.name,
+            model=self._model_for(options),
+            system=self._system_for(options),
+            messages=list(messages),
+            response_start=len(messages),
+            context=context if all(isinstance(m, Message) for m in context) else [],
+            warnings=warnings,
+            options=_serialisable_options(options),
+        )
+
+    def _remember_live_options(self, run_id: str, options: CallOptions) -> None:
+        self._live[run_id] = options
+
+    # -- generation ---------------------------------------------------------------------------------------------------
+    def prompt(self, messages: Any, **options: Any) -> Generation:
+        """A Generation that has sent nothing: inspect it, then `generate_now()`, `stream()` or `generate_later()`."""
+        return Generation(self, normalize_messages(messages), self._options(options))
+
+    def generate(self, messages: Any, **options: Any) -> GenerationResult:
+        return self.prompt(messages, **options).generate_now()
+
+    async def generate_async(self, messages: Any, **options: Any) -> GenerationResult:
+        return await self.prompt(messages, **options).generate_async()
+
+    def stream(self, messages: Any, **options: Any) -> StreamRun:
+        return self.prompt(messages, **options).stream()
+
+    # -- approval -----------------------------------------------------------------------------------------------------
+    def _load_suspended(self, run_id: str) -> RunState:
+        state = self.storage.load(run_id)
+        if state is None:
+            raise ApprovalError(
+                f"no suspended run {run_id!r}: it finished, was never suspended, or was stored elsewhere "
+                "(pass the same storage= to the Agent)"
+            )
+        return state
+
+    def _resume_options(self, state: RunState, overrides: Mapping[str, Any]) -> CallOptions:
+        live = self._live.get(state.run_id)
+        if live is not None and not overrides:
+            return live
+        base = live.model_dump(exclude_none=True) if live is not None else dict(state.options)
+        return CallOptions.parse({**base, **overrides})
+
+    def _decide(
+        self, run_id: str, tool_call_id: str, decision: Literal["approved", "declined"], *,
+        args: dict[str, Any] | None = None, reason: str | None = None,
+    ) -> RunState:
+        state = self._load_suspended(run_id)
+        call = next((p for p in state.pending if p.tool_call_id == tool_call_id), None)
+        if decision == "approved" and args is not None and call is not None:
+            tools, client = self._tools_for(self._resume_options(state, {}))
+            tool = tools.get(call.tool_name)
+            if tool is not None:
+                tool.validate_args(args)  # invalid edits are rejected with the field named
+        record_decision(state, tool_call_id, decision, args=args, reason=reason)
+        self.storage.save(state)
+        return state
+
+    def _resume_gen(self, state: RunState, options: CallOptions, *, stream: bool) -> Any:
+        setup = self._setup(options, stream=stream)
+        return run_loop(setup, state, resume=True)
+
+    def approve_tool_call(
+        self, run_id: str, tool_call_id: str, args: dict[str, Any] | None = None, **options: Any
+    ) -> GenerationResult:
+        """Approve a pending tool call (optionally with edited args) and resume the run."""
+        state = self._decide(run_id, tool_call_id, "approved", args=args)
+        return self._resume_now(state, options)
+
+    def decline_tool_call(
+        self, run_id: str, tool_call_id: str, reason: str | None = None, **options: Any
+    ) -> GenerationResult:
+        """Decline a pending tool call; the model is told it was declined (and why) and the run resumes."""
+        state = self._decide(run_id, tool_call_id, "declined", reason=reason)
+        return self._resume_now(state, options)
+
+    def _resume_now(self, state: RunState, options: Mapping[str, Any]) -> GenerationResult:
+        from .drivers import drive_sync
+        from .events import FinishEvent
+
+        opts = self._resume_options(state, options)
+        result = None
+        for ev in drive_sync(self._resume_gen(state, opts, stream=False), opts.on_chunk, opts.abort_signal):
+            if isinstance(ev, FinishEvent):
+                result = ev.result
+        assert result is not None
+        return result
+
+    async def approve_tool_call_async(
+        self, run_id: str, tool_call_id: str, args: dict[str, Any] | None = None, **options: Any
+    ) -> GenerationResult:
+        state = self._decide(run_id, tool_call_id, "approved", args=args)
+        return await self._resume_async(state, options)
+
+    async def decline_tool_call_async(
+        self, run_id: str, tool_call_id: str, reason: str | None = None, **options: Any
+    ) -> GenerationResult:
+        state = self._decide(run_id, tool_call_id, "declined", reason=reason)
+        return await self._resume_async(state, options)
+
+    async def _resume_async(self, state: RunState, options: Mapping[str, Any]) -> GenerationResult:
+        from .drivers import drive_async
+        from .events import FinishEvent
+
+        opts = self._resume_options(state, options)
+        result = None
+        async for ev in drive_async(self._resume_gen(state, opts, stream=False), opts.on_chunk, opts.abort_signal):
+            if isinstance(ev, FinishEvent):
+                result = ev.result
+        assert result is not None
+        return result
+
+    def resume_stream(
+        self, run_id: str, tool_call_id: str, *, approve: bool, args: dict[str, Any] | None = None,
+        reason: str | None = None, **options: Any,
+    ) -> StreamRun:
+        """Approve or decline one call and stream the resumed run (what the playgrounds use)."""
+        from .settings import AbortSignal
+
+        if approve:
+            state = self._decide(run_id, tool_call_id, "approved", args=args)
+        else:
+            state = self._decide(run_id, tool_call_id, "declined", reason=reason)
+        opts = self._resume_options(state, options)
+        abort = opts.abort_signal or AbortSignal()
+        opts = opts.model_copy(update={"abort_signal": abort})
+        return StreamRun(lambda: self._resume_gen(state, opts, stream=True), opts, abort)
+
+    # -- embeddings ---------------------------------------------------------------------------------------------------
+    def embed(self, input: str | Sequence[str], *, model: str | None = None, **options: Any) -> EmbedGeneration:
+        """An embedding call that has sent nothing: `embed_now()`, `embed_async()` or `embed_later()`."""
+        return EmbedGeneration(self, [input] if isinstance(input, str) else list(input), model, options)
+
+
+def _serialisable_options(options: CallOptions) -> dict[str, Any]:
+    """The options a resumed run needs that can be written to disk (no callables, no signals)."""
+    keep = ("max_steps", "active_tools", "tool_call_concurrency", "provider_options", "timeout")
+    out: dict[str, Any] = {k: getattr(options, k) for k in keep if getattr(options, k) is not None}
+    choice = options.tool_choice
+    out["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
+    if isinstance(options.require_tool_approval, bool):
+        out["require_tool_approval"] = options.require_tool_approval
+    else:
+        out["require_tool_approval"] = True  # a callable policy cannot be stored: fail closed
+    if options.model_settings is not None:
+        out["model_settings"] = options.model_settings.set_fields()
+    return out
+
+
+class EmbedGeneration:
+    """An embedding call not yet sent; `request_preview()` shows the request."""
+
+    def __init__(self, agent: Agent, inputs: list[str], model: str | None, options: dict[str, Any]) -> None:
+        if not inputs or not all(isinstance(i, str) for i in inputs):
+            raise ConfigurationError("embed: input must be a string or a non-empty list of strings", field="input")
+        self.agent = agent
+        self.inputs = inputs
+        self.model = model or agent.model_string
+        self.options = options
+
+    def _provider(self) -> tuple[Any, Transport]:
+        provider, transport = self.agent._resolve(self.model)
+        if not hasattr(provider, "build_embed_request"):
+            raise ConfigurationError(
+                f"model {self.model!r} has no embeddings API; pass model='demo' or an embedding model "
+                "such as 'openai:text-embedding-3-small'",
+                field="model",
+            )
+        return provider, transport
+
+    def request_preview(self) -> dict[str, Any]:
+        from .providers.transport import masked_request
+
+        provider, transport = self._provider()
+        return masked_request(provider.build_embed_request(self.inputs, self.options), transport.secrets)
+
+    def _result(self, provider: Any, transport: Transport, spec: Any, http: Any) -> EmbeddingResult:
+        from .drivers import _json_or_text, _masked_error
+        from .providers.transport import mask_headers, masked_request
+        from .result import Embedding, RawRequest, RawResponse
+
+        if not http.ok:
+            raise _masked_error(provider.parse_error(http.status, http.headers, http.body), transport.secrets)
+        parsed = provider.parse_embed_response(http.status, http.headers, http.body)
+        return EmbeddingResult(
+            data=[Embedding(index=i, embedding=v) for i, v in enumerate(parsed.vectors)],
+            model=parsed.model_id or getattr(provider, "model_string", self.model),
+            usage=parsed.usage,
+            raw_request=RawRequest(**masked_request(spec, transport.secrets)),
+            raw_response=RawResponse(
+                status=http.status, headers=mask_headers(http.headers, transport.secrets), body=_json_or_text(http.body)
+            ),
+            context=list(self.inputs),
+            latency_ms=http.elapsed_ms,
+        )
+
+    def embed_now(self) -> EmbeddingResult:
+        provider, transport = self._provider()
+        spec = provider.build_embed_request(self.inputs, self.options)
+        return self._result(provider, transport, spec, transport.send(spec))
+
+    async def embed_async(self) -> EmbeddingResult:
+        provider, transport = self._provider()
+        spec = provider.build_embed_request(self.inputs, self.options)
+        return self._result(provider, transport, spec, await transport.send_async(spec))
+
+    def embed_later(self, *, queue: str = "default") -> Any:
+        from .jobs import Job
+
+        return Job(self.embed_now, queue=queue)

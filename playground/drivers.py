@@ -1,0 +1,296 @@
+"""Drivers: fulfil the loop's effects with real I/O. The sync driver needs no event loop (so it works inside Jupyter's);
+the async driver runs everything on the caller's loop. Both yield stream events and end with `FinishEvent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import AbortedError, ProviderError, ToolError
+from .events import FinishEvent, StreamEvent
+from .loop import Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
+from .providers.base import ModelResponse
+from .providers.transport import HttpResult, StreamHandle, mask_headers, mask_text, mask_value, masked_request
+from .result import RawRequest, RawResponse, ToolResult
+from .settings import AbortSignal
+from .tools import run_coroutine_sync
+
+
+def _raw_request(req: ModelRequest) -> RawRequest:
+    return RawRequest(**masked_request(req.spec, req.transport.secrets))
+
+
+def _masked_error(exc: ProviderError, secrets: list[str]) -> ProviderError:
+    exc.message = mask_text(exc.message, secrets)
+    exc.args = (exc.message,)
+    exc.raw_body = mask_value(exc.raw_body, secrets)
+    return exc
+
+
+def _error_from(req: ModelRequest, http: HttpResult) -> ProviderError:
+    err = req.provider.parse_error(http.status, http.headers, http.body)
+    return _masked_error(err, req.transport.secrets)
+
+
+def _json_or_text(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+def _whole_outcome(req: ModelRequest, http: HttpResult, started_at: datetime) -> ModelOutcome:
+    if not http.ok:
+        raise _error_from(req, http)
+    try:
+        response = req.provider.parse_response(http.status, http.headers, http.body)
+    except ProviderError as exc:
+        raise _masked_error(exc, req.transport.secrets) from None
+    raw = RawResponse(
+        status=http.status,
+        headers=mask_headers(http.headers, req.transport.secrets),
+        body=mask_value(_json_or_text(http.body), req.transport.secrets),
+    )
+    return ModelOutcome(response, _raw_request(req), raw, started_at, http.elapsed_ms, None, http.attempts)
+
+
+def _stream_outcome(
+    req: ModelRequest, handle: StreamHandle, response: ModelResponse, started_at: datetime, aborted: bool
+) -> ModelOutcome:
+    now = time.perf_counter()
+    raw = RawResponse(
+        status=handle.status,
+        headers=mask_headers(handle.headers, req.transport.secrets),
+        body=handle.raw_events,
+        stream=True,
+    )
+    ttfc = (handle.first_chunk_at - handle.started) * 1000 if handle.first_chunk_at else None
+    return ModelOutcome(
+        response, _raw_request(req), raw, started_at, (now - handle.started) * 1000, ttfc, handle.attempts, aborted
+    )
+
+
+def _aborted_outcome(req: ModelRequest, started_at: datetime, t0: float) -> ModelOutcome:
+    return ModelOutcome(
+        ModelResponse(finish_reason="aborted"), _raw_request(req), None, started_at,
+        (time.perf_counter() - t0) * 1000, aborted=True,
+    )
+
+
+def _tool_error_text(exc: BaseException) -> str:
+    if isinstance(exc, ToolError):
+        return str(exc)
+    return f"Error: {type(exc).__name__}: {exc}"
+
+
+def _tool_result(run: ToolRun, value: Any, is_error: bool, t0: float) -> ToolResult:
+    return ToolResult(
+        tool_call_id=run.call.tool_call_id,
+        tool_name=run.tool.name,
+        args=run.call.args,
+        result=value,
+        is_error=is_error,
+        duration_ms=(time.perf_counter() - t0) * 1000,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Sync
+
+
+def _call_sync(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    value = fn(**kwargs)
+    if inspect.isawaitable(value):
+        value = run_coroutine_sync(value)
+    return value
+
+
+def _run_tool_sync(run: ToolRun) -> ToolResult:
+    t0 = time.perf_counter()
+    try:
+        return _tool_result(run, run.tool.run(run.args, run.ctx), False, t0)
+    except Exception as exc:
+        return _tool_result(run, _tool_error_text(exc), True, t0)
+
+
+def _run_tools_sync(effect: RunTools) -> list[ToolResult]:
+    if len(effect.runs) == 1 or effect.concurrency <= 1:
+        return [_run_tool_sync(r) for r in effect.runs]
+    with ThreadPoolExecutor(max_workers=min(effect.concurrency, len(effect.runs))) as pool:
+        return list(pool.map(_run_tool_sync, effect.runs))
+
+
+def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> Iterator[StreamEvent | ModelOutcome]:
+    started_at = datetime.now(UTC)
+    t0 = time.perf_counter()
+    transport = req.transport
+    try:
+        if not req.call.stream:
+            http = transport.send(req.spec, retry=req.retry, abort=abort, timeout=req.timeout)
+            yield _whole_outcome(req, http, started_at)
+            return
+        handle = transport.open_stream(req.spec, req.provider.stream_format, retry=req.retry, abort=abort,
+                                       timeout=req.timeout)
+    except AbortedError:
+        yield _aborted_outcome(req, started_at, t0)
+        return
+    if isinstance(handle, HttpResult):
+        raise _error_from(req, handle)
+    parser = req.provider.stream_parser(req.call)
+    step = req.step
+    aborted = False
+    try:
+        for sse in transport.stream_events(handle, abort):
+            for ev in parser.feed(sse):
+                ev.step = step  # type: ignore[union-attr]
+                if on_chunk is not None:
+                    _call_sync(on_chunk, {"chunk": ev})
+                yield ev
+    except AbortedError:
+        aborted = True
+    except ProviderError as exc:
+        raise _masked_error(exc, transport.secrets) from None
+    yield _stream_outcome(req, handle, parser.finish(), started_at, aborted)
+
+
+def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None) -> Iterator[StreamEvent]:
+    """Run the loop with blocking I/O, yielding every event; the last one is FinishEvent(result)."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration as stop:
+            final = FinishEvent(stop.value)
+            if on_chunk is not None:
+                _call_sync(on_chunk, {"chunk": final})
+            yield final
+            return
+        value, error = None, None
+        kind = type(effect)
+        if kind is Emit:
+            if on_chunk is not None:
+                _call_sync(on_chunk, {"chunk": effect.event})
+            yield effect.event
+        elif kind is ModelRequest:
+            try:
+                for item in _model_sync(effect, abort, on_chunk):
+                    if type(item) is ModelOutcome:
+                        value = item
+                    else:
+                        yield item  # type: ignore[misc]
+            except ProviderError as exc:
+                error = exc
+        elif kind is RunTools:
+            value = _run_tools_sync(effect)
+        elif kind is Invoke:
+            value = _call_sync(effect.fn, effect.kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Async
+
+
+async def _call_async(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    value = fn(**kwargs)
+    if inspect.isawaitable(value):
+        value = await value
+    return value
+
+
+async def _run_tool_async(run: ToolRun) -> ToolResult:
+    t0 = time.perf_counter()
+    try:
+        return _tool_result(run, await run.tool.arun(run.args, run.ctx), False, t0)
+    except Exception as exc:
+        return _tool_result(run, _tool_error_text(exc), True, t0)
+
+
+async def _run_tools_async(effect: RunTools) -> list[ToolResult]:
+    if len(effect.runs) == 1 or effect.concurrency <= 1:
+        return [await _run_tool_async(r) for r in effect.runs]
+    sem = asyncio.Semaphore(effect.concurrency)
+
+    async def bounded(run: ToolRun) -> ToolResult:
+        async with sem:
+            return await _run_tool_async(run)
+
+    return list(await asyncio.gather(*(bounded(r) for r in effect.runs)))
+
+
+async def _model_async(
+    req: ModelRequest, abort: AbortSignal | None, on_chunk: Any
+) -> AsyncIterator[StreamEvent | ModelOutcome]:
+    started_at = datetime.now(UTC)
+    t0 = time.perf_counter()
+    transport = req.transport
+    try:
+        if not req.call.stream:
+            http = await transport.send_async(req.spec, retry=req.retry, abort=abort, timeout=req.timeout)
+            yield _whole_outcome(req, http, started_at)
+            return
+        handle = await transport.open_stream_async(
+            req.spec, req.provider.stream_format, retry=req.retry, abort=abort, timeout=req.timeout
+        )
+    except AbortedError:
+        yield _aborted_outcome(req, started_at, t0)
+        return
+    if isinstance(handle, HttpResult):
+        raise _error_from(req, handle)
+    parser = req.provider.stream_parser(req.call)
+    step = req.step
+    aborted = False
+    try:
+        async for sse in transport.astream_events(handle, abort):
+            for ev in parser.feed(sse):
+                ev.step = step  # type: ignore[union-attr]
+                if on_chunk is not None:
+                    await _call_async(on_chunk, {"chunk": ev})
+                yield ev
+    except AbortedError:
+        aborted = True
+    except ProviderError as exc:
+        raise _masked_error(exc, transport.secrets) from None
+    yield _stream_outcome(req, handle, parser.finish(), started_at, aborted)
+
+
+async def drive_async(
+    gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None
+) -> AsyncIterator[StreamEvent]:
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration as stop:
+            final = FinishEvent(stop.value)
+            if on_chunk is not None:
+                await _call_async(on_chunk, {"chunk": final})
+            yield final
+            return
+        value, error = None, None
+        kind = type(effect)
+        if kind is Emit:
+            if on_chunk is not None:
+                await _call_async(on_chunk, {"chunk": effect.event})
+            yield effect.event
+        elif kind is ModelRequest:
+            try:
+                async for item in _model_async(effect, abort, on_chunk):
+                    if type(item) is ModelOutcome:
+                        value = item
+                    else:
+                        yield item  # type: ignore[misc]
+            except ProviderError as exc:
+                error = exc
+        elif kind is RunTools:
+            value = await _run_tools_async(effect)
+        elif kind is Invoke:
+            value = await _call_async(effect.fn, effect.kwargs)

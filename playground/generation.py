@@ -1,0 +1,211 @@
+"""Generation: a call that has not been sent. Inspect it, then run it now, stream it, or queue it for later.
+
+`request_preview()` is built by the same pure provider code that `generate_now()` uses, so the preview is exactly the
+request that will be sent (with the key masked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .drivers import drive_async, drive_sync
+from .events import FinishEvent, StreamEvent, TextDeltaEvent
+from .jobs import Job
+from .loop import LoopGen, RunSetup, run_loop
+from .messages import Message
+from .providers.base import ModelCall
+from .providers.transport import masked_request
+from .result import GenerationResult
+from .runs import RunState
+from .settings import AbortSignal, CallOptions, ModelSettings
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+
+class StreamRun:
+    """A run in progress as a stream of typed events. Iterate it (sync or async); `result` is set when it ends.
+
+    Each StreamRun is consumed once. `text_stream()` yields only text; `abort()` stops it at the next chunk.
+    """
+
+    def __init__(self, make_gen: Any, options: CallOptions, abort: AbortSignal) -> None:
+        self._make_gen = make_gen
+        self._options = options
+        self.abort_signal = abort
+        self.result: GenerationResult | None = None
+        self.events: list[StreamEvent] = []
+        self._started = False
+
+    def _claim(self) -> LoopGen:
+        if self._started:
+            raise RuntimeError("this stream was already consumed; call stream() again for a new run")
+        self._started = True
+        return self._make_gen()
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        for ev in drive_sync(self._claim(), self._options.on_chunk, self.abort_signal):
+            self.events.append(ev)
+            if isinstance(ev, FinishEvent):
+                self.result = ev.result
+            yield ev
+
+    async def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        async for ev in drive_async(self._claim(), self._options.on_chunk, self.abort_signal):
+            self.events.append(ev)
+            if isinstance(ev, FinishEvent):
+                self.result = ev.result
+            yield ev
+
+    def text_stream(self) -> Iterator[str]:
+        for ev in self:
+            if isinstance(ev, TextDeltaEvent):
+                yield ev.text
+
+    async def atext_stream(self) -> AsyncIterator[str]:
+        async for ev in self:
+            if isinstance(ev, TextDeltaEvent):
+                yield ev.text
+
+    def final_result(self) -> GenerationResult:
+        """Consume what is left of the stream and return the result."""
+        if not self._started:
+            for _ in self:
+                pass
+        if self.result is None:
+            raise RuntimeError("the stream ended without a result")
+        return self.result
+
+    async def afinal_result(self) -> GenerationResult:
+        if not self._started:
+            async for _ in self:
+                pass
+        if self.result is None:
+            raise RuntimeError("the stream ended without a result")
+        return self.result
+
+    def abort(self, reason: str | None = None) -> None:
+        self.abort_signal.abort(reason or "stopped")
+
+
+class Generation:
+    """An inspectable call: `messages`, `instructions`, `tools`, `settings`, `request_preview()`; nothing sent yet."""
+
+    def __init__(
+        self, agent: Agent, messages: list[Message], options: CallOptions, *, state: RunState | None = None
+    ) -> None:
+        self.agent = agent
+        self.options = options
+        self._input = messages
+        self._state = state
+
+    # -- inspection -------------------------------------------------------------------------------------------------
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation the model will see (system messages first)."""
+        state = self._new_state()
+        return [*state.system, *state.context, *state.messages]
+
+    @property
+    def instructions(self) -> str:
+        return "\n\n".join(m.text for m in self._new_state().system)
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        """The active tools with their JSON schemas."""
+        tools, client = self.agent._tools_for(self.options)
+        every = {**tools, **client}
+        names = self.options.active_tools if self.options.active_tools is not None else list(every)
+        return [every[n].schema() for n in names if n in every]
+
+    @property
+    def settings(self) -> ModelSettings:
+        return self.agent._settings_for(self.options)
+
+    @property
+    def model(self) -> str:
+        return self.agent._model_for(self.options)
+
+    def model_call(self, *, stream: bool = False) -> ModelCall:
+        """The provider-neutral call of the first step (prepare_step is not applied: it runs when the call runs)."""
+        setup = self._setup(stream=stream)
+        state = self._new_state()
+        provider, _ = setup.resolve(setup.model)
+        every = {**setup.tools, **setup.client_tools}
+        names = self.options.active_tools if self.options.active_tools is not None else list(every)
+        active = [every[n] for n in names if n in every]
+        return ModelCall(
+            model=provider.model,
+            messages=[*state.system, *state.context, *state.messages],
+            tools=[t.definition() for t in active],
+            tool_choice=self.options.tool_choice if active else "auto",
+            settings=setup.settings,
+            provider_options=dict(self.options.provider_options or {}),
+            response_format=setup.response_format,
+            stream=stream,
+        )
+
+    def request_preview(self, *, stream: bool = False) -> dict[str, Any]:
+        """The exact HTTP request of the first step: method, URL, headers (key masked), JSON body, warnings."""
+        setup = self._setup(stream=stream)
+        provider, transport = setup.resolve(setup.model)
+        spec = provider.build_request(self.model_call(stream=stream))
+        preview = masked_request(spec, transport.secrets)
+        preview["warnings"] = list(spec.warnings)
+        return preview
+
+    def __repr__(self) -> str:
+        last = self._input[-1].text[:60] if self._input else ""
+        return f"Generation(model={self.model!r}, messages={len(self.messages)}, last={last!r})"
+
+    # -- running ----------------------------------------------------------------------------------------------------
+    def _setup(self, *, stream: bool) -> RunSetup:
+        return self.agent._setup(self.options, stream=stream)
+
+    def _new_state(self) -> RunState:
+        if self._state is not None:
+            return self._state
+        return self.agent._new_state(self._input, self.options)
+
+    def _gen(self, *, stream: bool) -> LoopGen:
+        setup = self._setup(stream=stream)
+        state = self._new_state()
+        self.agent._remember_live_options(state.run_id, self.options)
+        return run_loop(setup, state)
+
+    def _abort(self) -> AbortSignal:
+        return self.options.abort_signal or AbortSignal()
+
+    def generate_now(self) -> GenerationResult:
+        """Send the call and run every step; returns the result (also from inside a running event loop)."""
+        result: GenerationResult | None = None
+        for ev in drive_sync(self._gen(stream=False), self.options.on_chunk, self.options.abort_signal):
+            if isinstance(ev, FinishEvent):
+                result = ev.result
+        assert result is not None
+        return result
+
+    prompt_now = generate_now
+
+    async def generate_async(self) -> GenerationResult:
+        result: GenerationResult | None = None
+        async for ev in drive_async(self._gen(stream=False), self.options.on_chunk, self.options.abort_signal):
+            if isinstance(ev, FinishEvent):
+                result = ev.result
+        assert result is not None
+        return result
+
+    def stream(self) -> StreamRun:
+        """A StreamRun; iterate it with `for` or `async for`."""
+        abort = self._abort()
+        if self.options.abort_signal is None:
+            self.options = self.options.model_copy(update={"abort_signal": abort})
+        return StreamRun(lambda: self._gen(stream=True), self.options, abort)
+
+    def generate_later(self, *, queue: str = "default", priority: int = 0) -> Job[GenerationResult]:
+        """Queue the call on a background queue; `job.result()` waits for the GenerationResult."""
+        return Job(self.generate_now, queue=queue, priority=priority)
+
+    prompt_later = generate_later
+

@@ -1,0 +1,655 @@
+"""The step loop, written once without I/O.
+
+`run_loop` is a generator that yields effects (`ModelRequest`, `RunTools`, `Invoke`, `Emit`) and receives their
+outcomes. The sync and async drivers in `drivers.py` fulfil them with httpx2.Client or httpx2.AsyncClient, so
+`generate_now`, `stream()` and their async twins share every rule here: steps, stop conditions, tool execution,
+approval, suspend and resume.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import uuid
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import AbortedError, ConfigurationError, PlaygroundError, ToolError
+from .events import (
+    ReasoningDeltaEvent,
+    SourceEvent,
+    StepFinishEvent,
+    StepStartEvent,
+    StreamEvent,
+    TextDeltaEvent,
+    ToolApprovalEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from .messages import Message, ToolCallPart, ToolResultPart, system_messages
+from .providers.base import HttpRequestSpec, ModelCall, ModelResponse, ResponseFormat
+from .providers.transport import RetryPolicy, Transport
+from .result import (
+    FinishReason,
+    GenerationResult,
+    RawRequest,
+    RawResponse,
+    RequestInfo,
+    ResponseInfo,
+    Source,
+    Step,
+    SuspendPayload,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
+from .runs import PendingCall, RunState, RunStore
+from .settings import CallOptions, ModelSettings, parse_model_settings, parse_tool_choice
+from .tools import Tool, ToolContext, evaluate_policy
+
+RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "ratelimit-", "retry-after")
+
+# ----------------------------------------------------------------------------------------------------------------
+# Effects
+
+
+@dataclass(slots=True)
+class ModelRequest:
+    provider: Any
+    call: ModelCall
+    spec: HttpRequestSpec
+    transport: Transport
+    retry: RetryPolicy
+    step: int
+    timeout: float | None = None
+
+
+@dataclass(slots=True)
+class ModelOutcome:
+    response: ModelResponse
+    raw_request: RawRequest
+    raw_response: RawResponse | None
+    started_at: datetime
+    latency_ms: float
+    time_to_first_chunk_ms: float | None = None
+    attempts: int = 1
+    aborted: bool = False
+
+
+@dataclass(slots=True)
+class ToolRun:
+    tool: Tool
+    call: ToolCallPart
+    ctx: ToolContext
+    approved: bool
+    """False only for tools that need no approval; the drivers refuse to run a tool whose policy says otherwise."""
+    args: dict[str, Any]
+
+
+@dataclass(slots=True)
+class RunTools:
+    runs: list[ToolRun]
+    concurrency: int
+
+
+@dataclass(slots=True)
+class Invoke:
+    """Call a user callable (callback, prepare_step, stop condition); the driver awaits it if it is async."""
+
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Emit:
+    event: StreamEvent
+
+
+Effect = ModelRequest | RunTools | Invoke | Emit
+LoopGen = Generator[Effect, Any, GenerationResult]
+
+# ----------------------------------------------------------------------------------------------------------------
+# Stop conditions (AI SDK / Mastra `stopWhen`)
+
+
+def step_count_is(n: int) -> Callable[..., bool]:
+    """Stop once n steps have run."""
+
+    def condition(*, steps: Sequence[Step], **_: Any) -> bool:
+        return len(steps) >= n
+
+    condition.__name__ = f"step_count_is({n})"
+    return condition
+
+
+def has_tool_call(tool_name: str) -> Callable[..., bool]:
+    """Stop after a step in which the model called `tool_name`."""
+
+    def condition(*, steps: Sequence[Step], **_: Any) -> bool:
+        return bool(steps) and any(c.tool_name == tool_name for c in steps[-1].tool_calls)
+
+    condition.__name__ = f"has_tool_call({tool_name!r})"
+    return condition
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The run's fixed setup
+
+
+@dataclass
+class RunSetup:
+    """Everything fixed for one run: resolved options, tools, how to reach models, where suspended runs go."""
+
+    options: CallOptions
+    tools: dict[str, Tool]
+    client_tools: dict[str, Tool]
+    model: str
+    resolve: Callable[[str], tuple[Any, Transport]]
+    store: RunStore
+    stream: bool
+    settings: ModelSettings = field(default_factory=ModelSettings)
+    response_format: ResponseFormat | None = None
+    agent_name: str | None = None
+    finalize: Callable[[GenerationResult, RunState], GenerationResult] | None = None
+    """Hook applied to the result before it is returned (structured output parsing)."""
+
+
+def accepted_kwargs(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Only the keyword arguments `fn` accepts (all of them if it takes **kwargs)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    names = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    picked = {k: v for k, v in kwargs.items() if k in names}
+    if not picked and len(params) == 1:
+        # a one-argument callback gets the main value positionally by its own name
+        (only,) = params
+        first = next(iter(kwargs.values()))
+        return {only: first}
+    return picked
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The loop
+
+
+def new_run_id() -> str:
+    return f"run_{uuid.uuid4().hex[:20]}"
+
+
+def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopGen:
+    """Run (or resume) steps until the model stops, a stop condition holds, approval is needed, or max_steps."""
+    opts = setup.options
+    started = time.perf_counter()
+    try:
+        if resume:
+            finished = yield from _resume_pending(setup, state)
+            if finished is not None:
+                return finished
+        while True:
+            if opts.abort_signal is not None and opts.abort_signal.aborted:
+                return (yield from _finish(setup, state, "aborted", started))
+            step_no = len(state.steps)
+            plan = yield from _plan_step(setup, state, step_no)
+            provider, transport = setup.resolve(plan.model)
+            call = ModelCall(
+                model=provider.model,
+                messages=[*state.system, *plan.system, *state.context, *state.messages],
+                tools=[t.definition() for t in plan.active.values()],
+                tool_choice=plan.tool_choice if plan.active else "auto",
+                settings=plan.settings,
+                provider_options=plan.provider_options,
+                response_format=setup.response_format,
+                stream=setup.stream,
+            )
+            spec = provider.build_request(call)
+            yield Emit(StepStartEvent(step_no))
+            retry = RetryPolicy(
+                max_retries=plan.settings.max_retries if plan.settings.max_retries is not None else 2,
+                retry_delay=getattr(provider, "retry_delay", None),
+            )
+            outcome: ModelOutcome = yield ModelRequest(provider, call, spec, transport, retry, step_no, opts.timeout)
+            resp = outcome.response
+            step = _make_step(step_no, state, provider, outcome, spec)
+            state.steps.append(step)
+            if resp.parts:
+                state.messages.append(resp.message())
+            if not setup.stream:
+                for ev in _synthesised_deltas(resp, step_no):
+                    yield Emit(ev)
+            if outcome.aborted:
+                step.finish_reason = "aborted"
+                return (yield from _finish(setup, state, "aborted", started))
+
+            calls = resp.tool_calls
+            if not calls:
+                yield from _step_finished(setup, step)
+                return (yield from _finish(setup, state, resp.finish_reason, started))
+
+            client_calls = yield from _handle_tool_calls(setup, state, step, plan.active, calls)
+            if state.pending:
+                yield from _step_finished(setup, step)
+                return (yield from _suspend(setup, state, started))
+            yield from _step_finished(setup, step)
+            if client_calls:
+                return (yield from _finish(setup, state, "tool-calls", started))
+            if opts.stop_when:
+                for cond in opts.stop_when:
+                    if (yield Invoke(cond, accepted_kwargs(cond, {"steps": list(state.steps)}))):
+                        return (yield from _finish(setup, state, "tool-calls", started))
+            if len(state.steps) >= opts.max_steps:
+                state.warnings.append(
+                    f"Stopped at max_steps={opts.max_steps} with tool results the model has not answered yet; "
+                    "raise max_steps to let it finish."
+                )
+                return (yield from _finish(setup, state, "tool-calls", started))
+    except AbortedError:
+        return (yield from _finish(setup, state, "aborted", started))
+    except PlaygroundError as exc:
+        if opts.on_error is not None:
+            yield Invoke(opts.on_error, accepted_kwargs(opts.on_error, {"error": exc}))
+        partial = _build_result(setup, state, "error", started)
+        partial.error = exc
+        exc.result = partial  # type: ignore[attr-defined]
+        raise
+
+
+@dataclass
+class _StepPlan:
+    model: str
+    active: dict[str, Tool]
+    tool_choice: Any
+    settings: ModelSettings
+    provider_options: dict[str, Any]
+    system: list[Message]
+
+
+def _plan_step(setup: RunSetup, state: RunState, step_no: int) -> Generator[Effect, Any, _StepPlan]:
+    opts = setup.options
+    every = {**setup.tools, **setup.client_tools}
+    active_names = list(opts.active_tools) if opts.active_tools is not None else list(every)
+    plan = _StepPlan(
+        model=setup.model,
+        active={},
+        tool_choice=opts.tool_choice,
+        settings=setup.settings,
+        provider_options=dict(opts.provider_options or {}),
+        system=[],
+    )
+    if opts.prepare_step is not None:
+        kwargs = {
+            "step_number": step_no,
+            "steps": list(state.steps),
+            "messages": list(state.messages),
+            "model": setup.model,
+            "tools": list(every),
+            "active_tools": active_names,
+            "tool_choice": opts.tool_choice,
+        }
+        changes = yield Invoke(opts.prepare_step, accepted_kwargs(opts.prepare_step, kwargs))
+        if changes:
+            if not isinstance(changes, dict):
+                raise ConfigurationError("prepare_step must return a dict of changes or None", field="prepare_step")
+            changes = {_snake(k): v for k, v in changes.items()}
+            unknown = set(changes) - {
+                "model", "active_tools", "tool_choice", "model_settings", "provider_options", "system", "instructions",
+                "messages",
+            }
+            if unknown:
+                raise ConfigurationError(
+                    f"prepare_step returned unknown keys {sorted(unknown)}; it may change model, active_tools, "
+                    "tool_choice, model_settings, provider_options, system and messages",
+                    field="prepare_step",
+                )
+            if changes.get("model"):
+                plan.model = str(changes["model"])
+            if "active_tools" in changes and changes["active_tools"] is not None:
+                active_names = list(changes["active_tools"])
+            if "tool_choice" in changes:
+                plan.tool_choice = parse_tool_choice(changes["tool_choice"])
+            if changes.get("model_settings") is not None:
+                plan.settings = setup.settings.merged(parse_model_settings(changes["model_settings"]))
+            if changes.get("provider_options"):
+                plan.provider_options = {**plan.provider_options, **changes["provider_options"]}
+            for key in ("system", "instructions"):
+                if changes.get(key):
+                    plan.system += system_messages(changes[key], f"prepare_step.{key}")
+            if changes.get("messages") is not None:
+                from .messages import normalize_messages
+
+                state.messages = normalize_messages(changes["messages"])
+    unknown_active = [n for n in active_names if n not in every]
+    if unknown_active:
+        raise ConfigurationError(
+            f"active_tools names unknown tools {unknown_active}; known tools: {sorted(every)}", field="active_tools"
+        )
+    if plan.tool_choice != "none":
+        plan.active = {n: every[n] for n in active_names}
+    else:
+        plan.active = {n: every[n] for n in active_names}
+    choice = plan.tool_choice
+    if not isinstance(choice, str) and choice.tool_name not in plan.active:
+        raise ConfigurationError(
+            f"tool_choice names tool {choice.tool_name!r}, which is not active; active tools: {sorted(plan.active)}",
+            field="tool_choice",
+        )
+    return plan
+
+
+def _snake(key: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutcome, spec: HttpRequestSpec) -> Step:
+    resp = outcome.response
+    headers = outcome.raw_response.headers if outcome.raw_response else {}
+    step = Step(
+        index=step_no,
+        step_type="initial" if step_no == 0 else "tool-result",
+        model=getattr(provider, "model_string", provider.model),
+        text=resp.text,
+        reasoning=resp.reasoning,
+        tool_calls=[
+            ToolCall(
+                tool_call_id=c.tool_call_id, tool_name=c.tool_name, args=c.args, provider_metadata=c.provider_metadata
+            )
+            for c in resp.tool_calls
+        ],
+        sources=[Source(url=s.url, title=s.title, id=s.id, provider_metadata=s.provider_metadata) for s in resp.sources],
+        usage=resp.usage,
+        finish_reason=resp.finish_reason,
+        raw_finish_reason=resp.raw_finish_reason,
+        warnings=[*spec.warnings, *resp.warnings],
+        raw_request=outcome.raw_request,
+        raw_response=outcome.raw_response,
+        response=ResponseInfo(
+            id=resp.id,
+            model_id=resp.model_id,
+            timestamp=datetime.fromtimestamp(resp.created, UTC) if resp.created else outcome.started_at,
+            headers=headers,
+        ),
+        provider_metadata=resp.provider_metadata or None,
+        started_at=outcome.started_at,
+        finished_at=datetime.now(UTC),
+        latency_ms=outcome.latency_ms,
+        time_to_first_chunk_ms=outcome.time_to_first_chunk_ms,
+        attempts=outcome.attempts,
+        rate_limit={k: v for k, v in headers.items() if k.lower().startswith(RATE_LIMIT_PREFIXES)},
+    )
+    return step
+
+
+def _synthesised_deltas(resp: ModelResponse, step_no: int) -> list[StreamEvent]:
+    """generate_now sees the same event types as stream(), one delta per part."""
+    out: list[StreamEvent] = []
+    for p in resp.parts:
+        if p.type == "reasoning" and p.text:
+            out.append(ReasoningDeltaEvent(p.text, step_no))
+        elif p.type == "text" and p.text:
+            out.append(TextDeltaEvent(p.text, step_no))
+        elif p.type == "source":
+            out.append(SourceEvent(p.url, p.title, p.id, step_no))
+    return out
+
+
+def needs_approval(setup: RunSetup, state: RunState, tool: Tool, args: dict[str, Any]) -> bool:
+    """The one approval rule: the call's policy, or the tool's own, unless a person said "always approve" this run.
+    Policies that raise fail closed."""
+    if tool.name in state.always_approve:
+        return False
+    call_policy = setup.options.require_tool_approval
+    if call_policy is not False and evaluate_policy(call_policy, tool.name, args, setup.options.context):
+        return True
+    return tool.requires_approval_for(args, setup.options.context)
+
+
+def _handle_tool_calls(
+    setup: RunSetup, state: RunState, step: Step, active: dict[str, Tool], calls: list[ToolCallPart]
+) -> Generator[Effect, Any, list[ToolCallPart]]:
+    """Emit the calls, run those that may run, hold those needing approval, return the client-tool calls."""
+    state.step_results = {}
+    state.step_call_order = [c.tool_call_id for c in calls]
+    runs: list[ToolRun] = []
+    client_calls: list[ToolCallPart] = []
+    for c in calls:
+        tool = active.get(c.tool_name)
+        is_client = tool is not None and tool.is_client_tool
+        yield Emit(ToolCallEvent(c.tool_call_id, c.tool_name, c.args, step.index, client_tool=is_client))
+        if tool is None:
+            available = ", ".join(sorted(active)) or "none"
+            _store_result(
+                state, step, c, f"Tool {c.tool_name!r} is not available in this step. Available tools: {available}.",
+                is_error=True,
+            )
+            continue
+        if is_client:
+            client_calls.append(c)
+            for tc in step.tool_calls:
+                if tc.tool_call_id == c.tool_call_id:
+                    tc.client_tool = True
+            continue
+        try:
+            args = tool.validate_args(c.args)
+        except ToolError as exc:
+            _store_result(state, step, c, str(exc), is_error=True)
+            continue
+        if needs_approval(setup, state, tool, args):
+            state.pending.append(PendingCall(tool_call_id=c.tool_call_id, tool_name=c.tool_name, args=c.args))
+            continue
+        runs.append(_tool_run(setup, state, tool, c, args, approved=False))
+    if runs:
+        yield from _execute(setup, state, step, runs, approval="not-required")
+    if not state.pending:
+        _append_tool_message(state)
+    return client_calls
+
+
+def _tool_run(
+    setup: RunSetup, state: RunState, tool: Tool, call: ToolCallPart, args: dict[str, Any], *, approved: bool
+) -> ToolRun:
+    ctx = ToolContext(
+        run_id=state.run_id,
+        tool_call_id=call.tool_call_id,
+        tool_name=tool.name,
+        messages=list(state.messages),
+        context=setup.options.context,
+        abort_signal=setup.options.abort_signal,
+    )
+    return ToolRun(tool, call, ctx, approved, args)
+
+
+def _execute(
+    setup: RunSetup, state: RunState, step: Step, runs: list[ToolRun], *, approval: Any
+) -> Generator[Effect, Any, None]:
+    for run in runs:
+        if not run.approved and needs_approval(setup, state, run.tool, run.args):
+            raise ToolError(f"refusing to run {run.tool.name!r} without approval", tool_name=run.tool.name)
+    concurrency = setup.options.tool_call_concurrency or (1 if _approval_possible(setup) else 10)
+    results: list[ToolResult] = yield RunTools(runs, concurrency)
+    for run, res in zip(runs, results, strict=True):
+        res.approval = approval
+        step.tool_results.append(res)
+        state.step_results[run.call.tool_call_id] = ToolResultPart(
+            tool_call_id=res.tool_call_id, tool_name=res.tool_name, result=res.result, is_error=res.is_error
+        )
+        yield Emit(
+            ToolResultEvent(
+                res.tool_call_id, res.tool_name, res.args, res.result, res.is_error, step.index, res.duration_ms
+            )
+        )
+
+
+def _approval_possible(setup: RunSetup) -> bool:
+    return setup.options.require_tool_approval is not False or any(
+        t.requires_approval is not False for t in setup.tools.values()
+    )
+
+
+def _store_result(state: RunState, step: Step, call: ToolCallPart, result: Any, *, is_error: bool, approval: Any = "not-required") -> None:
+    step.tool_results.append(
+        ToolResult(
+            tool_call_id=call.tool_call_id, tool_name=call.tool_name, args=call.args, result=result, is_error=is_error,
+            approval=approval,
+        )
+    )
+    state.step_results[call.tool_call_id] = ToolResultPart(
+        tool_call_id=call.tool_call_id, tool_name=call.tool_name, result=result, is_error=is_error
+    )
+
+
+def _append_tool_message(state: RunState) -> None:
+    parts = [state.step_results[i] for i in state.step_call_order if i in state.step_results]
+    if parts:
+        state.messages.append(Message(role="tool", content=list(parts)))
+    state.step_results = {}
+    state.step_call_order = []
+
+
+def _step_finished(setup: RunSetup, step: Step) -> Generator[Effect, Any, None]:
+    yield Emit(StepFinishEvent(step))
+    cb = setup.options.on_step_finish
+    if cb is not None:
+        yield Invoke(cb, accepted_kwargs(cb, {"step": step}))
+
+
+def _suspend(setup: RunSetup, state: RunState, started: float) -> Generator[Effect, Any, GenerationResult]:
+    state.status = "suspended"
+    state.elapsed_ms += (time.perf_counter() - started) * 1000
+    setup.store.save(state)
+    step_no = len(state.steps) - 1
+    for p in state.pending:
+        if p.decision is None:
+            yield Emit(ToolApprovalEvent(p.tool_call_id, p.tool_name, p.args, state.run_id, step_no))
+    result = _build_result(setup, state, "suspended", None)
+    return (yield from _finalize(setup, state, result))
+
+
+def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, GenerationResult | None]:
+    """Run approved calls, answer declined ones; suspend again while any call is undecided."""
+    started = time.perf_counter()
+    step = state.steps[-1]
+    every = {**setup.tools, **setup.client_tools}
+    decided = [p for p in state.pending if p.decision is not None]
+    runs: list[ToolRun] = []
+    for p in decided:
+        call = ToolCallPart(tool_call_id=p.tool_call_id, tool_name=p.tool_name, args=p.edited_args or p.args)
+        if p.decision == "declined":
+            reason = f" Reason: {p.reason}" if p.reason else ""
+            _store_result(
+                state, step, call, f"The user declined this tool call; it was not run.{reason}", is_error=False,
+                approval="declined",
+            )
+            continue
+        tool = every.get(p.tool_name)
+        if tool is None or tool.is_client_tool:
+            _store_result(
+                state, step, call, f"Tool {p.tool_name!r} is not available to this agent.", is_error=True,
+                approval="approved",
+            )
+            continue
+        try:
+            args = tool.validate_args(call.args)
+        except ToolError as exc:
+            _store_result(state, step, call, str(exc), is_error=True, approval="approved")
+            continue
+        runs.append(_tool_run(setup, state, tool, call, args, approved=True))
+    state.pending = [p for p in state.pending if p.decision is None]
+    if runs:
+        yield from _execute(setup, state, step, runs, approval="approved")
+    if state.pending:
+        return (yield from _suspend(setup, state, started))
+    state.status = "running"
+    setup.store.delete(state.run_id)
+    _append_tool_message(state)
+    if len(state.steps) >= setup.options.max_steps:
+        state.warnings.append(
+            f"Stopped at max_steps={setup.options.max_steps} with tool results the model has not answered yet; "
+            "raise max_steps to let it finish."
+        )
+        return (yield from _finish(setup, state, "tool-calls", started))
+    return None
+
+
+def _finish(
+    setup: RunSetup, state: RunState, reason: FinishReason, started: float | None
+) -> Generator[Effect, Any, GenerationResult]:
+    state.status = "finished"
+    if started is not None:
+        state.elapsed_ms += (time.perf_counter() - started) * 1000
+    result = _build_result(setup, state, reason, None)
+    opts = setup.options
+    if reason == "aborted" and opts.on_abort is not None:
+        yield Invoke(opts.on_abort, accepted_kwargs(opts.on_abort, {"event": result}))
+    result = yield from _finalize(setup, state, result)
+    if opts.on_finish is not None:
+        yield Invoke(opts.on_finish, accepted_kwargs(opts.on_finish, {"result": result}))
+    return result
+
+
+def _finalize(setup: RunSetup, state: RunState, result: GenerationResult) -> Generator[Effect, Any, GenerationResult]:
+    if setup.finalize is not None:
+        result = setup.finalize(result, state)
+    return result
+    yield  # pragma: no cover - makes this a generator
+
+
+def _build_result(setup: RunSetup, state: RunState, reason: FinishReason, started: float | None) -> GenerationResult:
+    steps = state.steps
+    last = steps[-1] if steps else None
+    response_messages = state.messages[state.response_start :]
+    warnings = [w for s in steps for w in s.warnings] + state.warnings
+    suspend = None
+    if reason == "suspended" and state.pending:
+        first = next((p for p in state.pending if p.decision is None), state.pending[0])
+        suspend = SuspendPayload(
+            tool_call_id=first.tool_call_id,
+            tool_name=first.tool_name,
+            args=first.args,
+            run_id=state.run_id,
+            pending=[
+                ToolCall(tool_call_id=p.tool_call_id, tool_name=p.tool_name, args=p.args)
+                for p in state.pending
+                if p.decision is None
+            ],
+        )
+    seen: set[str] = set()
+    sources: list[Source] = []
+    for s in steps:
+        for src in s.sources:
+            if src.url not in seen:
+                seen.add(src.url)
+                sources.append(src)
+    return GenerationResult(
+        text=last.text if last else "",
+        tool_calls=[c for s in steps for c in s.tool_calls],
+        tool_results=[r for s in steps for r in s.tool_results],
+        usage=Usage.total([s.usage for s in steps]),
+        steps=list(steps),
+        finish_reason=reason,
+        response=ResponseInfo(
+            id=last.response.id if last else None,
+            timestamp=last.response.timestamp if last else None,
+            model_id=last.response.model_id if last else None,
+            headers=last.response.headers if last else {},
+            messages=response_messages,
+        ),
+        request=RequestInfo(body=last.request_body if last else None),
+        warnings=list(dict.fromkeys(warnings)),
+        provider_metadata=last.provider_metadata if last else None,
+        reasoning=[r for s in steps for r in s.reasoning],
+        sources=sources,
+        suspend_payload=suspend,
+        run_id=state.run_id,
+        messages=[*state.messages],
+        remembered_messages=list(state.remembered),
+        context=list(state.context),
+        model=last.model if last else setup.model,
+        latency_ms=state.elapsed_ms,
+    )
