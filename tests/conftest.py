@@ -1,0 +1,32 @@
+"""Shared test set-up: the demo model streams without delay, and the recorded fixtures are found beside the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PLAYGROUND_DEMO_DELAY", "0")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+for _var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"):
+    os.environ.pop(_var, None)  # no test may reach a real provider
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    if not (FIXTURES / "recorded").is_dir():
+        pytest.skip("../shared/fixtures not present (a user's clone): recorded-traffic replays are skipped")
+    return FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _playground_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test writes the playground's data (suspended runs, sessions) into its own temp folder."""
+    monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path_factory.mktemp("playground_home")))
