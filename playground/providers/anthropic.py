@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..errors import ProviderError, ServerError, StreamError
+from ..errors import ProviderError, StreamError
 from ..events import StreamEvent
 from ..messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
 from ..result import FinishReason, Usage
@@ -75,7 +75,9 @@ class AnthropicProvider(BaseProvider):
         body.update(self._map_settings(call, model, bool(thinking and thinking.get("type") != "disabled"), warnings))
         if call.response_format is not None:
             schema = json.dumps(call.response_format.schema, ensure_ascii=False)
-            system.append(f"Answer with a JSON value only (no prose, no code fences) matching this JSON schema:\n{schema}")
+            system.append(
+                f"Answer with a JSON value only (no prose, no code fences) matching this JSON schema:\n{schema}"
+            )
             warnings.append("structured output is requested through the prompt: Anthropic has no native JSON mode")
         if system:
             body["system"] = "\n\n".join(system)
@@ -178,11 +180,17 @@ class AnthropicProvider(BaseProvider):
                     import base64
 
                     text = base64.b64decode(p.data).decode("utf-8", "replace")
-                    blocks.append({"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}})
+                    blocks.append(
+                        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
+                    )
                 else:
                     blocks.append({"type": "document", "source": self._source(p)})
             elif isinstance(p, ToolResultPart):
-                block: dict[str, Any] = {"type": "tool_result", "tool_use_id": p.tool_call_id, "content": p.result_text()}
+                block: dict[str, Any] = {
+                    "type": "tool_result",
+                    "tool_use_id": p.tool_call_id,
+                    "content": p.result_text(),
+                }
                 if p.is_error:
                     block["is_error"] = True
                 blocks.append(block)
@@ -224,7 +232,9 @@ class AnthropicProvider(BaseProvider):
                 resp.parts.append(ReasoningPart(text="", signature=block.get("data"), redacted=True))
             elif kind == "tool_use":
                 resp.parts.append(
-                    ToolCallPart(tool_call_id=block["id"], tool_name=block["name"], args=parse_tool_args(block.get("input")))
+                    ToolCallPart(
+                        tool_call_id=block["id"], tool_name=block["name"], args=parse_tool_args(block.get("input"))
+                    )
                 )
             else:
                 server.append(block)
@@ -242,7 +252,9 @@ class AnthropicProvider(BaseProvider):
         url = cit.get("url")
         if not url or any(isinstance(p, SourcePart) and p.url == url for p in parts):
             return None
-        src = SourcePart(url=url, title=cit.get("title"), provider_metadata={META: {"cited_text": cit.get("cited_text")}})
+        src = SourcePart(
+            url=url, title=cit.get("title"), provider_metadata={META: {"cited_text": cit.get("cited_text")}}
+        )
         parts.append(src)
         return src
 
@@ -256,7 +268,9 @@ class AnthropicProvider(BaseProvider):
         for r in content:
             url = r.get("url") if isinstance(r, dict) else None
             if url and not any(isinstance(p, SourcePart) and p.url == url for p in parts):
-                src = SourcePart(url=url, title=r.get("title"), provider_metadata={META: {"page_age": r.get("page_age")}})
+                src = SourcePart(
+                    url=url, title=r.get("title"), provider_metadata={META: {"page_age": r.get("page_age")}}
+                )
                 parts.append(src)
                 added.append(src)
         return added
@@ -288,8 +302,12 @@ class AnthropicProvider(BaseProvider):
         if code == "overloaded_error" and status < 500:
             status = 529
         error = make_provider_error(
-            status=status, message=str(err.get("message") or f"HTTP {status}"), code=code, provider=self.name,
-            headers=headers, raw_body=payload,
+            status=status,
+            message=str(err.get("message") or f"HTTP {status}"),
+            code=code,
+            provider=self.name,
+            headers=headers,
+            raw_body=payload,
         )
         if error.request_id is None and isinstance(payload, dict):
             error.request_id = payload.get("request_id")
@@ -375,8 +393,11 @@ class AnthropicStreamParser:
             err = ev.get("error") or {}
             code = err.get("type")
             raise StreamError(
-                str(err.get("message") or code or "stream error"), code=code, provider=self.provider.name,
-                raw_body=ev, status=529 if code == "overloaded_error" else None,
+                str(err.get("message") or code or "stream error"),
+                code=code,
+                provider=self.provider.name,
+                raw_body=ev,
+                status=529 if code == "overloaded_error" else None,
                 retryable=code in ("overloaded_error", "api_error", "rate_limit_error"),
             )
         return []  # ping and future event types

@@ -115,7 +115,9 @@ class GeminiProvider(BaseProvider):
             body["generationConfig"] = generation
         body.update(options)
         if call.stream:
-            url = f"{self.base_url}/{self._model_path(model)}:streamGenerateContent" + ("?alt=sse" if self.stream_format == "sse" else "")
+            url = f"{self.base_url}/{self._model_path(model)}:streamGenerateContent" + (
+                "?alt=sse" if self.stream_format == "sse" else ""
+            )
         else:
             url = f"{self.base_url}/{self._model_path(model)}:generateContent"
         return HttpRequestSpec("POST", url, self.headers(), body, call.stream, warnings)
@@ -325,7 +327,10 @@ class GeminiProvider(BaseProvider):
                 warnings.append(f"embedding option {key!r} is not known to Gemini and was not sent")
         requests = [{"model": model, "content": {"parts": [{"text": text}]}, **extra} for text in inputs]
         return HttpRequestSpec(
-            "POST", f"{self.base_url}/{model}:batchEmbedContents", self.headers(), {"requests": requests},
+            "POST",
+            f"{self.base_url}/{model}:batchEmbedContents",
+            self.headers(),
+            {"requests": requests},
             warnings=warnings,
         )
 
@@ -369,7 +374,9 @@ class GeminiStreamParser:
     def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
         if chunk.get("error"):
             err = self.provider.parse_error(200, {}, json.dumps(chunk).encode())
-            raise StreamError(err.message, code=err.code, provider=self.provider.name, raw_body=chunk, status=err.status)
+            raise StreamError(
+                err.message, code=err.code, provider=self.provider.name, raw_body=chunk, status=err.status
+            )
         acc = self.acc
         resp = acc.response
         if resp.id is None:
@@ -412,8 +419,12 @@ class GeminiStreamParser:
             self._calls += 1
             acc.break_block()
             return acc.tool_call(
-                ToolCallPart(tool_call_id=call_id, tool_name=name, args=dict(fc.get("args") or {}),
-                             provider_metadata={META: meta} if meta else None)
+                ToolCallPart(
+                    tool_call_id=call_id,
+                    tool_name=name,
+                    args=dict(fc.get("args") or {}),
+                    provider_metadata={META: meta} if meta else None,
+                )
             )
         text = part.get("text")
         if part.get("thought"):

@@ -262,6 +262,7 @@ class OpenAIChatProvider(BaseProvider):
             total_tokens=u.get("total_tokens") or (prompt + completion),
             reasoning_tokens=cdet.get("reasoning_tokens") or 0,
             cached_input_tokens=pdet.get("cached_tokens") or 0,
+            cache_creation_input_tokens=pdet.get("cache_write_tokens") or 0,
         )
 
     def stream_parser(self, call: ModelCall) -> OpenAIChatStreamParser:

@@ -288,6 +288,7 @@ class OpenAIResponsesProvider(BaseProvider):
             total_tokens=u.get("total_tokens") or inp + out,
             reasoning_tokens=(u.get("output_tokens_details") or {}).get("reasoning_tokens") or 0,
             cached_input_tokens=(u.get("input_tokens_details") or {}).get("cached_tokens") or 0,
+            cache_creation_input_tokens=(u.get("input_tokens_details") or {}).get("cache_write_tokens") or 0,
         )
 
     def stream_parser(self, call: ModelCall) -> OpenAIResponsesStreamParser:
@@ -301,7 +302,10 @@ class OpenAIResponsesProvider(BaseProvider):
         err = payload.get("error") if isinstance(payload.get("error"), dict) else payload
         message = str(err.get("message") or "the response failed")
         return StreamError(
-            message, code=err.get("code") or err.get("type"), provider=self.name, raw_body=dict(payload),
+            message,
+            code=err.get("code") or err.get("type"),
+            provider=self.name,
+            raw_body=dict(payload),
             retryable=err.get("code") in ("server_error", "rate_limit_exceeded"),
         )
 

@@ -133,8 +133,12 @@ def load(path: Path) -> tuple[Interaction, ...]:
         body = b"".join(b"data: " + line + b"\n\n" for line in path.read_bytes().splitlines() if line.strip())
         return (Interaction("POST", "", {}, b"", 200, {"content-type": "text/event-stream"}, body),)
     if path.suffix == ".json":
-        return (Interaction("POST", "", {}, b"", _json_status(path), {"content-type": "application/json"}, path.read_bytes()),)
-    doc = yaml.load(path.read_text("utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        return (
+            Interaction(
+                "POST", "", {}, b"", _json_status(path), {"content-type": "application/json"}, path.read_bytes()
+            ),
+        )
+    doc = yaml.load(path.read_text("utf-8"), Loader=_Loader)
     items = doc.get("interactions") or doc.get("http_interactions") or []
     return tuple(_interaction(item) for item in items)
 
