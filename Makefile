@@ -1,0 +1,37 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+export UV_PYTHON_DOWNLOADS := never
+UV ?= $(shell command -v uv 2>/dev/null || echo .venv-uv/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: install run test test-fast lint bench cli-demo clean
+
+$(UV):
+	python3 -m venv .venv-uv && .venv-uv/bin/pip install -q uv
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-extras
+	@touch $@
+
+install: .venv/.installed
+
+run: install
+	$(PY) -m playground.cli ui
+
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not browser"
+
+lint: install
+	.venv/bin/ruff check playground agents tests benchmarks
+	.venv/bin/pyright
+
+bench: install
+	$(PY) benchmarks/overhead.py
+
+cli-demo: install
+	$(PY) -m playground.cli run agents/weather.py "What's the weather in Paris and Rome?"
+
+clean:
+	rm -rf .venv .venv-uv .pytest_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""The `playground` command.
+
+    playground run agents/support.py "refund order 42"     # answer, tool calls, approval prompts (y/n), usage
+    playground run agents/weather.py "weather in Paris" --json
+    playground ui [--agents DIR] [--host 127.0.0.1] [--port 7860] [--auth USER:PASS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .agent import Agent
+from .errors import PlaygroundError
+from .result import GenerationResult
+
+
+def load_agent(path: str) -> Agent:
+    """The `agent` defined by a Python file (or `module:attribute`)."""
+    file, _, attr = path.partition(":")
+    p = Path(file)
+    if not p.is_file():
+        raise SystemExit(f"playground: no such agent file: {file}")
+    spec = importlib.util.spec_from_file_location(f"playground_agent_{p.stem}", p)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"playground: cannot import {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    agent = getattr(module, attr or "agent", None)
+    if not isinstance(agent, Agent):
+        raise SystemExit(f"playground: {file} defines no Agent named {attr or 'agent'!r}")
+    return agent
+
+
+def _print_result(result: GenerationResult, out: TextIO) -> None:
+    for step in result.steps:
+        for call in step.tool_calls:
+            out.write(f"  -> tool call {call.tool_name}({json.dumps(call.args)})\n")
+        for res in step.tool_results:
+            marker = "!!" if res.is_error else "<-"
+            text = res.result if isinstance(res.result, str) else json.dumps(res.result, default=str)
+            out.write(f"  {marker} {res.tool_name}: {text}\n")
+    if result.text:
+        out.write(f"\n{result.text}\n")
+    for src in result.sources:
+        out.write(f"  [source] {src.title or src.url} <{src.url}>\n")
+    for warning in result.warnings:
+        out.write(f"  warning: {warning}\n")
+    u = result.usage
+    latency = f", {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
+    out.write(
+        f"\n[{result.finish_reason}] tokens: {u.input_tokens} in, {u.output_tokens} out, {u.total_tokens} total"
+        f" ({len(result.steps)} steps{latency})\n"
+    )
+
+
+def _ask(prompt: str, stdin: TextIO, out: TextIO) -> bool:
+    out.write(prompt)
+    out.flush()
+    answer = stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    agent = load_agent(args.agent)
+    options: dict[str, Any] = {}
+    if args.max_steps:
+        options["max_steps"] = args.max_steps
+    if args.model:
+        agent.model = args.model
+    try:
+        result = agent.generate(args.message, **options)
+        interactive = stdin.isatty() or args.approve is not None
+        while result.finish_reason == "suspended" and result.suspend_payload is not None:
+            pending = result.suspend_payload
+            if args.approve is not None:
+                approve = args.approve
+            elif interactive:
+                approve = _ask(f"Approve {pending.tool_name}({json.dumps(pending.args)})? [y/n] ", stdin, out)
+            else:
+                break  # not a terminal: report the suspended run and how to resume it
+            if approve:
+                result = agent.approve_tool_call(pending.run_id, pending.tool_call_id)
+            else:
+                result = agent.decline_tool_call(pending.run_id, pending.tool_call_id, reason="declined at the CLI")
+    except PlaygroundError as exc:
+        sys.stderr.write(f"playground: {exc}\n")
+        return 1
+    if args.json:
+        out.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        _print_result(result, out)
+        if result.finish_reason == "suspended" and result.suspend_payload:
+            p = result.suspend_payload
+            out.write(f"Waiting for approval: {p.tool_name}({json.dumps(p.args)}) run_id={p.run_id} "
+                      f"tool_call_id={p.tool_call_id}; rerun with --approve or --decline.\n")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .ui.gradio_app import launch
+
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep:
+            raise SystemExit("playground ui: --auth takes USER:PASS")
+        auth = (user, password)
+    launch(agents_dir=args.agents, host=args.host, port=args.port, auth=auth)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="playground", description="Agent Playground")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run an agent file on one message")
+    run.add_argument("agent", help="path to a Python file defining `agent` (or file.py:name)")
+    run.add_argument("message")
+    run.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    run.add_argument("--model", help="override the agent's model, e.g. openai:gpt-4.1-mini")
+    run.add_argument("--max-steps", type=int, default=None)
+    decide = run.add_mutually_exclusive_group()
+    decide.add_argument("--approve", dest="approve", action="store_const", const=True, default=None,
+                        help="approve every tool call that asks")
+    decide.add_argument("--decline", dest="approve", action="store_const", const=False,
+                        help="decline every tool call that asks")
+    ui = sub.add_parser("ui", help="start the browser playground")
+    ui.add_argument("--agents", default="agents", help="folder of agent files (default: agents)")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=7860)
+    ui.add_argument("--auth", default=None, help="USER:PASS to require a login")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args)
+    return cmd_ui(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
