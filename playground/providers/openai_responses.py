@@ -299,7 +299,8 @@ class OpenAIResponsesProvider(BaseProvider):
 
     def stream_error(self, payload: Mapping[str, Any]) -> StreamError:
         """An `error` event or a `response.failed` response -> StreamError (with the provider's code and message)."""
-        err = payload.get("error") if isinstance(payload.get("error"), dict) else payload
+        inner = payload.get("error")
+        err: Mapping[str, Any] = inner if isinstance(inner, dict) else payload
         message = str(err.get("message") or "the response failed")
         return StreamError(
             message,
