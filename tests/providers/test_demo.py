@@ -51,7 +51,7 @@ def test_demo_streams_real_sse_and_honours_settings() -> None:
     assert raw is not None and raw.stream and raw.body[-1] == "[DONE]"
     assert json.loads(raw.body[-2])["usage"]["completion_tokens"] <= 40
     stopped = agent.generate("What is 2+2?", stop_sequences=["="])
-    assert stopped.text == "2+2"
+    assert stopped.text.strip() == "2 + 2" and stopped.request.body["stop"] == ["="]
 
 
 def test_demo_arithmetic_greeting_and_named_tool_choice() -> None:
