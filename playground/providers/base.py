@@ -335,8 +335,10 @@ class ResponseAccumulator:
         if not delta:
             return []
         last = self._last
-        if isinstance(last, TextPart):
-            last.text += delta
+        if last.__class__ is TextPart:
+            # the hot path of every stream: write the field directly, skipping pydantic's __setattr__ (parts have
+            # no assignment validation, so the result is the same)
+            last.__dict__["text"] += delta
         else:
             last = TextPart(text=delta)
             self.response.parts.append(last)
@@ -347,11 +349,11 @@ class ResponseAccumulator:
         self, delta: str, *, signature: str | None = None, new_block: bool = False, **metadata: Any
     ) -> list[StreamEvent]:
         last = self._last
-        if not isinstance(last, ReasoningPart) or new_block:
+        if last.__class__ is not ReasoningPart or new_block:
             last = ReasoningPart(text="")
             self.response.parts.append(last)
             self._last = last
-        last.text += delta
+        last.__dict__["text"] += delta  # as in text(): skip pydantic's __setattr__ on the hot path
         if signature:
             last.signature = (last.signature or "") + signature
         if metadata:

@@ -315,38 +315,67 @@ class OpenAIChatStreamParser:
             resp.id = chunk.get("id")
             resp.model_id = chunk.get("model")
             resp.created = chunk.get("created")
-        if chunk.get("usage"):
-            resp.usage = self.provider._parse_usage(chunk["usage"])
-        if chunk.get("system_fingerprint"):
+        usage = chunk.get("usage")
+        if usage:
+            resp.usage = self.provider._parse_usage(usage)
+        if "system_fingerprint" not in self._extra and chunk.get("system_fingerprint"):
             self._extra["system_fingerprint"] = chunk["system_fingerprint"]
+        choices = chunk.get("choices")
+        if not choices:
+            return []
         events: list[StreamEvent] = []
-        for choice in chunk.get("choices") or ():
+        for choice in choices:
             if choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") or {}
-            reasoning = self.provider._parse_reasoning_field(delta)
-            if reasoning:
-                events += self.acc.reasoning(reasoning)
-            content = delta.get("content")
-            if content:
-                events += self.acc.text(content)
-            for tc in delta.get("tool_calls") or ():
-                key = tc.get("index", 0)
-                fn = tc.get("function") or {}
-                if not self.acc.has_tool_call(key):
-                    events += self.acc.tool_call_start(key, tc.get("id") or "", fn.get("name") or "")
-                else:
-                    self.acc.tool_call_update(key, tool_call_id=tc.get("id"), tool_name=fn.get("name"))
-                if fn.get("arguments"):
-                    events += self.acc.tool_call_args(key, fn["arguments"])
-            for ann in delta.get("annotations") or ():
-                cit = ann.get("url_citation") or ann
-                if ann.get("type") == "url_citation" and cit.get("url"):
-                    events += self.acc.source(cit["url"], cit.get("title"))
+            delta = choice.get("delta")
+            if delta:
+                events += self._delta(delta)
             raw_reason = choice.get("finish_reason")
             if raw_reason:
                 resp.raw_finish_reason = raw_reason
                 resp.finish_reason = self.provider._parse_finish_reason(raw_reason)
+        return events
+
+    def _delta(self, delta: dict[str, Any]) -> list[StreamEvent]:
+        """One pass over the delta's keys (the hot path: most deltas hold one short content string)."""
+        acc = self.acc
+        events: list[StreamEvent] = []
+        reasoning = None
+        for key, value in delta.items():
+            if not value:
+                continue
+            if key == "content":
+                if reasoning is None:  # reasoning_content / reasoning come first when both are present
+                    reasoning = self.provider._parse_reasoning_field(delta) or ""
+                    if reasoning:
+                        events += acc.reasoning(reasoning)
+                events += acc.text(value) if isinstance(value, str) else []
+            elif key in ("reasoning_content", "reasoning"):
+                if reasoning is None:
+                    reasoning = self.provider._parse_reasoning_field(delta) or ""
+                    if reasoning:
+                        events += acc.reasoning(reasoning)
+            elif key == "tool_calls":
+                events += self._tool_calls(value)
+            elif key == "annotations":
+                for ann in value:
+                    cit = ann.get("url_citation") or ann
+                    if ann.get("type") == "url_citation" and cit.get("url"):
+                        events += acc.source(cit["url"], cit.get("title"))
+        return events
+
+    def _tool_calls(self, tool_calls: list[dict[str, Any]]) -> list[StreamEvent]:
+        acc = self.acc
+        events: list[StreamEvent] = []
+        for tc in tool_calls:
+            key = tc.get("index", 0)
+            fn = tc.get("function") or {}
+            if not acc.has_tool_call(key):
+                events += acc.tool_call_start(key, tc.get("id") or "", fn.get("name") or "")
+            else:
+                acc.tool_call_update(key, tool_call_id=tc.get("id"), tool_name=fn.get("name"))
+            if fn.get("arguments"):
+                events += acc.tool_call_args(key, fn["arguments"])
         return events
 
     def finish(self) -> ModelResponse:
