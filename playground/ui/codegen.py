@@ -1,0 +1,127 @@
+"""The "Code" panel: Python (using this library) and curl that reproduce an exchange. Keys never appear: the Python
+reads them from the environment (the library does that) and curl refers to the variable, e.g. `$OPENAI_API_KEY`."""
+
+from __future__ import annotations
+
+import json
+import pprint
+import re
+from pathlib import Path
+from typing import Any
+
+from ..providers.registry import PROVIDERS
+from ..providers.transport import SECRET_HEADERS
+
+
+def _py(value: Any) -> str:
+    return pprint.pformat(value, width=100, sort_dicts=False)
+
+
+def _simple_message(m: dict[str, Any]) -> dict[str, Any]:
+    content = m.get("content") or []
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        return {"role": m.get("role"), "content": "".join(p.get("text", "") for p in content)}
+    return {k: v for k, v in m.items() if k in ("role", "content", "name")}
+
+
+def key_variable(provider: str) -> str:
+    entry = PROVIDERS.get(provider)
+    if entry is not None and entry.env_keys:
+        return entry.env_keys[0]
+    return "API_KEY"
+
+
+def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str,
+                agent_source: str | None = None) -> str:
+    """Python that makes the same call with `playground` (the key comes from the environment)."""
+    provider = str(config.get("provider") or "demo")
+    model = str(config.get("model") or "")
+    model_string = "demo" if provider == "demo" and model in ("", "demo-1") else f"{provider}:{model}"
+    lines = ['"""Reproduces an Agent Playground exchange."""', ""]
+    if agent_source:
+        lines.append("import runpy")
+        lines.append("")
+    lines.append("from playground import Agent, ModelSettings")
+    lines.append("")
+    tools_arg = ""
+    if agent_source:
+        try:
+            shown = str(Path(agent_source).resolve().relative_to(Path.cwd()))
+        except ValueError:
+            shown = str(Path("agents") / Path(agent_source).name)
+        lines.append(f"base = runpy.run_path({shown!r})[\"agent\"]  # the agent's tools")
+        tools_arg = "    tools=base.tools,\n"
+    agent_kwargs = f"    name={config.get('agent', 'agent')!r},\n" if agent_source else ""
+    lines.append(f"INSTRUCTIONS = {_py(config.get('instructions') or '')}")
+    lines.append("")
+    base_url = config.get("base_url")
+    key_comment = ""
+    if PROVIDERS.get(provider) and PROVIDERS[provider].env_keys:
+        key_comment = f"  # the key is read from ${key_variable(provider)}"
+    lines.append(
+        "agent = Agent(\n" + agent_kwargs + "    instructions=INSTRUCTIONS,\n"
+        f"    model={model_string!r},{key_comment}\n" + tools_arg
+        + (f"    base_url={base_url!r},\n" if base_url and PROVIDERS.get(provider, None) and
+           (PROVIDERS[provider].needs_base_url or provider == "ollama") else "")
+        + ")"
+    )
+    lines.append("")
+    messages = [_simple_message(m) for m in history] + [{"role": "user", "content": text}]
+    lines.append(f"messages = {_py(messages)}")
+    lines.append("")
+    options: list[str] = []
+    settings = config.get("settings") or {}
+    if settings:
+        args = ", ".join(f"{k}={v!r}" for k, v in settings.items())
+        options.append(f"    model_settings=ModelSettings({args}),")
+    options.append(f"    max_steps={config.get('max_steps', 5)!r},")
+    active = config.get("active_tools")
+    if agent_source and active is not None:
+        options.append(f"    active_tools={list(active)!r},")
+        choice = config.get("tool_choice") or "auto"
+        if choice not in ("auto", "none", "required"):
+            choice = {"type": "tool", "tool_name": choice}
+        if active:
+            options.append(f"    tool_choice={choice!r},")
+    if config.get("require_approval"):
+        options.append("    require_tool_approval=True,")
+    lines.append("result = agent.generate(\n    messages,\n" + "\n".join(options) + "\n)")
+    lines.append("if result.suspended:  # a tool call waits for approval")
+    lines.append("    call = result.suspend_payload")
+    lines.append("    result = agent.approve_tool_call(run_id=result.run_id, tool_call_id=call.tool_call_id)")
+    lines.append("print(result.text)")
+    lines.append("print(result.usage)")
+    return "\n".join(lines) + "\n"
+
+
+def curl_command(request: dict[str, Any], provider: str) -> str:
+    """curl for a (masked) request: secret headers and key query parameters refer to the environment variable."""
+    var = key_variable(provider)
+    url = str(request.get("url", ""))
+    url_has_key = bool(re.search(r"[?&](key|api_key|apikey|access_token)=", url, re.I))
+    url = re.sub(r"([?&](?:key|api_key|apikey|access_token)=)[^&#\s]+", rf"\1${var}", url, flags=re.I)
+    lines: list[str] = []
+    if provider == "demo":
+        lines.append("# The demo model runs inside the playground process (demo.playground.local is not a real host);")
+        lines.append("# this is the exact request it receives. Point the URL at a real server to send it.")
+    method = str(request.get("method", "POST")).upper()
+    quoted_url = f'"{url}"' if url_has_key else _sh(url)
+    cmd = [f"curl -X {method} {quoted_url}"]
+    for name, value in (request.get("headers") or {}).items():
+        if name.lower() in SECRET_HEADERS:
+            scheme, _, token = str(value).partition(" ")
+            shown = f"{scheme} ${var}" if token else f"${var}"
+            cmd.append(f'-H "{name}: {shown}"')
+        else:
+            cmd.append(f"-H {_sh(f'{name}: {value}')}")
+    body = request.get("body")
+    if body is not None:
+        cmd.append("-d @- <<'JSON'")
+    out = " \\\n  ".join(cmd)
+    if body is not None:
+        out += "\n" + json.dumps(body, indent=2, ensure_ascii=False) + "\nJSON"
+    return "\n".join([*lines, out]) + "\n"
+
+
+def _sh(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"

@@ -1,0 +1,443 @@
+"""Result and stream events -> view models shared by both front ends (no UI toolkit imported here).
+
+- `ExchangeView`: the live picture of one exchange, built event by event (`apply`), as a list of `Block`s:
+  reasoning, text, tool calls (with approval state), errors.
+- `chat_messages(exchanges)`: Gradio-style message dicts `{"role", "content", "metadata"?}` (metadata has title/status
+  for collapsible reasoning and tool blocks) and, per message, the index of its exchange.
+- `exchange_panels(exchange)`: `Panels`, the text of every panel (Inspect, Raw request, Raw response, Reasoning,
+  Sources, Usage with an HTML bar chart, Steps timeline).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
+
+from ..events import (
+    FinishEvent,
+    ReasoningDeltaEvent,
+    SourceEvent,
+    StepFinishEvent,
+    StreamEvent,
+    TextDeltaEvent,
+    ToolApprovalEvent,
+    ToolCallDeltaEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from ..result import GenerationResult, Step
+
+BlockKind = Literal["reasoning", "text", "tool", "error", "notice"]
+ToolStatus = Literal["streaming", "running", "approval", "approved", "declined", "done", "error", "stopped"]
+
+
+@dataclass
+class Block:
+    kind: BlockKind
+    text: str = ""
+    step: int = 0
+    done: bool = False
+    tool_call_id: str = ""
+    tool_name: str = ""
+    args: dict[str, Any] | None = None
+    args_text: str = ""
+    result: Any = None
+    status: ToolStatus = "streaming"
+    reason: str | None = None
+    duration_ms: float | None = None
+
+
+@dataclass
+class ExchangeView:
+    """The live picture of one exchange, updated with each stream event."""
+
+    blocks: list[Block] = field(default_factory=list)
+    sources: list[dict[str, str | None]] = field(default_factory=list)
+    finish_reason: str | None = None
+
+    def _last(self, kind: BlockKind, step: int) -> Block | None:
+        if self.blocks and self.blocks[-1].kind == kind and self.blocks[-1].step == step and not self.blocks[-1].done:
+            return self.blocks[-1]
+        return None
+
+    def _tool(self, call_id: str) -> Block | None:
+        return next((b for b in self.blocks if b.kind == "tool" and b.tool_call_id == call_id), None)
+
+    def apply(self, ev: StreamEvent) -> None:
+        if isinstance(ev, TextDeltaEvent | ReasoningDeltaEvent):
+            kind: BlockKind = "text" if isinstance(ev, TextDeltaEvent) else "reasoning"
+            block = self._last(kind, ev.step)
+            if block is None:
+                if kind == "text":  # text after reasoning closes the reasoning block
+                    for b in self.blocks:
+                        if b.kind == "reasoning" and b.step == ev.step:
+                            b.done = True
+                block = Block(kind, step=ev.step)
+                self.blocks.append(block)
+            block.text += ev.text
+        elif isinstance(ev, ToolCallDeltaEvent):
+            block = self._tool(ev.tool_call_id)
+            if block is None:
+                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
+                self.blocks.append(block)
+            block.args_text += ev.args_delta
+        elif isinstance(ev, ToolCallEvent):
+            block = self._tool(ev.tool_call_id)
+            if block is None:
+                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
+                self.blocks.append(block)
+            block.args = dict(ev.args)
+            block.status = "running"
+        elif isinstance(ev, ToolApprovalEvent):
+            block = self._tool(ev.tool_call_id)
+            if block is None:
+                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
+                self.blocks.append(block)
+            block.args = dict(ev.args)
+            block.status = "approval"
+        elif isinstance(ev, ToolResultEvent):
+            block = self._tool(ev.tool_call_id)
+            if block is None:
+                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
+                self.blocks.append(block)
+            block.args = dict(ev.args)
+            block.result = _jsonable(ev.result)
+            block.duration_ms = ev.duration_ms
+            if block.status not in ("declined",):
+                block.status = "error" if ev.is_error else "done"
+            block.done = True
+        elif isinstance(ev, SourceEvent):
+            if not any(s["url"] == ev.url for s in self.sources):
+                self.sources.append({"url": ev.url, "title": ev.title})
+        elif isinstance(ev, StepFinishEvent):
+            for b in self.blocks:
+                if b.step == ev.step.index and b.kind == "reasoning":
+                    b.done = True
+        elif isinstance(ev, FinishEvent):
+            self.finish_reason = ev.result.finish_reason
+            if ev.result.finish_reason != "suspended":
+                self.finish()
+
+    def decided(self, call_id: str, *, approved: bool, reason: str | None = None,
+                args: dict[str, Any] | None = None) -> None:
+        block = self._tool(call_id)
+        if block is None:
+            return
+        block.status = "approved" if approved else "declined"
+        block.reason = (reason or "").strip() or None
+        if args is not None:
+            block.args = dict(args)
+
+    def error(self, message: str) -> None:
+        self.finish()
+        self.blocks.append(Block("error", text=message, done=True))
+
+    def finish(self) -> None:
+        for b in self.blocks:
+            b.done = True
+            if b.kind == "tool" and b.status in ("streaming", "running"):
+                b.status = "stopped"
+
+    @property
+    def text(self) -> str:
+        return "".join(b.text for b in self.blocks if b.kind == "text")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blocks": [asdict(b) for b in self.blocks], "sources": self.sources, "finish_reason": self.finish_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExchangeView:
+        return cls(
+            blocks=[Block(**b) for b in data.get("blocks") or []],
+            sources=list(data.get("sources") or []),
+            finish_reason=data.get("finish_reason"),
+        )
+
+
+class ExchangeLike(Protocol):
+    user_text: str
+    preview: dict[str, Any] | None
+    view: ExchangeView
+    result: GenerationResult | None
+    error: str | None
+    status: str
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Chat
+
+
+class ChatMetadata(TypedDict, total=False):
+    title: str
+    status: Literal["pending", "done"]
+    log: str
+    duration: float
+    id: str
+
+
+class ChatMessageView(TypedDict):
+    role: Literal["user", "assistant"]
+    content: str
+    metadata: NotRequired[ChatMetadata]
+
+
+_TOOL_LOG: dict[str, str] = {
+    "streaming": "calling…",
+    "running": "running…",
+    "approval": "waits for your approval",
+    "approved": "approved",
+    "declined": "declined",
+    "done": "done",
+    "error": "failed",
+    "stopped": "stopped",
+}
+
+
+def tool_block_markdown(b: Block) -> str:
+    args = b.args if b.args is not None else (b.args_text or "")
+    parts = [f"**Arguments**\n```json\n{pretty_json(args) if not isinstance(args, str) else args}\n```"]
+    if b.reason:
+        parts.append(f"**Reason given:** {b.reason}")
+    if b.result is not None:
+        parts.append(f"**Result**\n```json\n{pretty_json(b.result)}\n```")
+    return "\n\n".join(parts)
+
+
+def block_messages(b: Block) -> list[ChatMessageView]:
+    if b.kind == "text":
+        return [{"role": "assistant", "content": b.text}] if b.text else []
+    if b.kind == "reasoning":
+        return [{"role": "assistant", "content": b.text,
+                 "metadata": {"title": "🧠 Reasoning", "status": "done" if b.done else "pending"}}]
+    if b.kind == "tool":
+        meta: ChatMetadata = {
+            "title": f"🔧 Tool call: {b.tool_name}",
+            "status": "pending" if b.status in ("streaming", "running", "approval") else "done",
+            "log": _TOOL_LOG.get(b.status, b.status),
+            "id": b.tool_call_id,
+        }
+        if b.duration_ms is not None and b.status not in ("approval",):
+            meta["duration"] = round(b.duration_ms / 1000, 3)
+        return [{"role": "assistant", "content": tool_block_markdown(b), "metadata": meta}]
+    if b.kind == "error":
+        return [{"role": "assistant", "content": f"⚠️ **Error.** {b.text}\n\n*The conversation is kept; fix the "
+                                                 "problem and send again.*"}]
+    return [{"role": "assistant", "content": b.text}]
+
+
+def chat_messages(exchanges: list[Any]) -> tuple[list[ChatMessageView], list[int]]:
+    """Every exchange as chat messages, and for each message the index of its exchange."""
+    out: list[ChatMessageView] = []
+    owner: list[int] = []
+    for i, ex in enumerate(exchanges):
+        items: list[ChatMessageView] = [{"role": "user", "content": ex.user_text}]
+        for b in ex.view.blocks:
+            items += block_messages(b)
+        if ex.status == "stopped":
+            items.append({"role": "assistant", "content": "⏹️ *Stopped.*"})
+        if ex.status == "running" and len(items) == 1:
+            items.append({"role": "assistant", "content": "…"})
+        out += items
+        owner += [i] * len(items)
+    return out, owner
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Panels
+
+
+@dataclass
+class Panels:
+    inspect: str = ""
+    raw_request: str = ""
+    raw_response: str = ""
+    reasoning: str = ""
+    sources: str = ""
+    usage: str = ""
+    usage_chart: str = ""
+    steps: str = ""
+    usage_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(_jsonable(value), indent=2, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda o: o.model_dump(mode="json") if hasattr(o, "model_dump")
+                                 else str(o)))
+
+
+def _event_json(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def raw_requests(steps: list[Step]) -> dict[str, Any]:
+    return {f"step {s.index + 1}": s.raw_request.model_dump(mode="json") if s.raw_request else None for s in steps}
+
+
+def raw_responses(steps: list[Step]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for s in steps:
+        r = s.raw_response
+        if r is None:
+            out[f"step {s.index + 1}"] = None
+            continue
+        body = [_event_json(e) for e in r.body] if r.stream and isinstance(r.body, list) else r.body
+        out[f"step {s.index + 1}"] = {"status": r.status, "headers": r.headers, "stream": r.stream, "body": body}
+    return out
+
+
+def reasoning_markdown(steps: list[Step], live: ExchangeView | None = None) -> str:
+    parts = [f"**Step {s.index + 1}**\n\n{s.reasoning_text}" for s in steps if s.reasoning_text]
+    if not parts and live is not None:
+        parts = [f"**Step {b.step + 1}**\n\n{b.text}" for b in live.blocks if b.kind == "reasoning" and b.text]
+    return "\n\n".join(parts) or "*No reasoning in this exchange.*"
+
+
+def sources_markdown(result: GenerationResult | None, live: ExchangeView | None = None) -> str:
+    sources: list[tuple[str, str]] = []
+    if result is not None:
+        sources = [(s.url, s.title or s.url) for s in result.sources]
+    if not sources and live is not None:
+        sources = [(str(s["url"]), str(s.get("title") or s["url"])) for s in live.sources]
+    if not sources:
+        return "*No sources in this exchange.*"
+    return "\n".join(f"{i}. [{_md_escape(title)}]({url})" for i, (url, title) in enumerate(sources, 1))
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def usage_rows(steps: list[Step]) -> list[dict[str, Any]]:
+    rows = []
+    for s in steps:
+        u = s.usage
+        rows.append({
+            "step": s.index + 1,
+            "input": u.input_tokens,
+            "output": u.output_tokens,
+            "reasoning": u.reasoning_tokens,
+            "cached": u.cached_input_tokens,
+            "total": u.total_tokens,
+            "latency_ms": round(s.latency_ms, 1) if s.latency_ms is not None else None,
+            "first_chunk_ms": round(s.time_to_first_chunk_ms, 1) if s.time_to_first_chunk_ms is not None else None,
+        })
+    return rows
+
+
+def usage_markdown(result: GenerationResult | None) -> str:
+    if result is None or not result.steps:
+        return "*No usage yet.*"
+    rows = usage_rows(result.steps)
+    lines = ["| Step | Input | Output | Reasoning | Cached | Total | Latency (ms) | First chunk (ms) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['step']} | {r['input']} | {r['output']} | {r['reasoning']} | {r['cached']} | {r['total']} "
+                     f"| {_num(r['latency_ms'])} | {_num(r['first_chunk_ms'])} |")
+    u = result.usage
+    lines.append(f"| **Total** | **{u.input_tokens}** | **{u.output_tokens}** | **{u.reasoning_tokens}** | "
+                 f"**{u.cached_input_tokens}** | **{u.total_tokens}** | **{_num(result.latency_ms)}** | |")
+    return "\n".join(lines)
+
+
+def _num(v: float | None) -> str:
+    return "–" if v is None else f"{v:,.0f}" if v >= 10 else f"{v:.1f}"
+
+
+_BAR_COLOURS = {"input": "#6366f1", "output": "#10b981", "reasoning": "#f59e0b"}
+
+
+def usage_chart_html(rows: list[dict[str, Any]]) -> str:
+    """A horizontal stacked bar per step (input, output incl. reasoning): plain HTML, no scripts, no external files."""
+    if not rows:
+        return '<div class="pg-chart pg-empty">No usage yet.</div>'
+    biggest = max(r["input"] + r["output"] for r in rows) or 1
+    legend = "".join(
+        f'<span class="pg-legend"><i style="background:{c}"></i>{name}</span>' for name, c in _BAR_COLOURS.items()
+    )
+    bars = []
+    for r in rows:
+        plain_out = max(r["output"] - r["reasoning"], 0)
+        segs = [("input", r["input"]), ("reasoning", r["reasoning"]), ("output", plain_out)]
+        inner = "".join(
+            f'<span class="pg-seg" title="{name}: {n} tokens" '
+            f'style="width:{100 * n / biggest:.2f}%;background:{_BAR_COLOURS[name]}"></span>'
+            for name, n in segs if n
+        )
+        latency = f" · {r['latency_ms']:.0f} ms" if r["latency_ms"] is not None else ""
+        bars.append(
+            f'<div class="pg-bar-row"><span class="pg-bar-label">Step {r["step"]}</span>'
+            f'<span class="pg-bar">{inner}</span><span class="pg-bar-value">{r["total"]} tokens{latency}</span></div>'
+        )
+    return f'<div class="pg-chart" role="img" aria-label="Tokens per step">{legend}{"".join(bars)}</div>'
+
+
+def steps_html(result: GenerationResult | None, live: ExchangeView | None = None) -> str:
+    """A timeline: each model call, then the tools it ran."""
+    if result is None or not result.steps:
+        return '<div class="pg-steps pg-empty">No steps yet.</div>'
+    items = []
+    for s in result.steps:
+        latency = f"{s.latency_ms:.0f} ms" if s.latency_ms is not None else "–"
+        calls = ", ".join(c.tool_name for c in s.tool_calls)
+        what = f"called {html.escape(calls)}" if calls else (f"answered ({len(s.text)} characters)" if s.text else "")
+        items.append(
+            f'<li class="pg-step pg-model"><b>Step {s.index + 1} · model call</b> '
+            f"<code>{html.escape(s.model)}</code> · {latency} · {s.usage.total_tokens} tokens · "
+            f"finish: <code>{html.escape(s.finish_reason)}</code> {what}</li>"
+        )
+        for tr in s.tool_results:
+            status = "error" if tr.is_error else tr.approval if tr.approval != "not-required" else "ok"
+            items.append(
+                f'<li class="pg-step pg-tool">↳ tool <code>{html.escape(tr.tool_name)}</code> '
+                f"({html.escape(json.dumps(tr.args, ensure_ascii=False)[:120])}) · {tr.duration_ms:.1f} ms · "
+                f"{html.escape(status)}</li>"
+            )
+        if not s.tool_results and s.tool_calls and live is not None:
+            for c in s.tool_calls:
+                b = live._tool(c.tool_call_id)
+                if b is not None and b.status == "approval":
+                    items.append(f'<li class="pg-step pg-tool">↳ tool <code>{html.escape(c.tool_name)}</code> '
+                                 "waits for approval</li>")
+    total = f"{result.latency_ms:.0f} ms" if result.latency_ms is not None else "–"
+    items.append(f'<li class="pg-step pg-end"><b>Finish:</b> <code>{html.escape(result.finish_reason)}</code> · '
+                 f"{len(result.steps)} step(s) · {result.usage.total_tokens} tokens · {total}</li>")
+    return f'<ol class="pg-steps">{"".join(items)}</ol>'
+
+
+def exchange_panels(exchange: ExchangeLike | None, inspect: dict[str, Any] | None = None) -> Panels:
+    """Every panel's content for one exchange. `inspect` (a request preview) overrides the exchange's own."""
+    if exchange is None:
+        return Panels(
+            inspect=pretty_json(inspect) if inspect else "",
+            raw_request="{}", raw_response="{}",
+            reasoning="*Send a message to see the model's reasoning.*",
+            sources="*No sources yet.*", usage="*No usage yet.*", usage_chart=usage_chart_html([]),
+            steps=steps_html(None),
+        )
+    result = exchange.result
+    steps = list(result.steps) if result is not None else []
+    preview = inspect if inspect is not None else exchange.preview
+    rows = usage_rows(steps)
+    return Panels(
+        inspect=pretty_json(preview) if preview else "",
+        raw_request=pretty_json(raw_requests(steps)),
+        raw_response=pretty_json(raw_responses(steps)),
+        reasoning=reasoning_markdown(steps, exchange.view),
+        sources=sources_markdown(result, exchange.view),
+        usage=usage_markdown(result),
+        usage_chart=usage_chart_html(rows),
+        steps=steps_html(result, exchange.view),
+        usage_rows=rows,
+    )

@@ -1,0 +1,843 @@
+"""PlaygroundSession: the UI-agnostic state and actions of one person's playground. Both front ends (Gradio in
+`gradio_app.py`, ipywidgets in `widgets.py`) only lay out widgets and forward events here, so they stay at parity and
+the behaviour is tested without a browser. Nothing here imports a UI toolkit.
+
+    from playground.ui.session import PlaygroundSession, load_agents
+    session = PlaygroundSession(load_agents("agents"))
+    session.set_agent("support"); session.set_settings({"temperature": 0.3})
+    preview = session.inspect("refund order 42")          # the exact request, key masked, nothing sent
+    async for event in session.send("refund order 42"):   # typed events from playground.events
+        ...                                                # re-render: session.exchanges[-1].view / render.py
+    if session.pending:                                     # a tool call waits for a person
+        async for event in session.approve(session.pending.tool_call_id, args='{"order_id": "42"}'):
+            ...
+    session.export_code(); data = session.save(); session.load(data)
+
+State (read it, change it through the setters):
+    agents             name -> template Agent (from `load_agents`, plus BLANK_AGENT)
+    agent_name, provider (a registry prefix: "demo", "openai", ..., "openai-compatible"), model, base_url
+    instructions, settings (ModelSettings; unset fields are not sent), active_tools, tool_choice,
+    require_approval, max_steps, timeout
+    messages           the conversation the model sees next (list[Message])
+    exchanges          every exchange: user text, request preview, live view (render.ExchangeView), result, error
+    selected           index of the exchange the panels show (None: the last)
+    pending            PendingApproval | None (the tool call a suspended run waits on)
+    busy               a reply is streaming
+    notice             the last problem, as a sentence for an inline message (None when all is well)
+    load_errors        agents files that failed to import, with the reason
+
+Setters: set_agent, set_provider, set_model, set_base_url, set_api_key, set_instructions, set_settings,
+set_active_tools, set_tool_choice, set_require_approval, set_max_steps; `configure(**fields)` applies many at once and
+returns the problems (each naming the field) instead of raising.
+Actions: inspect(text) -> dict; send(text), approve(call_id, args=None), decline(call_id, reason) -> async iterators of
+StreamEvent (failures arrive as ErrorEvent and in `notice`, never as exceptions); stop(); reset(); export_code();
+save() -> str (JSON, no secrets); load(data); list_models(); compare(text, columns) -> list[CompareOutcome].
+Setters and `inspect` raise `ConfigurationError` (a ValueError) whose message names the problem.
+
+The API key lives only in this object (one per browser session): it is never part of `save()`, a view, an error or a
+log line; every text that leaves the session passes through the transport's masking with the key as a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..agent import Agent
+from ..errors import ConfigurationError, PlaygroundError
+from ..events import ErrorEvent, FinishEvent, StreamEvent
+from ..generation import StreamRun
+from ..messages import Message
+from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
+from ..providers.transport import Transport, mask_text, mask_value
+from ..result import GenerationResult, Usage
+from ..runs import InMemoryRunStore
+from ..settings import ModelSettings
+from .render import ExchangeView
+
+BLANK_AGENT = "(blank agent)"
+COMPATIBLE = "openai-compatible"
+SAVE_VERSION = 1
+MAX_STEPS_LIMIT = 50
+DEFAULT_MODELS: dict[str, str] = {
+    "demo": "demo-1",
+    "openai": "gpt-4.1-mini",
+    "openai-chat": "gpt-4.1-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-flash",
+    "ollama": "llama3.2",
+    COMPATIBLE: "",
+}
+SETTING_FIELDS: tuple[str, ...] = tuple(ModelSettings.model_fields)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Agents found on disk
+
+
+def load_agents(agents_dir: str | Path | None) -> tuple[dict[str, Agent], list[str]]:
+    """Import each `agents_dir/*.py` and take its module-level `agent`. Returns (name -> Agent, problems).
+
+    A file that fails to import, or has no `agent`, is reported (file name and reason) and skipped.
+    """
+    agents: dict[str, Agent] = {}
+    problems: list[str] = []
+    if agents_dir is None:
+        return agents, problems
+    folder = Path(agents_dir)
+    if not folder.is_dir():
+        return agents, [f"agents folder {str(folder)!r} does not exist"]
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"playground_agents_{path.stem}"
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError("not a Python module")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+        except Exception as exc:  # an example with a bug must not stop the playground
+            sys.modules.pop(module_name, None)
+            problems.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            continue
+        agent = getattr(module, "agent", None)
+        if not isinstance(agent, Agent):
+            problems.append(f"{path.name}: defines no `agent = Agent(...)`")
+            continue
+        name = agent.name if agent.name not in agents else f"{agent.name} ({path.stem})"
+        agents[name] = agent
+        setattr(agent, "_playground_source", str(path))  # noqa: B010 - for the code export
+    return agents, problems
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    """(label, prefix) for the Provider menu: the demo, each provider whose key is set, and OpenAI-compatible."""
+    out = [(e.label, e.prefix) for e in available_providers()]
+    if not any(p == COMPATIBLE for _, p in out):
+        out.append((PROVIDERS[COMPATIBLE].label, COMPATIBLE))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass
+class PendingApproval:
+    """A tool call a suspended run waits on."""
+
+    run_id: str
+    tool_call_id: str
+    tool_name: str
+    args: dict[str, Any]
+    exchange: int
+    schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Exchange:
+    """One message sent and everything that came of it."""
+
+    index: int
+    user_text: str
+    config: dict[str, Any]
+    history: list[dict[str, Any]]
+    preview: dict[str, Any] | None = None
+    view: ExchangeView = field(default_factory=ExchangeView)
+    result: GenerationResult | None = None
+    error: str | None = None
+    status: str = "running"  # running | done | suspended | error | stopped
+    started: float = field(default_factory=time.time)
+
+    @property
+    def steps(self) -> list[Any]:
+        return list(self.result.steps) if self.result is not None else []
+
+
+@dataclass
+class CompareColumn:
+    """One column of a comparison: a provider/model and settings that override the session's."""
+
+    provider: str = "demo"
+    model: str = ""
+    base_url: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+
+@dataclass
+class CompareOutcome:
+    label: str
+    model: str
+    text: str = ""
+    usage: Usage = field(default_factory=Usage)
+    latency_ms: float | None = None
+    finish_reason: str = ""
+    error: str | None = None
+    request: dict[str, Any] | None = None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The session
+
+
+class PlaygroundSession:
+    """All state and actions of one person's playground (see the module docstring for the API)."""
+
+    def __init__(
+        self,
+        agents: Mapping[str, Agent] | tuple[dict[str, Agent], list[str]] | None = None,
+        *,
+        agent: str | None = None,
+        timeout: float | None = 60.0,
+    ) -> None:
+        problems: list[str] = []
+        if isinstance(agents, tuple):
+            agents, problems = agents
+        self.agents: dict[str, Agent] = dict(agents or {})
+        self.agents[BLANK_AGENT] = Agent(name="blank", instructions="", model="demo")
+        self.load_errors: list[str] = list(problems)
+        self.timeout = timeout
+        self.agent_name = BLANK_AGENT
+        self.provider = "demo"
+        self.model = DEFAULT_MODELS["demo"]
+        self.base_url: str | None = None
+        self._api_key: str | None = None
+        self.instructions = ""
+        self.settings = ModelSettings.model_validate({})
+        self.active_tools: list[str] = []
+        self.tool_choice: str = "auto"
+        self.require_approval = False
+        self.max_steps = 5
+        self.messages: list[Message] = []
+        self.exchanges: list[Exchange] = []
+        self.selected: int | None = None
+        self.pending: PendingApproval | None = None
+        self.busy = False
+        self.notice: str | None = None
+        self._run: StreamRun | None = None
+        self._store = InMemoryRunStore()
+        self._agent_cache: tuple[tuple[Any, ...], Agent] | None = None
+        first = agent or next((n for n in self.agents if n != BLANK_AGENT), BLANK_AGENT)
+        self.set_agent(first)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> PlaygroundSession:
+        # Gradio deep-copies a gr.State's initial value; the value comes fresh from a factory per browser session,
+        # and a session owns live clients and locks, so the copy is the session itself.
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"PlaygroundSession(agent={self.agent_name!r}, model={self.model_string!r}, "
+            f"exchanges={len(self.exchanges)}, key={'set' if self._api_key else 'unset'})"
+        )
+
+    # -- derived --------------------------------------------------------------------------------------------------
+    @property
+    def template(self) -> Agent:
+        return self.agents[self.agent_name]
+
+    @property
+    def model_string(self) -> str:
+        return f"{self.provider}:{self.model}" if self.model else self.provider
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self._api_key)
+
+    @property
+    def simulated(self) -> bool:
+        return self.provider == "demo"
+
+    @property
+    def secrets(self) -> list[str]:
+        return [self._api_key] if self._api_key else []
+
+    def mask(self, text: str) -> str:
+        """Any text with this session's key masked (also keys in URL query strings)."""
+        return mask_text(text, self.secrets)
+
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        """Every tool of the chosen agent as {name, description, parameters, requires_approval}."""
+        return [
+            {**t.schema(), "requires_approval": bool(t.requires_approval)} for t in self.template.tools.values()
+        ]
+
+    def selected_exchange(self) -> Exchange | None:
+        if not self.exchanges:
+            return None
+        if self.selected is None or not 0 <= self.selected < len(self.exchanges):
+            return self.exchanges[-1]
+        return self.exchanges[self.selected]
+
+    def select(self, index: int | None) -> Exchange | None:
+        """Choose the exchange the panels show (None or out of range: the last)."""
+        self.selected = index if index is not None and 0 <= index < len(self.exchanges) else None
+        return self.selected_exchange()
+
+    def config(self) -> dict[str, Any]:
+        """The current choices as a JSON-friendly dict (no key)."""
+        return {
+            "agent": self.agent_name,
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.mask(self.base_url) if self.base_url else None,
+            "instructions": self.instructions,
+            "settings": self.settings.set_fields(),
+            "active_tools": list(self.active_tools),
+            "tool_choice": self.tool_choice,
+            "require_approval": self.require_approval,
+            "max_steps": self.max_steps,
+        }
+
+    # -- setters --------------------------------------------------------------------------------------------------
+    def set_agent(self, name: str) -> None:
+        """Choose an agent: its instructions, tools (all active) and settings become the session's."""
+        if name not in self.agents:
+            raise ConfigurationError(
+                f"Agent: no agent named {name!r}; choose one of {', '.join(self.agents)}", field="agent"
+            )
+        self.agent_name = name
+        template = self.agents[name]
+        instructions = template.instructions
+        self.instructions = instructions if isinstance(instructions, str) else "\n\n".join(instructions)
+        self.settings = template.model_settings
+        self.active_tools = list(template.tools)
+        self.tool_choice = "auto"
+        self.require_approval = bool(template.default_options.get("require_tool_approval", False) is True)
+        self.max_steps = int(template.default_options.get("max_steps", 5))
+        if isinstance(template.model, str) and template.model_string != "demo":
+            prefix = template.model_string.partition(":")[0]
+            if any(p == prefix for _, p in provider_choices()):
+                self.provider, self.model = prefix, template.model_string.partition(":")[2]
+
+    def set_provider(self, provider: str) -> None:
+        """Choose a provider (a registry prefix) and its default model; the base URL is kept for OpenAI-compatible."""
+        if provider not in PROVIDERS:
+            raise ConfigurationError(
+                f"Provider: unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}", field="provider"
+            )
+        self.provider = provider
+        self.model = DEFAULT_MODELS.get(provider, "")
+
+    def set_model(self, model: str | None) -> None:
+        model = (model or "").strip()
+        if not model:
+            raise ConfigurationError("Model: type a model name, e.g. 'gpt-4.1-mini'", field="model")
+        if any(c.isspace() for c in model):
+            raise ConfigurationError(f"Model: {model!r} contains spaces; model names have none", field="model")
+        self.model = model
+
+    def set_base_url(self, url: str | None) -> None:
+        url = (url or "").strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"Base URL: {self.mask(url)!r} must start with http:// or https://, e.g. http://127.0.0.1:8000/v1",
+                field="base_url",
+            )
+        self.base_url = url.rstrip("/") or None
+
+    def set_api_key(self, key: str | None) -> None:
+        """Keep a key for this session only (empty: use the environment's). It is never shown or saved."""
+        key = (key or "").strip()
+        self._api_key = key or None
+
+    def set_instructions(self, text: str | None) -> None:
+        self.instructions = text or ""
+
+    def set_settings(self, values: Mapping[str, Any]) -> None:
+        """Replace the model settings. None or "" leaves a setting unset (and unset is not sent).
+
+        `stop_sequences` takes a list or a string with one sequence per line. Raises ConfigurationError naming each
+        bad setting; nothing changes then.
+        """
+        clean: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in SETTING_FIELDS:
+                raise ConfigurationError(
+                    f"Model settings: unknown setting {name!r}; known: {', '.join(SETTING_FIELDS)}", field=name
+                )
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if name == "stop_sequences" and isinstance(value, str):
+                value = [s for s in value.splitlines() if s]
+                if not value:
+                    continue
+            if name in ("max_output_tokens", "top_k", "seed", "max_retries") and isinstance(value, float):
+                if value != int(value):
+                    raise ConfigurationError(f"Model settings: {_label(name)} must be a whole number, got {value}",
+                                             field=name)
+                value = int(value)
+            clean[name] = value
+        try:
+            self.settings = ModelSettings(**clean)
+        except ValueError as exc:
+            raise ConfigurationError(_settings_problem(exc), field="model_settings") from None
+
+    def set_active_tools(self, names: Sequence[str]) -> None:
+        unknown = [n for n in names if n not in self.template.tools]
+        if unknown:
+            raise ConfigurationError(
+                f"Tools: the {self.agent_name!r} agent has no tool {', '.join(map(repr, unknown))}", field="tools"
+            )
+        self.active_tools = [n for n in self.template.tools if n in names]
+        if self.tool_choice not in ("auto", "none", "required") and self.tool_choice not in self.active_tools:
+            self.tool_choice = "auto"
+
+    def set_tool_choice(self, choice: str | None) -> None:
+        """'auto', 'none', 'required', or the name of one active tool."""
+        choice = choice or "auto"
+        if choice not in ("auto", "none", "required") and choice not in self.active_tools:
+            raise ConfigurationError(
+                f"Tool choice: {choice!r} is not an active tool; use auto, none, required or one of: "
+                f"{', '.join(self.active_tools) or '(no active tools)'}",
+                field="tool_choice",
+            )
+        self.tool_choice = choice
+
+    def set_require_approval(self, value: bool) -> None:
+        self.require_approval = bool(value)
+
+    def set_max_steps(self, value: Any) -> None:
+        try:
+            steps = int(value)
+            if steps != float(value):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"Max steps: {value!r} is not a whole number", field="max_steps") from None
+        if not 1 <= steps <= MAX_STEPS_LIMIT:
+            raise ConfigurationError(
+                f"Max steps: {steps} is out of range; use 1 to {MAX_STEPS_LIMIT}", field="max_steps"
+            )
+        self.max_steps = steps
+
+    def configure(self, **fields: Any) -> list[str]:
+        """Apply many choices at once (keys: agent, provider, model, base_url, api_key, instructions, settings,
+        active_tools, tool_choice, require_approval, max_steps). Each bad value is skipped and its problem returned.
+        """
+        order = ("agent", "provider", "base_url", "api_key", "model", "instructions", "settings", "active_tools",
+                 "tool_choice", "require_approval", "max_steps")
+        setters: dict[str, Any] = {
+            "agent": self.set_agent, "provider": self.set_provider, "model": self.set_model,
+            "base_url": self.set_base_url, "api_key": self.set_api_key, "instructions": self.set_instructions,
+            "settings": self.set_settings, "active_tools": self.set_active_tools, "tool_choice": self.set_tool_choice,
+            "require_approval": self.set_require_approval, "max_steps": self.set_max_steps,
+        }
+        unknown = set(fields) - set(order)
+        if unknown:
+            raise TypeError(f"configure() got unknown fields: {', '.join(sorted(unknown))}")
+        problems: list[str] = []
+        for name in order:
+            if name not in fields:
+                continue
+            if name == "agent" and fields[name] == self.agent_name:
+                continue
+            if name == "provider" and fields[name] == self.provider:
+                continue
+            try:
+                setters[name](fields[name])
+            except ConfigurationError as exc:
+                problems.append(self.mask(str(exc)))
+        return problems
+
+    # -- the working agent ----------------------------------------------------------------------------------------
+    def _working_agent(self, provider: str | None = None, model: str | None = None,
+                       base_url: str | None = None) -> Agent:
+        """An Agent for the chosen template and model, with this session's key and run store (cached)."""
+        provider = provider or self.provider
+        model = model if model is not None else self.model
+        model_string = f"{provider}:{model}" if model else provider
+        url = base_url if base_url is not None else self.base_url
+        needs_url = PROVIDERS[provider].needs_base_url if provider in PROVIDERS else False
+        if provider in PROVIDERS and not needs_url and provider not in ("ollama",):
+            url = None  # a base URL is only used by OpenAI-compatible servers (and Ollama)
+        if needs_url and not url:
+            raise ConfigurationError(
+                "Base URL: an OpenAI-compatible server needs its address, e.g. http://127.0.0.1:8000/v1",
+                field="base_url",
+            )
+        key = self._api_key if provider == self.provider else None
+        cache_key = (self.agent_name, model_string, url, key)
+        if self._agent_cache is not None and self._agent_cache[0] == cache_key:
+            return self._agent_cache[1]
+        template = self.template
+        agent = Agent(
+            name=template.name, description=template.description, instructions=template.instructions,
+            model=model_string, tools=template.tools, api_key=key, base_url=url, storage=self._store,
+            timeout=self.timeout,
+        )
+        agent.provider  # noqa: B018 - resolve now so a missing key or bad model string is reported before sending
+        if provider == self.provider and model == self.model and base_url is None:
+            self._agent_cache = (cache_key, agent)
+        return agent
+
+    def _options(self, settings: ModelSettings | None = None) -> dict[str, Any]:
+        opts: dict[str, Any] = {
+            "instructions": self.instructions,
+            "model_settings": settings if settings is not None else self.settings,
+            "max_steps": self.max_steps,
+            "active_tools": list(self.active_tools),
+            "require_tool_approval": self.require_approval,
+        }
+        if self.active_tools:
+            choice = self.tool_choice
+            opts["tool_choice"] = choice if choice in ("auto", "none", "required") else {"type": "tool",
+                                                                                        "tool_name": choice}
+        return opts
+
+    def _history(self) -> list[dict[str, Any]]:
+        return [m.model_dump(mode="json", exclude_none=True) for m in self.messages]
+
+    # -- actions --------------------------------------------------------------------------------------------------
+    def inspect(self, text: str) -> dict[str, Any]:
+        """The exact request `send(text)` would make (method, URL, headers with the key masked, body, warnings)."""
+        text = _message_text(text)
+        agent = self._working_agent()
+        gen = agent.prompt([*self.messages, Message.user(text)], **self._options())
+        preview = gen.request_preview(stream=True)
+        return mask_value(preview, self.secrets)
+
+    async def send(self, text: str) -> AsyncIterator[StreamEvent]:
+        """Send a message and stream the reply. Events are playground.events types; the live view of the exchange
+        (`self.exchanges[-1].view`) is updated before each event is yielded. Failures arrive as ErrorEvent."""
+        problem = self._cannot_start()
+        if problem is None:
+            try:
+                text = _message_text(text)
+            except ConfigurationError as exc:
+                problem = str(exc)
+        if problem is not None:
+            self.notice = problem
+            yield ErrorEvent(ConfigurationError(problem))
+            return
+        self.notice = None
+        exchange = Exchange(len(self.exchanges), text, self.config(), self._history())
+        self.exchanges.append(exchange)
+        self.selected = None
+        try:
+            agent = self._working_agent()
+            gen = agent.prompt([*self.messages, Message.user(text)], **self._options())
+            exchange.preview = mask_value(gen.request_preview(stream=True), self.secrets)
+            run = gen.stream()
+        except (PlaygroundError, ValueError) as exc:
+            yield self._fail(exchange, exc)
+            return
+        async for ev in self._drive(run, exchange):
+            yield ev
+
+    async def approve(self, call_id: str, args: str | Mapping[str, Any] | None = None) -> AsyncIterator[StreamEvent]:
+        """Approve the pending call (optionally with edited arguments: a dict or JSON text) and stream the rest."""
+        async for ev in self._decide(call_id, approve=True, args=args):
+            yield ev
+
+    async def decline(self, call_id: str, reason: str | None = None) -> AsyncIterator[StreamEvent]:
+        """Decline the pending call; the model is told (with the reason) and the run goes on."""
+        async for ev in self._decide(call_id, approve=False, reason=reason):
+            yield ev
+
+    async def _decide(
+        self, call_id: str, *, approve: bool, args: str | Mapping[str, Any] | None = None, reason: str | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        pending = self.pending
+        problem: str | None = None
+        if self.busy:
+            problem = "A reply is still streaming; wait for it or press Stop."
+        elif pending is None:
+            problem = "No tool call is waiting for approval."
+        elif call_id != pending.tool_call_id:
+            problem = f"Tool call {call_id!r} is not the one waiting for approval ({pending.tool_call_id!r})."
+        parsed: dict[str, Any] | None = None
+        if problem is None and approve and args is not None:
+            parsed, problem = _parse_args(args)
+        if problem is not None or pending is None:
+            self.notice = problem
+            yield ErrorEvent(ConfigurationError(problem or "No tool call is waiting for approval."))
+            return
+        exchange = self.exchanges[pending.exchange]
+        try:
+            agent = self._working_agent()
+            run = agent.resume_stream(
+                pending.run_id, pending.tool_call_id, approve=approve, args=parsed,
+                reason=(reason or "").strip() or None,
+            )
+        except (PlaygroundError, ValueError) as exc:  # e.g. edited arguments that break the tool's schema
+            self.notice = self.mask(f"{_label_error(exc)}: {exc}")
+            yield ErrorEvent(exc)
+            return
+        self.notice = None
+        self.pending = None
+        exchange.view.decided(pending.tool_call_id, approved=approve, reason=reason, args=parsed)
+        async for ev in self._drive(run, exchange):
+            yield ev
+
+    async def _drive(self, run: StreamRun, exchange: Exchange) -> AsyncIterator[StreamEvent]:
+        self._run = run
+        self.busy = True
+        exchange.status = "running"
+        try:
+            async for ev in run:
+                if isinstance(ev, ErrorEvent):
+                    exchange.view.error(self.mask(f"{_label_error(ev.error)}: {ev.error}"))
+                    yield ev
+                    continue
+                exchange.view.apply(ev)
+                if isinstance(ev, FinishEvent):
+                    self._finished(exchange, ev.result)
+                yield ev
+        except Exception as exc:  # every failure becomes an inline message; the conversation is kept
+            partial = getattr(exc, "result", None)
+            if isinstance(partial, GenerationResult):
+                exchange.result = partial
+            yield self._fail(exchange, exc)
+        finally:
+            self.busy = False
+            self._run = None
+            if exchange.status == "running":
+                exchange.status = "stopped"
+                exchange.view.finish()
+
+    def _finished(self, exchange: Exchange, result: GenerationResult) -> None:
+        exchange.result = result
+        if result.finish_reason == "suspended" and result.suspend_payload is not None:
+            sp = result.suspend_payload
+            exchange.status = "suspended"
+            tool = self.template.tools.get(sp.tool_name)
+            self.pending = PendingApproval(sp.run_id, sp.tool_call_id, sp.tool_name, dict(sp.args), exchange.index,
+                                           tool.schema() if tool else {})
+            return
+        exchange.status = "stopped" if result.finish_reason == "aborted" else "done"
+        self.messages = list(result.messages)
+
+    def _fail(self, exchange: Exchange, exc: BaseException) -> ErrorEvent:
+        message = self.mask(f"{_label_error(exc)}: {exc}")
+        exchange.error = message
+        exchange.status = "error"
+        exchange.view.error(message)
+        self.notice = message
+        return ErrorEvent(PlaygroundError(message))
+
+    def _cannot_start(self) -> str | None:
+        if self.busy:
+            return "A reply is still streaming; wait for it or press Stop."
+        if self.pending is not None:
+            return (f"The {self.pending.tool_name} call waits for approval: approve or decline it first "
+                    "(or press Clear).")
+        return None
+
+    def stop(self) -> bool:
+        """Stop the streaming reply at the next chunk; what arrived so far is kept. False when nothing streams."""
+        run = self._run
+        if run is None:
+            return False
+        run.abort("stopped by the user")
+        return True
+
+    def reset(self) -> None:
+        """Clear the conversation, the exchanges and any pending approval; the settings stay."""
+        self.stop()
+        self.messages = []
+        self.exchanges = []
+        self.selected = None
+        self.pending = None
+        self.notice = None
+        self._store = InMemoryRunStore()
+        self._agent_cache = None
+
+    def export_code(self, exchange: Exchange | None = None) -> dict[str, str]:
+        """{"python": ..., "curl": ...} that reproduce the selected exchange (or the current settings), key masked."""
+        from .codegen import curl_command, python_code
+
+        ex = exchange or self.selected_exchange()
+        if ex is not None:
+            config, history, text = ex.config, ex.history, ex.user_text
+            request = ex.steps[0].raw_request.model_dump() if ex.steps and ex.steps[0].raw_request else ex.preview
+        else:
+            config, history, text = self.config(), self._history(), "Hello"
+            try:
+                request = self.inspect(text)
+            except (PlaygroundError, ValueError):
+                request = None
+        source = getattr(self.agents.get(str(config.get("agent")), None), "_playground_source", None)
+        return {
+            "python": self.mask(python_code(config, history, text, agent_source=source)),
+            "curl": self.mask(curl_command(request, config.get("provider", "demo"))) if request else
+            "# no request yet: send a message first",
+        }
+
+    # -- models -----------------------------------------------------------------------------------------------
+    def list_models(self) -> list[str]:
+        """Models the chosen provider lists (the demo does, offline). [] when listing fails: type a name then;
+        the reason is in `notice`."""
+        try:
+            provider = resolve_provider(self.model_string if self.model else f"{self.provider}:x",
+                                        api_key=self._api_key, base_url=self.base_url)
+        except (PlaygroundError, ValueError) as exc:
+            self.notice = self.mask(str(exc))
+            return []
+        if not hasattr(provider, "build_list_models_request"):
+            return []
+        make = getattr(provider, "default_http_clients", None)
+        client = make()[0] if make is not None else None
+        transport = Transport(client, secrets=provider.secrets(), timeout=min(self.timeout or 10.0, 10.0))
+        try:
+            http = transport.send(provider.build_list_models_request())
+            if not http.ok:
+                raise provider.parse_error(http.status, http.headers, http.body)
+            return sorted(provider.parse_list_models(http.status, http.headers, http.body))
+        except Exception as exc:
+            self.notice = self.mask(f"Could not list models ({exc}); type a model name instead.")
+            return []
+
+    # -- compare ----------------------------------------------------------------------------------------------
+    async def compare(self, text: str, columns: Sequence[CompareColumn]) -> list[CompareOutcome]:
+        """Send the same message (with the conversation so far) to 2-4 columns at once. The conversation is not
+        changed. Each column's failure is reported in its own outcome."""
+        text = _message_text(text)
+        if not 1 <= len(columns) <= 4:
+            raise ConfigurationError(f"Compare: use 1 to 4 columns, got {len(columns)}", field="columns")
+
+        async def one(i: int, col: CompareColumn) -> CompareOutcome:
+            model = col.model or DEFAULT_MODELS.get(col.provider, "")
+            label = col.label or f"{i + 1}. {col.provider}:{model}"
+            out = CompareOutcome(label=label, model=f"{col.provider}:{model}")
+            try:
+                base = self.settings.set_fields()
+                extra = {k: v for k, v in col.settings.items() if v is not None and v != ""}
+                settings = ModelSettings(**{**base, **extra})
+                agent = self._working_agent(col.provider, model, col.base_url)
+                gen = agent.prompt([*self.messages, Message.user(text)], **self._options(settings))
+                out.request = mask_value(gen.request_preview(), self.secrets)
+                started = time.perf_counter()
+                result = await gen.generate_async()
+                out.latency_ms = result.latency_ms or (time.perf_counter() - started) * 1000
+                out.text = result.text
+                if result.suspended and result.suspend_payload is not None:
+                    out.text = (out.text + f"\n\n(waits for approval of {result.suspend_payload.tool_name})").strip()
+                out.usage = result.usage
+                out.finish_reason = result.finish_reason
+            except Exception as exc:
+                out.error = self.mask(f"{_label_error(exc)}: {exc}")
+            return out
+
+        return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(columns))))
+
+    # -- save / load ----------------------------------------------------------------------------------------------
+    def save(self) -> str:
+        """The session as JSON: settings, conversation and exchanges. Never the key (nor anything containing it)."""
+        data = {
+            "playground_session": SAVE_VERSION,
+            "config": self.config(),
+            "messages": self._history(),
+            "exchanges": [
+                {
+                    "user_text": ex.user_text,
+                    "config": ex.config,
+                    "history": ex.history,
+                    "preview": ex.preview,
+                    "view": ex.view.to_dict(),
+                    "result": ex.result.model_dump(mode="json", exclude={"error"}) if ex.result else None,
+                    "error": ex.error,
+                    "status": "done" if ex.status in ("running", "suspended") and ex.result else ex.status,
+                }
+                for ex in self.exchanges
+            ],
+        }
+        text = json.dumps(mask_value(data, self.secrets), indent=2, default=str, ensure_ascii=False)
+        for secret in self.secrets:
+            text = text.replace(secret, "****")
+        return text
+
+    def load(self, data: str | bytes | Mapping[str, Any]) -> list[str]:
+        """Restore a saved session (the key stays as it is). Returns problems (e.g. an agent that is not here)."""
+        try:
+            raw: Any = json.loads(data) if isinstance(data, str | bytes) else dict(data)
+        except ValueError as exc:
+            raise ConfigurationError(f"Load session: the file is not valid JSON ({exc})", field="session") from None
+        if not isinstance(raw, dict) or raw.get("playground_session") != SAVE_VERSION:
+            raise ConfigurationError("Load session: this is not a saved playground session", field="session")
+        config = dict(raw.get("config") or {})
+        problems: list[str] = []
+        if config.get("agent") not in self.agents:
+            problems.append(f"Agent {config.get('agent')!r} is not available here; using {BLANK_AGENT!r}")
+            config["agent"] = BLANK_AGENT
+        self.reset()
+        self.agent_name = ""  # force set_agent
+        problems += self.configure(agent=config["agent"])
+        fields = {k: config[k] for k in ("provider", "base_url", "model", "instructions", "settings", "active_tools",
+                                         "tool_choice", "require_approval", "max_steps") if k in config}
+        if "base_url" in fields and fields["base_url"] is None:
+            fields["base_url"] = ""
+        problems += self.configure(**fields)
+        try:
+            self.messages = [Message.model_validate(m) for m in raw.get("messages") or []]
+            for i, item in enumerate(raw.get("exchanges") or []):
+                ex = Exchange(i, item.get("user_text", ""), item.get("config") or {}, item.get("history") or [],
+                              preview=item.get("preview"), view=ExchangeView.from_dict(item.get("view") or {}),
+                              result=GenerationResult.model_validate(item["result"]) if item.get("result") else None,
+                              error=item.get("error"), status=item.get("status", "done"))
+                self.exchanges.append(ex)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.reset()
+            raise ConfigurationError(f"Load session: the file is damaged ({exc})", field="session") from None
+        return problems
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _message_text(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigurationError("Message: type a message first", field="message")
+    return text.strip()
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _settings_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+            parts.append(f"{_label(loc)}: {err.get('msg')} (got {err.get('input')!r})")
+        return "Model settings: " + "; ".join(parts)
+    return f"Model settings: {exc}"
+
+
+def _parse_args(args: str | Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    if isinstance(args, Mapping):
+        return dict(args), None
+    try:
+        value = json.loads(args)
+    except ValueError as exc:
+        return None, f"Arguments: not valid JSON ({exc.args[0] if exc.args else exc}); fix them and approve again."
+    if not isinstance(value, dict):
+        return None, "Arguments: must be a JSON object such as {\"order_id\": \"42\"}; fix them and approve again."
+    return value, None
+
+
+def _label_error(exc: BaseException) -> str:
+    status = getattr(exc, "status", None)
+    name = type(exc).__name__.rstrip("_")
+    return f"{name} (HTTP {status})" if status else name
+
+
+def key_source(provider: str) -> str | None:
+    """The environment variable a provider's key comes from when the session has none."""
+    entry = PROVIDERS.get(provider)
+    if entry is None:
+        return None
+    return entry.env_keys[0] if entry.env_keys and env_api_key(entry) else None
