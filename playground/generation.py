@@ -159,6 +159,16 @@ class Generation:
         last = self._input[-1].text[:60] if self._input else ""
         return f"Generation(model={self.model!r}, messages={len(self.messages)}, last={last!r})"
 
+    def _repr_html_(self) -> str:
+        from .display import generation_html
+
+        return generation_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import generation_text, pretty
+
+        pretty(generation_text(self), p, cycle)
+
     # -- running ----------------------------------------------------------------------------------------------------
     def _setup(self, *, stream: bool) -> RunSetup:
         return self.agent._setup(self.options, stream=stream)

@@ -48,6 +48,11 @@ class Usage(BaseModel):
             out = out + u
         return out
 
+    def _repr_html_(self) -> str:
+        from .display import usage_html
+
+        return usage_html(self)
+
 
 class ToolCall(BaseModel):
     tool_call_id: str
@@ -159,6 +164,11 @@ class Step(BaseModel):
     def request_body(self) -> Any:
         return self.raw_request.body if self.raw_request else None
 
+    def _repr_html_(self) -> str:
+        from .display import step_html
+
+        return step_html(self)
+
 
 class GenerationResult(BaseModel):
     """The result of a run: Mastra's fields and ActiveAgent's accessors. Every step is kept in `steps`."""
@@ -246,6 +256,16 @@ class GenerationResult(BaseModel):
     def __str__(self) -> str:
         return self.text
 
+    def _repr_html_(self) -> str:
+        from .display import result_html
+
+        return result_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty, result_text
+
+        pretty(result_text(self), p, cycle)
+
 
 class Embedding(BaseModel):
     index: int
@@ -272,6 +292,16 @@ class EmbeddingResult(BaseModel):
     def __repr__(self) -> str:
         dims = len(self.data[0].embedding) if self.data else 0
         return f"EmbeddingResult(model={self.model!r}, vectors={len(self.data)}, dimensions={dims})"
+
+    def _repr_html_(self) -> str:
+        from .display import embedding_html
+
+        return embedding_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import embedding_text, pretty
+
+        pretty(embedding_text(self), p, cycle)
 
 
 def sources_from_parts(parts: list[SourcePart]) -> list[Source]:

@@ -1,0 +1,527 @@
+"""Rich display of generations and results in notebooks, and readable plain text for terminals.
+
+The classes delegate here from tiny `_repr_html_` / `_repr_pretty_` methods, so this module is imported only when
+something is displayed. Everything a person or a model wrote is HTML-escaped; links are kept only for http(s) URLs;
+headers that carry credentials are masked again here (the transport masks them already: this is a second lock).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .generation import Generation
+    from .messages import Message
+    from .result import EmbeddingResult, GenerationResult, RawRequest, RawResponse, Step, Usage
+
+__all__ = [
+    "embedding_html",
+    "embedding_text",
+    "generation_html",
+    "generation_text",
+    "pretty",
+    "result_html",
+    "result_text",
+    "step_html",
+    "usage_html",
+]
+
+_MAX_PRE = 200_000  # characters of JSON shown in one collapsed block
+_SECRET_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"}
+)
+_KEY_QUERY = re.compile(r"([?&](?:key|api_key|apikey|access_token)=)[^&#\s]+", re.I)
+
+_CSS = """
+<style>
+.pg-display{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.45;
+  color:var(--jp-content-font-color1,#1f2328);max-width:980px}
+.pg-display .pg-head{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:0 0 6px 0}
+.pg-display .pg-title{font-weight:600}
+.pg-display .pg-badge{display:inline-block;padding:0 7px;border-radius:10px;font-size:11px;
+  background:var(--jp-layout-color2,#eef1f4);border:1px solid var(--jp-border-color2,#d0d7de)}
+.pg-display .pg-badge.pg-ok{background:#dafbe1;border-color:#4ac26b;color:#116329}
+.pg-display .pg-badge.pg-warn{background:#fff8c5;border-color:#d4a72c;color:#7d4e00}
+.pg-display .pg-badge.pg-err{background:#ffebe9;border-color:#ff8182;color:#a40e26}
+.pg-display .pg-answer{white-space:pre-wrap;padding:8px 10px;margin:4px 0 8px 0;border-radius:6px;
+  background:var(--jp-layout-color1,#fff);border:1px solid var(--jp-border-color2,#d0d7de)}
+.pg-display .pg-callout{padding:6px 10px;margin:6px 0;border-left:4px solid #d4a72c;background:#fff8c5;color:#3b2300}
+.pg-display .pg-error{padding:6px 10px;margin:6px 0;border-left:4px solid #cf222e;background:#ffebe9;color:#3b0007}
+.pg-display details{margin:4px 0}
+.pg-display summary{cursor:pointer;font-weight:600}
+.pg-display pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;padding:6px 8px;border-radius:4px;
+  background:var(--jp-layout-color2,#f6f8fa);font-family:var(--jp-code-font-family,monospace);font-size:12px;
+  max-height:420px;overflow:auto}
+.pg-display table{border-collapse:collapse;margin:4px 0}
+.pg-display th,.pg-display td{border:1px solid var(--jp-border-color2,#d0d7de);padding:2px 8px;text-align:left;
+  vertical-align:top}
+.pg-display td.pg-num,.pg-display th.pg-num{text-align:right;font-variant-numeric:tabular-nums}
+.pg-display h4{margin:10px 0 2px 0;font-size:13px}
+.pg-display .pg-muted{color:var(--jp-content-font-color2,#656d76)}
+</style>
+"""
+
+
+class _Printer(Protocol):
+    """The part of IPython's pretty printer used here."""
+
+    def text(self, obj: str) -> None: ...
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes too, so the result is safe inside attributes)."""
+    return html.escape(str(value), quote=True)
+
+
+def _to_jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    """Indented JSON of any value (pydantic models, datetimes and other objects via their str)."""
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=_to_jsonable)
+    except (TypeError, ValueError):
+        text = str(value)
+    if len(text) > _MAX_PRE:
+        text = text[:_MAX_PRE] + f"\n... ({len(text) - _MAX_PRE} more characters)"
+    return text
+
+
+def _pre(value: Any) -> str:
+    return f"<pre>{esc(value if isinstance(value, str) else to_json(value))}</pre>"
+
+
+def _details(summary: str, body: str, *, open_: bool = False) -> str:
+    return f"<details{' open' if open_ else ''}><summary>{summary}</summary>{body}</details>"
+
+
+def _is_masked(value: str) -> bool:
+    return "****" in value or "..." in value
+
+
+def _mask_secret(value: str) -> str:
+    if len(value) <= 8:
+        return "****"
+    return f"{value[:3]}...{value[-4:]}" if len(value) >= 20 else f"...{value[-2:]}"
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with every credential masked (values the transport already masked are kept as they are)."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        value = str(value)
+        if name.lower() in _SECRET_HEADERS and not _is_masked(value):
+            scheme, _, token = value.partition(" ")
+            value = f"{scheme} {_mask_secret(token)}" if token else _mask_secret(value)
+        out[name] = value
+    return out
+
+
+def safe_url(url: str) -> str:
+    return _KEY_QUERY.sub(lambda m: m.group(1) + "****", url)
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    for s in secrets:
+        if s and len(s) >= 4 and s in text:
+            text = text.replace(s, _mask_secret(s))
+    return text
+
+
+def _link(url: str, title: str | None) -> str:
+    label = esc(title or url)
+    if re.match(r"^https?://", url, re.I):
+        return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{label}</a>'
+    return f"{label} <span class='pg-muted'>({esc(url)})</span>"
+
+
+def _fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _args(args: Mapping[str, Any]) -> str:
+    return json.dumps(dict(args), ensure_ascii=False, default=str)
+
+
+def _wrap(body: str) -> str:
+    return f'{_CSS}<div class="pg-display">{body}</div>'
+
+
+def _finish_badge(reason: str) -> str:
+    kind = {"stop": "pg-ok", "tool-calls": "pg-ok", "suspended": "pg-warn", "length": "pg-warn",
+            "aborted": "pg-warn", "error": "pg-err", "content-filter": "pg-err", "tripwire": "pg-err"}.get(reason, "")
+    return f'<span class="pg-badge {kind}">{esc(reason)}</span>'
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Usage and steps
+
+
+_USAGE_COLUMNS = (
+    ("input_tokens", "input"),
+    ("output_tokens", "output"),
+    ("reasoning_tokens", "reasoning"),
+    ("cached_input_tokens", "cached input"),
+    ("total_tokens", "total"),
+)
+
+
+def _usage_row(label: str, usage: Usage, extra: Sequence[str] = (), *, bold: bool = False) -> str:
+    cells = "".join(f'<td class="pg-num">{getattr(usage, field):,}</td>' for field, _ in _USAGE_COLUMNS)
+    more = "".join(f"<td>{esc(x)}</td>" for x in extra)
+    row = f"<td>{esc(label)}</td>{cells}{more}"
+    return f"<tr style='font-weight:600'>{row}</tr>" if bold else f"<tr>{row}</tr>"
+
+
+def _usage_header(extra: Sequence[str] = ()) -> str:
+    cols = "".join(f'<th class="pg-num">{esc(name)}</th>' for _, name in _USAGE_COLUMNS)
+    return f"<tr><th></th>{cols}{''.join(f'<th>{esc(x)}</th>' for x in extra)}</tr>"
+
+
+def usage_table(steps: Sequence[Step], total: Usage, latency_ms: float | None = None) -> str:
+    """Tokens per step and in total, with each step's finish reason and latency."""
+    extra = ("finish", "latency")
+    rows = [_usage_header(extra)]
+    for s in steps:
+        rows.append(_usage_row(f"step {s.index + 1}", s.usage, (s.finish_reason, _fmt_ms(s.latency_ms))))
+    rows.append(_usage_row("total", total, ("", _fmt_ms(latency_ms)), bold=True))
+    return f"<table>{''.join(rows)}</table>"
+
+
+def usage_html(usage: Usage) -> str:
+    return _wrap(f"<table>{_usage_header()}{_usage_row('tokens', usage)}</table>")
+
+
+def _raw_blocks(index: int, request: RawRequest | None, response: RawResponse | None) -> str:
+    out = []
+    if request is not None:
+        req = {"method": request.method, "url": safe_url(request.url), "headers": safe_headers(request.headers),
+               "body": request.body}
+        out.append(_details(f"Raw request, step {index + 1}", _pre(req)))
+    if response is not None:
+        label = "Raw response (stream events)" if response.stream else "Raw response"
+        resp = {"status": response.status, "headers": safe_headers(response.headers), "body": response.body}
+        out.append(_details(f"{label}, step {index + 1}", _pre(resp)))
+    return "".join(out)
+
+
+def step_html(step: Step) -> str:
+    parts = [
+        '<div class="pg-head"><span class="pg-title">Step', f" {step.index + 1}</span>",
+        f'<span class="pg-badge">{esc(step.step_type)}</span>', _finish_badge(step.finish_reason),
+        f'<span class="pg-muted">{esc(step.model)} {_fmt_ms(step.latency_ms)}</span></div>',
+    ]
+    if step.text:
+        parts.append(f'<div class="pg-answer">{esc(step.text)}</div>')
+    if step.reasoning_text:
+        parts.append(_details("Reasoning", f"<pre>{esc(step.reasoning_text)}</pre>"))
+    if step.tool_calls:
+        parts.append(_tool_table(step.tool_calls, step.tool_results))
+    parts.append(f"<table>{_usage_header()}{_usage_row('tokens', step.usage)}</table>")
+    parts.append(_raw_blocks(step.index, step.raw_request, step.raw_response))
+    return _wrap("".join(parts))
+
+
+def _tool_table(calls: Sequence[Any], results: Sequence[Any], pending: Iterable[str] = ()) -> str:
+    by_id = {r.tool_call_id: r for r in results}
+    waiting = set(pending)
+    rows = ["<tr><th>tool</th><th>arguments</th><th>result</th><th>approval</th><th>time</th></tr>"]
+    for c in calls:
+        r = by_id.get(c.tool_call_id)
+        if r is None:
+            state = "waiting for approval" if c.tool_call_id in waiting else "not run"
+            result, approval, took = f"<span class='pg-muted'>({state})</span>", "", ""
+        else:
+            shown = r.result if isinstance(r.result, str) else to_json(r.result)
+            style = " style='color:#cf222e'" if r.is_error else ""
+            result = f"<code{style}>{esc(_short(shown, 400))}</code>"
+            approval, took = r.approval, _fmt_ms(r.duration_ms)
+        rows.append(
+            f"<tr><td><code>{esc(c.tool_name)}</code></td><td><code>{esc(_args(c.args))}</code></td>"
+            f"<td>{result}</td><td>{esc(approval)}</td><td>{esc(took)}</td></tr>"
+        )
+    return f"<table>{''.join(rows)}</table>"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# GenerationResult
+
+
+def _reasoning_of(result: GenerationResult) -> str:
+    """Reasoning of every step, one paragraph per step (the result's own field runs them together)."""
+    per_step = [s.reasoning_text for s in result.steps if s.reasoning_text]
+    if per_step:
+        return "\n\n".join(per_step)
+    return result.reasoning_text or ""
+
+
+def result_html(result: GenerationResult) -> str:
+    """The answer, collapsible reasoning, tool calls, sources, a usage table and the raw JSON of every step."""
+    head = [
+        '<div class="pg-head"><span class="pg-title">GenerationResult</span>',
+        _finish_badge(result.finish_reason),
+        f'<span class="pg-badge">{esc(result.model or "?")}</span>',
+        f'<span class="pg-muted">{len(result.steps)} step{"s" if len(result.steps) != 1 else ""} · '
+        f"{result.usage.total_tokens:,} tokens · {_fmt_ms(result.latency_ms)}</span></div>",
+    ]
+    body: list[str] = ["".join(head)]
+    if result.text:
+        body.append(f'<div class="pg-answer">{esc(result.text)}</div>')
+    elif not result.suspended:
+        body.append('<div class="pg-answer pg-muted">(no text)</div>')
+    if result.object is not None:
+        body.append("<h4>Structured output (result.object)</h4>" + _pre(result.object))
+    payload = result.suspend_payload
+    if payload is not None:
+        body.append(
+            '<div class="pg-callout">Suspended: waiting for approval of '
+            f"<code>{esc(payload.tool_name)}({esc(_args(payload.args))})</code>.<br>"
+            f"<code>agent.approve_tool_call(run_id={esc(repr(payload.run_id))}, "
+            f"tool_call_id={esc(repr(payload.tool_call_id))})</code> or "
+            "<code>agent.decline_tool_call(...)</code></div>"
+        )
+    if result.error is not None:
+        body.append(f'<div class="pg-error">Error: {esc(result.error)}</div>')
+    if result.tripwire is not None:
+        body.append(f'<div class="pg-error">Tripwire: {esc(result.tripwire.reason)}</div>')
+    for w in result.warnings:
+        body.append(f'<div class="pg-callout">Warning: {esc(w)}</div>')
+    reasoning = _reasoning_of(result)
+    if reasoning:
+        tokens = result.usage.reasoning_tokens
+        label = f"Reasoning ({tokens:,} tokens)" if tokens else "Reasoning"
+        body.append(_details(label, f"<pre>{esc(reasoning)}</pre>"))
+    calls = [c for s in result.steps for c in s.tool_calls]
+    results = [r for s in result.steps for r in s.tool_results]
+    if calls:
+        pending = [c.tool_call_id for c in payload.pending] if payload is not None else []
+        if payload is not None:
+            pending.append(payload.tool_call_id)
+        body.append(f"<h4>Tool calls ({len(calls)})</h4>" + _tool_table(calls, results, pending))
+    if result.sources:
+        items = "".join(f"<li>{_link(s.url, s.title)}</li>" for s in result.sources)
+        body.append(f"<h4>Sources ({len(result.sources)})</h4><ol>{items}</ol>")
+    if result.steps:
+        body.append("<h4>Usage</h4>" + usage_table(result.steps, result.usage, result.latency_ms))
+    raw = "".join(_raw_blocks(s.index, s.raw_request, s.raw_response) for s in result.steps)
+    if raw:
+        body.append(_details("Raw JSON (request and response of every step)", raw))
+    if result.run_id:
+        body.append(f'<div class="pg-muted">run_id {esc(result.run_id)}</div>')
+    return _wrap("".join(body))
+
+
+def result_text(result: GenerationResult) -> str:
+    """A readable multi-line view for terminals and IPython."""
+    u = result.usage
+    lines = [
+        f"GenerationResult  finish_reason={result.finish_reason}  model={result.model or '?'}  "
+        f"steps={len(result.steps)}  tokens={u.total_tokens} (input {u.input_tokens}, output {u.output_tokens})",
+    ]
+    if result.text:
+        lines.append("text: " + result.text)
+    if result.object is not None:
+        lines.append("object: " + json.dumps(result.object, ensure_ascii=False, default=_to_jsonable))
+    reasoning = _reasoning_of(result)
+    if reasoning:
+        lines.append("reasoning: " + _short(reasoning, 200))
+    by_id = {r.tool_call_id: r for s in result.steps for r in s.tool_results}
+    for s in result.steps:
+        for c in s.tool_calls:
+            r = by_id.get(c.tool_call_id)
+            outcome = "(not run)" if r is None else _short(r.result if isinstance(r.result, str)
+                                                              else json.dumps(r.result, default=str), 120)
+            approval = f" [{r.approval}]" if r is not None and r.approval != "not-required" else ""
+            lines.append(f"tool: {c.tool_name}({_args(c.args)}) -> {outcome}{approval}")
+    for i, src in enumerate(result.sources, 1):
+        lines.append(f"source [{i}]: {src.title or ''} <{src.url}>".replace(":  <", ": <"))
+    if result.suspend_payload is not None:
+        p = result.suspend_payload
+        lines.append(
+            f"suspended: waiting for approval of {p.tool_name}({_args(p.args)}); "
+            f"run_id={p.run_id!r} tool_call_id={p.tool_call_id!r}"
+        )
+    if result.error is not None:
+        lines.append(f"error: {result.error}")
+    for w in result.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Generation (the inspect view)
+
+
+def _part_html(part: Any) -> str:
+    from .messages import FilePart, ImagePart, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
+
+    if isinstance(part, TextPart):
+        return f"<div style='white-space:pre-wrap'>{esc(part.text)}</div>"
+    if isinstance(part, ToolCallPart):
+        return f"<code>call {esc(part.tool_name)}({esc(_args(part.args))})</code>"
+    if isinstance(part, ToolResultPart):
+        return f"<code>result of {esc(part.tool_name)}: {esc(_short(part.result_text(), 300))}</code>"
+    if isinstance(part, ReasoningPart):
+        return _details("reasoning", f"<pre>{esc(part.text)}</pre>")
+    if isinstance(part, SourcePart):
+        return _link(part.url, part.title)
+    if isinstance(part, ImagePart | FilePart):
+        label = (part.filename if isinstance(part, FilePart) else None) or part.url or part.media_type or ""
+        return f"<span class='pg-muted'>[{esc(part.type)}: {esc(_short(label, 80))}]</span>"
+    return f"<span class='pg-muted'>[{esc(getattr(part, 'type', type(part).__name__))}]</span>"
+
+
+def _message_rows(messages: Sequence[Message]) -> str:
+    rows = ["<tr><th>role</th><th>content</th></tr>"]
+    for m in messages:
+        rows.append(f"<tr><td><b>{esc(m.role)}</b></td><td>{''.join(_part_html(p) for p in m.content)}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _tool_rows(generation: Generation) -> str:
+    agent_tools = getattr(generation.agent, "tools", {})
+    rows = ["<tr><th>tool</th><th>description</th><th>approval</th><th>parameters</th></tr>"]
+    for schema in generation.tools:
+        name = str(schema.get("name", ""))
+        t = agent_tools.get(name)
+        approval = "required" if t is not None and getattr(t, "requires_approval", False) else ""
+        rows.append(
+            f"<tr><td><code>{esc(name)}</code></td><td>{esc(schema.get('description', ''))}</td>"
+            f"<td>{esc(approval)}</td><td>{_details('schema', _pre(schema.get('parameters', {})))}</td></tr>"
+        )
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _preview(generation: Generation) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        preview = generation.request_preview()
+    except Exception as exc:  # e.g. a missing key: the view still shows everything else
+        return None, f"{type(exc).__name__}: {exc}"
+    preview["url"] = safe_url(str(preview.get("url", "")))
+    preview["headers"] = safe_headers(preview.get("headers") or {})
+    return preview, None
+
+
+def _option_rows(generation: Generation) -> list[tuple[str, str]]:
+    opts = generation.options
+    choice = opts.tool_choice
+    rows = [("model", generation.model), ("tool_choice", choice if isinstance(choice, str) else choice.tool_name)]
+    for name in ("max_steps", "require_tool_approval", "active_tools"):
+        value = getattr(opts, name, None)
+        if value is not None and not callable(value):
+            rows.append((name, str(value)))
+    for name, value in generation.settings.set_fields().items():
+        rows.append((name, json.dumps(value)))
+    return rows
+
+
+def generation_html(generation: Generation) -> str:
+    """The inspect view: messages, tools, settings and the exact request body; nothing has been sent."""
+    secrets = _secrets_of(generation)
+    preview, problem = _preview(generation)
+    body = [
+        '<div class="pg-head"><span class="pg-title">Generation</span>',
+        f'<span class="pg-badge">{esc(generation.model)}</span>',
+        '<span class="pg-muted">nothing sent yet: call <code>.generate_now()</code>, <code>.stream()</code> '
+        "or <code>await .generate_async()</code></span></div>",
+        "<h4>Messages</h4>",
+        _message_rows(generation.messages),
+    ]
+    if generation.tools:
+        body += ["<h4>Tools</h4>", _tool_rows(generation)]
+    rows = "".join(f"<tr><td>{esc(k)}</td><td><code>{esc(v)}</code></td></tr>" for k, v in _option_rows(generation))
+    body += ["<h4>Settings</h4>", f"<table><tr><th>option</th><th>value</th></tr>{rows}</table>"]
+    if preview is not None:
+        warnings = preview.pop("warnings", [])
+        body.append("<h4>Request</h4>")
+        body.append(f"<div><code>{esc(preview.get('method', ''))} {esc(preview.get('url', ''))}</code></div>")
+        body.append(_details("headers", _pre(preview.get("headers", {}))))
+        body.append(_details("body (what will be sent)", _pre(preview.get("body")), open_=True))
+        for w in warnings or []:
+            body.append(f'<div class="pg-callout">Warning: {esc(w)}</div>')
+    else:
+        body.append(f'<div class="pg-error">The request cannot be built yet: {esc(problem)}</div>')
+    return _wrap(_scrub("".join(body), secrets))
+
+
+def generation_text(generation: Generation) -> str:
+    lines = [f"Generation  model={generation.model}  (nothing sent yet)"]
+    for m in generation.messages:
+        lines.append(f"  {m.role}: {_short(m.text, 100)}")
+    if generation.tools:
+        lines.append("tools: " + ", ".join(str(t.get("name")) for t in generation.tools))
+    lines.append("settings: " + ", ".join(f"{k}={v}" for k, v in _option_rows(generation)))
+    preview, problem = _preview(generation)
+    if preview is not None:
+        lines.append(f"request: {preview.get('method')} {preview.get('url')}")
+    else:
+        lines.append(f"request: cannot be built yet ({problem})")
+    return _scrub("\n".join(lines), _secrets_of(generation))
+
+
+def _secrets_of(generation: Generation) -> list[str]:
+    key = getattr(generation.agent, "_api_key", None)
+    return [key] if isinstance(key, str) and key else []
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# EmbeddingResult
+
+
+def embedding_html(result: EmbeddingResult) -> str:
+    dims = len(result.data[0].embedding) if result.data else 0
+    rows = ["<tr><th>#</th><th>input</th><th>first values</th><th class='pg-num'>norm</th></tr>"]
+    for d in result.data[:20]:
+        text = result.context[d.index] if d.index < len(result.context) else ""
+        first = ", ".join(f"{v:.4f}" for v in d.embedding[:4])
+        norm = sum(v * v for v in d.embedding) ** 0.5
+        rows.append(
+            f"<tr><td>{d.index}</td><td>{esc(_short(text, 80))}</td><td><code>[{esc(first)}, ...]</code></td>"
+            f"<td class='pg-num'>{norm:.3f}</td></tr>"
+        )
+    if len(result.data) > 20:
+        rows.append(f"<tr><td colspan='4' class='pg-muted'>... {len(result.data) - 20} more</td></tr>")
+    body = [
+        '<div class="pg-head"><span class="pg-title">EmbeddingResult</span>',
+        f'<span class="pg-badge">{esc(result.model)}</span>',
+        f'<span class="pg-muted">{len(result.data)} vector{"s" if len(result.data) != 1 else ""} · '
+        f"{dims} dimensions · {result.usage.input_tokens:,} tokens · {_fmt_ms(result.latency_ms)}</span></div>",
+        f"<table>{''.join(rows)}</table>",
+        _raw_blocks(0, result.raw_request, None).replace(", step 1", ""),
+    ]
+    return _wrap("".join(body))
+
+
+def embedding_text(result: EmbeddingResult) -> str:
+    dims = len(result.data[0].embedding) if result.data else 0
+    return (
+        f"EmbeddingResult  model={result.model}  vectors={len(result.data)}  dimensions={dims}  "
+        f"tokens={result.usage.input_tokens}"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# IPython's pretty printer
+
+
+def pretty(text: str, printer: _Printer, cycle: bool) -> None:
+    """Body of a `_repr_pretty_` method: IPython prints `text`."""
+    printer.text("..." if cycle else text)
