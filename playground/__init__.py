@@ -61,6 +61,7 @@ from .result import (
 )
 from .runs import InMemoryRunStore, RunState
 from .settings import AbortSignal, ModelSettings, NamedToolChoice
+from .storage import SqliteRunStore, playground_home
 from .tools import Tool, ToolContext, tool
 
 __version__ = "0.1.0"
@@ -105,6 +106,7 @@ __all__ = [
     "Source",
     "SourceEvent",
     "SourcePart",
+    "SqliteRunStore",
     "Step",
     "StepFinishEvent",
     "StepStartEvent",
@@ -130,6 +132,7 @@ __all__ = [
     "Usage",
     "__version__",
     "has_tool_call",
+    "playground_home",
     "step_count_is",
     "tool",
 ]

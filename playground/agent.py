@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx2
-
-from .errors import ApprovalError, ConfigurationError
+from .errors import ApprovalError, ConfigurationError, ToolArgumentsError
 from .generation import Generation, StreamRun
 from .loop import RunSetup, new_run_id, run_loop
 from .messages import Message, normalize_messages, system_messages
 from .providers.registry import resolve_provider
 from .providers.transport import Transport
 from .result import EmbeddingResult, GenerationResult
-from .runs import InMemoryRunStore, RunState, RunStore, record_decision
+from .runs import RunState, RunStore, record_decision, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings
 from .tools import Tool, tools_by_name
+
+if TYPE_CHECKING:
+    import httpx2
 
 DEFAULT_MODEL = "demo"
 
@@ -48,6 +49,10 @@ class Agent:
         async_http_client: httpx2.AsyncClient | None = None,
         storage: RunStore | None = None,
         timeout: float | None = None,
+        always_approve: Sequence[str] | None = None,
+        input_processors: Sequence[Any] | None = None,
+        output_processors: Sequence[Any] | None = None,
+        max_processor_retries: int | None = None,
     ) -> None:
         self.name = name
         self.description = description
@@ -62,7 +67,17 @@ class Agent:
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._timeout = timeout
-        self.storage: RunStore = storage if storage is not None else InMemoryRunStore()
+        if storage is None:
+            from .storage import SqliteRunStore
+
+            storage = SqliteRunStore()
+        self.storage: RunStore = storage
+        """Where suspended runs are kept: SQLite in the data directory by default, so approvals survive a restart."""
+        self.always_approve: set[str] = set(always_approve or ())
+        """Tools this agent runs without asking, in every run (a session's "always approve"); see approve_tool_call."""
+        self.input_processors = list(input_processors or [])
+        self.output_processors = list(output_processors or [])
+        self.max_processor_retries = max_processor_retries
         self._providers: dict[str, tuple[Any, Transport]] = {}
         self._lock = threading.Lock()
         self._live: dict[str, CallOptions] = {}
@@ -173,6 +188,7 @@ class Agent:
             context=context if all(isinstance(m, Message) for m in context) else [],
             warnings=warnings,
             options=_serialisable_options(options),
+            always_approve=sorted(self.always_approve | set(options.always_approve or ())),
         )
 
     def _remember_live_options(self, run_id: str, options: CallOptions) -> None:
@@ -206,33 +222,60 @@ class Agent:
         live = self._live.get(state.run_id)
         if live is not None and not overrides:
             return live
-        base = live.model_dump(exclude_none=True) if live is not None else dict(state.options)
-        return CallOptions.parse({**base, **overrides})
+        if live is not None:
+            return CallOptions.parse({**live.model_dump(exclude_none=True), **overrides})
+        # another process (or a restart): the stored options, with this agent's defaults for what cannot be stored
+        return CallOptions.parse({**self.default_options, **state.options, **overrides})
 
     def _decide(
         self, run_id: str, tool_call_id: str, decision: Literal["approved", "declined"], *,
-        args: dict[str, Any] | None = None, reason: str | None = None,
+        args: dict[str, Any] | None = None, reason: str | None = None, always: bool = False,
     ) -> RunState:
+        """Record a decision atomically in the store (a call decided twice raises ApprovalError, in any process)."""
         state = self._load_suspended(run_id)
         call = next((p for p in state.pending if p.tool_call_id == tool_call_id), None)
-        if decision == "approved" and args is not None and call is not None:
-            tools, client = self._tools_for(self._resume_options(state, {}))
-            tool = tools.get(call.tool_name)
-            if tool is not None:
-                tool.validate_args(args)  # invalid edits are rejected with the field named
-        record_decision(state, tool_call_id, decision, args=args, reason=reason)
-        self.storage.save(state)
-        return state
+        if args is not None and not isinstance(args, dict):
+            raise ApprovalError(f"args: expected a dict of the tool's arguments, got {type(args).__name__}")
+        if decision == "approved" and args is not None and call is not None and call.decision is None:
+            self._check_edited_args(state, call.tool_name, tool_call_id, args)
+        fresh, _ = update_run(
+            self.storage, run_id,
+            lambda s: record_decision(s, tool_call_id, decision, args=args, reason=reason, always=always),
+        )
+        return fresh
+
+    def _check_edited_args(self, state: RunState, tool_name: str, tool_call_id: str, args: dict[str, Any]) -> None:
+        tools, _ = self._tools_for(self._resume_options(state, {}))
+        tool = tools.get(tool_name)
+        if tool is None:
+            return  # answered as "not available" when the run resumes
+        try:
+            tool.validate_args(args)
+        except ToolArgumentsError as exc:
+            problems = str(exc).split(": ", 1)[-1].rsplit(". Call it again", 1)[0]
+            raise ToolArgumentsError(
+                f"Edited arguments for tool call {tool_call_id!r} ({tool_name}) are invalid: {problems}. "
+                f"Fix them and approve again; the schema is {tool.parameters}",
+                tool_name=tool_name, tool_call_id=tool_call_id,
+            ) from None
 
     def _resume_gen(self, state: RunState, options: CallOptions, *, stream: bool) -> Any:
         setup = self._setup(options, stream=stream)
         return run_loop(setup, state, resume=True)
 
     def approve_tool_call(
-        self, run_id: str, tool_call_id: str, args: dict[str, Any] | None = None, **options: Any
+        self, run_id: str, tool_call_id: str, args: dict[str, Any] | None = None, *, always: bool = False,
+        **options: Any,
     ) -> GenerationResult:
-        """Approve a pending tool call (optionally with edited args) and resume the run."""
-        state = self._decide(run_id, tool_call_id, "approved", args=args)
+        """Approve a pending tool call (optionally with edited `args`, validated against the tool's schema) and resume.
+
+        Works in any process that opens the same storage (the SQLite default: after a restart too), given only the
+        run and call ids and an agent with the same tools. `always=True` approves this tool for the rest of the run,
+        including its other pending calls in this step; to carry it across runs, add the name to
+        `agent.always_approve` or pass `always_approve=[...]` to the next call. While other calls of the step are still
+        undecided the returned result is `suspended` again, listing them.
+        """
+        state = self._decide(run_id, tool_call_id, "approved", args=args, always=always)
         return self._resume_now(state, options)
 
     def decline_tool_call(
@@ -255,9 +298,10 @@ class Agent:
         return result
 
     async def approve_tool_call_async(
-        self, run_id: str, tool_call_id: str, args: dict[str, Any] | None = None, **options: Any
+        self, run_id: str, tool_call_id: str, args: dict[str, Any] | None = None, *, always: bool = False,
+        **options: Any,
     ) -> GenerationResult:
-        state = self._decide(run_id, tool_call_id, "approved", args=args)
+        state = self._decide(run_id, tool_call_id, "approved", args=args, always=always)
         return await self._resume_async(state, options)
 
     async def decline_tool_call_async(
@@ -280,13 +324,13 @@ class Agent:
 
     def resume_stream(
         self, run_id: str, tool_call_id: str, *, approve: bool, args: dict[str, Any] | None = None,
-        reason: str | None = None, **options: Any,
+        reason: str | None = None, always: bool = False, **options: Any,
     ) -> StreamRun:
         """Approve or decline one call and stream the resumed run (what the playgrounds use)."""
         from .settings import AbortSignal
 
         if approve:
-            state = self._decide(run_id, tool_call_id, "approved", args=args)
+            state = self._decide(run_id, tool_call_id, "approved", args=args, always=always)
         else:
             state = self._decide(run_id, tool_call_id, "declined", reason=reason)
         opts = self._resume_options(state, options)
@@ -312,6 +356,8 @@ def _serialisable_options(options: CallOptions) -> dict[str, Any]:
         out["require_tool_approval"] = True  # a callable policy cannot be stored: fail closed
     if options.model_settings is not None:
         out["model_settings"] = options.model_settings.set_fields()
+    if options.always_approve:
+        out["always_approve"] = list(options.always_approve)
     return out
 
 

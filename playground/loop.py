@@ -45,7 +45,7 @@ from .result import (
     ToolResult,
     Usage,
 )
-from .runs import PendingCall, RunState, RunStore
+from .runs import PendingCall, RunState, RunStore, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings, parse_tool_choice
 from .tools import Tool, ToolContext, evaluate_policy
 
@@ -149,7 +149,7 @@ class RunSetup:
     resolve: Callable[[str], tuple[Any, Transport]]
     store: RunStore
     stream: bool
-    settings: ModelSettings = field(default_factory=ModelSettings)
+    settings: ModelSettings = field(default_factory=lambda: ModelSettings.model_validate({}))
     response_format: ResponseFormat | None = None
     agent_name: str | None = None
     finalize: Callable[[GenerationResult, RunState], GenerationResult] | None = None
@@ -350,8 +350,12 @@ def _snake(key: str) -> str:
 def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutcome, spec: HttpRequestSpec) -> Step:
     resp = outcome.response
     headers = outcome.raw_response.headers if outcome.raw_response else {}
-    step = Step(
+    # model_construct: every value here was built and checked by us; re-validating it costs a third of a call.
+    # Every default_factory field is passed explicitly: pydantic inspects factories on each construct otherwise.
+    step = Step.model_construct(
         index=step_no,
+        tool_results=[],
+        files=[],
         step_type="initial" if step_no == 0 else "tool-result",
         model=getattr(provider, "model_string", provider.model),
         text=resp.text,
@@ -362,18 +366,21 @@ def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutco
             )
             for c in resp.tool_calls
         ],
-        sources=[Source(url=s.url, title=s.title, id=s.id, provider_metadata=s.provider_metadata) for s in resp.sources],
+        sources=[
+            Source(url=s.url, title=s.title, id=s.id, provider_metadata=s.provider_metadata) for s in resp.sources
+        ],
         usage=resp.usage,
         finish_reason=resp.finish_reason,
         raw_finish_reason=resp.raw_finish_reason,
         warnings=[*spec.warnings, *resp.warnings],
         raw_request=outcome.raw_request,
         raw_response=outcome.raw_response,
-        response=ResponseInfo(
+        response=ResponseInfo.model_construct(
             id=resp.id,
             model_id=resp.model_id,
             timestamp=datetime.fromtimestamp(resp.created, UTC) if resp.created else outcome.started_at,
             headers=headers,
+            messages=[],
         ),
         provider_metadata=resp.provider_metadata or None,
         started_at=outcome.started_at,
@@ -492,7 +499,9 @@ def _approval_possible(setup: RunSetup) -> bool:
     )
 
 
-def _store_result(state: RunState, step: Step, call: ToolCallPart, result: Any, *, is_error: bool, approval: Any = "not-required") -> None:
+def _store_result(
+    state: RunState, step: Step, call: ToolCallPart, result: Any, *, is_error: bool, approval: Any = "not-required"
+) -> None:
     step.tool_results.append(
         ToolResult(
             tool_call_id=call.tool_call_id, tool_name=call.tool_name, args=call.args, result=result, is_error=is_error,
@@ -531,42 +540,112 @@ def _suspend(setup: RunSetup, state: RunState, started: float) -> Generator[Effe
     return (yield from _finalize(setup, state, result))
 
 
+def _adopt(state: RunState, fresh: RunState) -> None:
+    """Make `state` (the loop's object) equal to what the store holds now."""
+    for name in RunState.model_fields:
+        setattr(state, name, getattr(fresh, name))
+
+
+def _claim(token: str) -> Callable[[RunState], list[str]]:
+    """Claim every decided call nobody has claimed yet (run inside the store's transaction)."""
+
+    def claim(s: RunState) -> list[str]:
+        if s.status != "suspended":
+            return []
+        ids = []
+        for p in s.pending:
+            if p.decision is not None and p.claimed_by is None:
+                p.claimed_by = token
+                ids.append(p.tool_call_id)
+        return ids
+
+    return claim
+
+
+def _commit(token: str, outcomes: dict[str, tuple[Any, bool, float]]) -> Callable[[RunState], bool]:
+    """Record this process's outcomes; when every pending call is done, move them into the step and take the run over.
+
+    Returns True to the one process that must continue the run."""
+
+    def commit(s: RunState) -> bool:
+        for p in s.pending:
+            if p.claimed_by == token and p.tool_call_id in outcomes:
+                p.result, p.is_error, p.duration_ms = outcomes[p.tool_call_id]
+                p.done = True
+        if s.status != "suspended" or not s.pending or not all(p.done for p in s.pending):
+            return False
+        step = s.steps[-1]
+        for p in s.pending:
+            args = p.edited_args if p.edited_args is not None else p.args
+            step.tool_results.append(
+                ToolResult(
+                    tool_call_id=p.tool_call_id, tool_name=p.tool_name, args=args, result=p.result,
+                    is_error=p.is_error, duration_ms=p.duration_ms, approval=p.approval,
+                )
+            )
+            s.step_results[p.tool_call_id] = ToolResultPart(
+                tool_call_id=p.tool_call_id, tool_name=p.tool_name, result=p.result, is_error=p.is_error
+            )
+        s.resolved += s.pending
+        s.pending = []
+        s.status = "running"
+        return True
+
+    return commit
+
+
 def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, GenerationResult | None]:
-    """Run approved calls, answer declined ones; suspend again while any call is undecided."""
+    """Run the approved calls this process claims, answer declined ones, and continue the run once every call of the
+    step is resolved; while any call is undecided (or being run by another process) the run stays suspended.
+
+    Claiming and committing go through the store's atomic `update`, so a call runs at most once even when several
+    processes resolve calls of the same run at the same time."""
     started = time.perf_counter()
+    token = uuid.uuid4().hex
+    fresh, claimed_ids = update_run(setup.store, state.run_id, _claim(token))
+    _adopt(state, fresh)
     step = state.steps[-1]
     every = {**setup.tools, **setup.client_tools}
-    decided = [p for p in state.pending if p.decision is not None]
+    outcomes: dict[str, tuple[Any, bool, float]] = {}
     runs: list[ToolRun] = []
-    for p in decided:
-        call = ToolCallPart(tool_call_id=p.tool_call_id, tool_name=p.tool_name, args=p.edited_args or p.args)
+    for p in state.pending:
+        if p.tool_call_id not in claimed_ids:
+            continue
+        call = ToolCallPart(
+            tool_call_id=p.tool_call_id, tool_name=p.tool_name,
+            args=p.edited_args if p.edited_args is not None else p.args,
+        )
         if p.decision == "declined":
             reason = f" Reason: {p.reason}" if p.reason else ""
-            _store_result(
-                state, step, call, f"The user declined this tool call; it was not run.{reason}", is_error=False,
-                approval="declined",
-            )
+            outcomes[p.tool_call_id] = (f"The user declined this tool call; it was not run.{reason}", False, 0.0)
             continue
         tool = every.get(p.tool_name)
         if tool is None or tool.is_client_tool:
-            _store_result(
-                state, step, call, f"Tool {p.tool_name!r} is not available to this agent.", is_error=True,
-                approval="approved",
-            )
+            outcomes[p.tool_call_id] = (f"Tool {p.tool_name!r} is not available to this agent.", True, 0.0)
             continue
         try:
             args = tool.validate_args(call.args)
         except ToolError as exc:
-            _store_result(state, step, call, str(exc), is_error=True, approval="approved")
+            outcomes[p.tool_call_id] = (str(exc), True, 0.0)
             continue
         runs.append(_tool_run(setup, state, tool, call, args, approved=True))
-    state.pending = [p for p in state.pending if p.decision is None]
     if runs:
-        yield from _execute(setup, state, step, runs, approval="approved")
-    if state.pending:
-        return (yield from _suspend(setup, state, started))
-    state.status = "running"
-    setup.store.delete(state.run_id)
+        concurrency = setup.options.tool_call_concurrency or 1
+        results: list[ToolResult] = yield RunTools(runs, concurrency)
+        for run, res in zip(runs, results, strict=True):
+            outcomes[run.call.tool_call_id] = (res.result, res.is_error, res.duration_ms)
+            yield Emit(
+                ToolResultEvent(
+                    res.tool_call_id, res.tool_name, res.args, res.result, res.is_error, step.index, res.duration_ms
+                )
+            )
+    fresh, proceed = update_run(setup.store, state.run_id, _commit(token, outcomes))
+    _adopt(state, fresh)
+    if not proceed:
+        # other calls are undecided or another process is running them: report what still waits
+        state.elapsed_ms += (time.perf_counter() - started) * 1000
+        result = _build_result(setup, state, "suspended", None)
+        return (yield from _finalize(setup, state, result))
     _append_tool_message(state)
     if len(state.steps) >= setup.options.max_steps:
         state.warnings.append(
@@ -580,6 +659,10 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
 def _finish(
     setup: RunSetup, state: RunState, reason: FinishReason, started: float | None
 ) -> Generator[Effect, Any, GenerationResult]:
+    if state.resolved:
+        # this run was suspended and stored: keep what became of it, so a late second approval can say so
+        state.status = "finished"
+        setup.store.save(state)
     state.status = "finished"
     if started is not None:
         state.elapsed_ms += (time.perf_counter() - started) * 1000
@@ -626,14 +709,15 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason, starte
             if src.url not in seen:
                 seen.add(src.url)
                 sources.append(src)
-    return GenerationResult(
+    return GenerationResult.model_construct(
+        files=[],
         text=last.text if last else "",
         tool_calls=[c for s in steps for c in s.tool_calls],
         tool_results=[r for s in steps for r in s.tool_results],
         usage=Usage.total([s.usage for s in steps]),
         steps=list(steps),
         finish_reason=reason,
-        response=ResponseInfo(
+        response=ResponseInfo.model_construct(
             id=last.response.id if last else None,
             timestamp=last.response.timestamp if last else None,
             model_id=last.response.model_id if last else None,

@@ -41,9 +41,12 @@ class ModelSettings(BaseModel):
 
     def merged(self, other: ModelSettings | None) -> ModelSettings:
         """These settings with `other`'s set fields on top."""
-        if other is None:
+        if other is None or other == _EMPTY_SETTINGS:
             return self
         return ModelSettings(**{**self.set_fields(), **other.set_fields()})
+
+
+_EMPTY_SETTINGS = ModelSettings()
 
 
 class NamedToolChoice(BaseModel):
@@ -160,6 +163,7 @@ class CallOptions(BaseModel):
     toolsets: dict[str, Any] | None = None
     client_tools: Any = None
     require_tool_approval: bool | Callable[..., Any] = False
+    always_approve: list[str] | None = None
     structured_output: Any = None
     instructions: Any = None
     system: Any = None
