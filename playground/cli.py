@@ -1,8 +1,8 @@
 """The `playground` command.
 
-    playground run agents/support.py "refund order 42"     # answer, tool calls, approval prompts (y/n), usage
-    playground run agents/weather.py "weather in Paris" --json
-    playground ui [--agents DIR] [--host 127.0.0.1] [--port 7860] [--auth USER:PASS]
+playground run agents/support.py "refund order 42"     # answer, tool calls, approval prompts (y/n), usage
+playground run agents/weather.py "weather in Paris" --json
+playground ui [--agents DIR] [--host 127.0.0.1] [--port 7860] [--auth USER:PASS]
 """
 
 from __future__ import annotations
@@ -97,8 +97,10 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = s
         _print_result(result, out)
         if result.finish_reason == "suspended" and result.suspend_payload:
             p = result.suspend_payload
-            out.write(f"Waiting for approval: {p.tool_name}({json.dumps(p.args)}) run_id={p.run_id} "
-                      f"tool_call_id={p.tool_call_id}; rerun with --approve or --decline.\n")
+            out.write(
+                f"Waiting for approval: {p.tool_name}({json.dumps(p.args)}) run_id={p.run_id} "
+                f"tool_call_id={p.tool_call_id}; rerun with --approve or --decline.\n"
+            )
     return 0
 
 
@@ -125,10 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--model", help="override the agent's model, e.g. openai:gpt-4.1-mini")
     run.add_argument("--max-steps", type=int, default=None)
     decide = run.add_mutually_exclusive_group()
-    decide.add_argument("--approve", dest="approve", action="store_const", const=True, default=None,
-                        help="approve every tool call that asks")
-    decide.add_argument("--decline", dest="approve", action="store_const", const=False,
-                        help="decline every tool call that asks")
+    decide.add_argument(
+        "--approve",
+        dest="approve",
+        action="store_const",
+        const=True,
+        default=None,
+        help="approve every tool call that asks",
+    )
+    decide.add_argument(
+        "--decline", dest="approve", action="store_const", const=False, help="decline every tool call that asks"
+    )
     ui = sub.add_parser("ui", help="start the browser playground")
     ui.add_argument("--agents", default="agents", help="folder of agent files (default: agents)")
     ui.add_argument("--host", default="127.0.0.1")

@@ -17,14 +17,22 @@ from .errors import AbortedError, ProviderError, ToolError
 from .events import FinishEvent, StreamEvent
 from .loop import Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
 from .providers.base import ModelResponse
-from .providers.transport import HttpResult, StreamHandle, mask_headers, mask_text, mask_value, masked_request
+from .providers.transport import (
+    HttpResult,
+    StreamHandle,
+    contains_secret,
+    mask_headers,
+    mask_text,
+    mask_value,
+    masked_request,
+)
 from .result import RawRequest, RawResponse, ToolResult
 from .settings import AbortSignal
 from .tools import run_coroutine_sync
 
 
 def _raw_request(req: ModelRequest) -> RawRequest:
-    return RawRequest(**masked_request(req.spec, req.transport.secrets))
+    return RawRequest.model_construct(**masked_request(req.spec, req.transport.secrets))
 
 
 def _masked_error(exc: ProviderError, secrets: list[str]) -> ProviderError:
@@ -53,10 +61,13 @@ def _whole_outcome(req: ModelRequest, http: HttpResult, started_at: datetime) ->
         response = req.provider.parse_response(http.status, http.headers, http.body)
     except ProviderError as exc:
         raise _masked_error(exc, req.transport.secrets) from None
-    raw = RawResponse(
+    secrets = req.transport.secrets
+    body = _json_or_text(http.body)
+    raw = RawResponse.model_construct(
         status=http.status,
-        headers=mask_headers(http.headers, req.transport.secrets),
-        body=mask_value(_json_or_text(http.body), req.transport.secrets),
+        headers=mask_headers(http.headers, secrets),
+        body=mask_value(body, secrets) if contains_secret(http.body, secrets) else body,
+        stream=False,
     )
     return ModelOutcome(response, _raw_request(req), raw, started_at, http.elapsed_ms, None, http.attempts)
 
@@ -65,7 +76,7 @@ def _stream_outcome(
     req: ModelRequest, handle: StreamHandle, response: ModelResponse, started_at: datetime, aborted: bool
 ) -> ModelOutcome:
     now = time.perf_counter()
-    raw = RawResponse(
+    raw = RawResponse.model_construct(
         status=handle.status,
         headers=mask_headers(handle.headers, req.transport.secrets),
         body=handle.raw_events,

@@ -120,7 +120,7 @@ class ConnectionFailedError(ProviderError):
     """The server could not be reached (refused, DNS, TLS) or did not answer in time."""
 
 
-class TimeoutError_(ConnectionFailedError):  # noqa: N801 - avoid shadowing the builtin
+class TimeoutError_(ConnectionFailedError):
     """The request timed out."""
 
 
@@ -133,7 +133,7 @@ class AbortedError(PlaygroundError):
 
 
 class ToolError(PlaygroundError):
-    """A tool failed. Inside a run this becomes an error tool result the model sees; it is raised only when called directly."""
+    """A tool failed. Inside a run this becomes an error tool result the model sees; raised only on direct calls."""
 
     def __init__(self, message: str, *, tool_name: str | None = None, tool_call_id: str | None = None) -> None:
         super().__init__(message)

@@ -1,4 +1,4 @@
-"""Typed stream events. A stream yields these and ends with `FinishEvent`, whose `result` equals what `generate_now` gives.
+"""Typed stream events. A stream yields these and ends with `FinishEvent`, whose `result` is what `generate_now` gives.
 
 Plain slotted dataclasses: they are made once per chunk on the hot path, so they stay cheap.
 """

@@ -1,7 +1,7 @@
 """Messages and their parts, and the normalisation of every accepted input shape into `list[Message]`.
 
-Accepted inputs (as in Mastra's `generate(messages)`): a string, a list of strings, a list of `{"role", "content"}` dicts
-(content a string or a list of parts), a list of `Message`, or a mix. Parts may be given in AI-SDK / OpenAI shapes
+Accepted inputs (as in Mastra's `generate(messages)`): a string, a list of strings, a list of `{"role", "content"}`
+dicts (content a string or a list of parts), a list of `Message`, or a mix. Parts may be given in AI-SDK / OpenAI shapes
 (`{"type": "image_url", "image_url": {"url": ...}}`, `{"type": "image", "image": ...}`) and are normalised.
 """
 
@@ -189,16 +189,22 @@ def _image_or_file(value: Any, media_type: str | None, *, kind: str, extra: dict
         else:
             data = value  # already base64
     else:
-        raise ConfigurationError(f"{kind} part: expected a URL, a data URL, base64 text or bytes, got {type(value).__name__}")
+        raise ConfigurationError(
+            f"{kind} part: expected a URL, a data URL, base64 text or bytes, got {type(value).__name__}"
+        )
     if kind == "image":
         return ImagePart(url=url, data=data, media_type=media_type, detail=extra.get("detail"))
-    return FilePart(url=url, data=data, media_type=media_type or "application/octet-stream", filename=extra.get("filename"))
+    return FilePart(
+        url=url, data=data, media_type=media_type or "application/octet-stream", filename=extra.get("filename")
+    )
 
 
 def normalize_part(raw: Any) -> Any:
     """One content part from any accepted shape."""
     if isinstance(raw, BaseModel):
-        if isinstance(raw, TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPart | ReasoningPart | SourcePart):
+        if isinstance(
+            raw, TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPart | ReasoningPart | SourcePart
+        ):
             return raw
         raw = raw.model_dump()
     if isinstance(raw, str):
@@ -223,7 +229,9 @@ def normalize_part(raw: Any) -> Any:
         if "url" in raw or "data" in raw:
             value = raw.get("url") or raw.get("data")
             if raw.get("data") and not raw.get("url"):
-                return FilePart(data=raw["data"], media_type=mt or "application/octet-stream", filename=raw.get("filename"))
+                return FilePart(
+                    data=raw["data"], media_type=mt or "application/octet-stream", filename=raw.get("filename")
+                )
         else:
             value = raw.get("file") or raw.get("file_data")
         return _image_or_file(value, mt, kind="file", extra=raw)
@@ -257,7 +265,8 @@ def _normalize_one(item: Any, index: int) -> Message:
         item = item.model_dump()
     if not isinstance(item, dict):
         raise ConfigurationError(
-            f"messages[{index}]: expected a str, a dict with 'role' and 'content', or a Message; got {type(item).__name__}",
+            f"messages[{index}]: expected a str, a dict with 'role' and 'content', or a Message; "
+            f"got {type(item).__name__}",
             field="messages",
         )
     role = item.get("role")

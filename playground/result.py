@@ -90,7 +90,7 @@ class RawRequest(BaseModel):
 
 
 class RawResponse(BaseModel):
-    """An HTTP response as received. For streams, `body` is the list of decoded events and `assembled` the parsed whole."""
+    """An HTTP response as received. For streams, `body` is the list of decoded event payloads, in order."""
 
     status: int
     headers: dict[str, str]

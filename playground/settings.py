@@ -6,6 +6,7 @@ accepted as aliases so that examples paste in. A bad value raises `OptionsError`
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -20,15 +21,15 @@ class ModelSettings(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_assignment=True)
 
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_output_tokens: int | None = Field(None, gt=0)
-    top_p: float | None = Field(None, ge=0, le=1)
-    top_k: int | None = Field(None, gt=0)
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, gt=0)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     stop_sequences: list[str] | None = None
     seed: int | None = None
-    max_retries: int | None = Field(None, ge=0, le=20)
+    max_retries: int | None = Field(default=None, ge=0, le=20)
 
     @field_validator("stop_sequences", mode="before")
     @classmethod
@@ -138,10 +139,8 @@ class AbortSignal:
         self.reason = reason or "aborted"
         self._event.set()
         for cb in list(self._callbacks):
-            try:
+            with contextlib.suppress(Exception):  # a callback must not prevent the abort
                 cb()
-            except Exception:  # a callback must not prevent the abort
-                pass
 
     def on_abort(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
@@ -159,7 +158,7 @@ class CallOptions(BaseModel):
     prepare_step: Callable[..., Any] | None = None
     active_tools: list[str] | None = None
     tool_choice: Any = "auto"
-    tool_call_concurrency: int | None = Field(None, ge=1, le=100)
+    tool_call_concurrency: int | None = Field(default=None, ge=1, le=100)
     toolsets: dict[str, Any] | None = None
     client_tools: Any = None
     require_tool_approval: bool | Callable[..., Any] = False
@@ -181,8 +180,8 @@ class CallOptions(BaseModel):
     telemetry: Any = None
     input_processors: list[Any] | None = None
     output_processors: list[Any] | None = None
-    max_processor_retries: int | None = Field(None, ge=0, le=20)
-    timeout: float | None = Field(None, gt=0)
+    max_processor_retries: int | None = Field(default=None, ge=0, le=20)
+    timeout: float | None = Field(default=None, gt=0)
 
     @field_validator("tool_choice", mode="before")
     @classmethod

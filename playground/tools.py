@@ -64,12 +64,12 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
             desc_lines.append(line)
         elif mode == "params":
             m = _PARAM_LINE.match(line)
-            if m and (line.startswith((" ", "\t")) or not line.startswith(" ")) and m.group(3) is not None:
-                indent = len(line) - len(line.lstrip())
-                if current is None or indent <= 4:
-                    current = m.group(1)
-                    params[current] = m.group(3).strip()
-                    continue
+            indent = len(line) - len(line.lstrip())
+            if m and (current is None or indent <= 4):  # deeper lines continue the previous parameter
+                name = str(m.group(1))
+                params[name] = str(m.group(3)).strip()
+                current = name
+                continue
             if current and line.strip():
                 params[current] = (params[current] + " " + line.strip()).strip()
     description = "\n".join(desc_lines).strip()
@@ -117,7 +117,7 @@ class Tool:
         else:
             self.parameters = {"type": "object", "properties": {}}
         self.is_async = execute is not None and (
-            inspect.iscoroutinefunction(execute) or inspect.iscoroutinefunction(getattr(execute, "__call__", None))
+            inspect.iscoroutinefunction(execute) or inspect.iscoroutinefunction(type(execute).__call__)
         )
         if execute is not None and self._context_param is None:
             self._context_param = _find_context_param(execute)
@@ -152,7 +152,8 @@ class Tool:
                 f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}" for e in exc.errors()
             )
             raise ToolArgumentsError(
-                f"Invalid arguments for tool {self.name!r}: {problems}. Call it again with arguments matching its schema.",
+                f"Invalid arguments for tool {self.name!r}: {problems}. "
+                "Call it again with arguments matching its schema.",
                 tool_name=self.name,
             ) from None
         return {k: getattr(model, k) for k in type(model).model_fields}
@@ -202,7 +203,7 @@ class Tool:
 
 
 def evaluate_policy(policy: ApprovalPolicy | None, tool_name: str, args: Mapping[str, Any], context: Any) -> bool:
-    """True when approval is needed. Callables get (args) or (args, context) or keyword tool_name; errors fail closed."""
+    """True when approval is needed. Callables get (args), (args, context) or keyword tool_name; errors fail closed."""
     if policy is None or policy is False:
         return False
     if policy is True:
@@ -405,18 +406,18 @@ def as_tool(value: Any, name: str | None = None) -> Tool:
             value.get("execute"),
             requires_approval=value.get("requires_approval", False),
         )
-    raise ConfigurationError(f"tool {name or value!r}: expected a Tool, a function, or a dict with a name", field="tools")
+    raise ConfigurationError(
+        f"tool {name or value!r}: expected a Tool, a function, or a dict with a name", field="tools"
+    )
 
 
 def tools_by_name(tools: Any, field_name: str = "tools") -> dict[str, Tool]:
     """Normalise a list of tools or a {name: tool} mapping into {name: Tool}, rejecting duplicate names."""
     if tools is None:
         return {}
-    items: list[tuple[str | None, Any]]
-    if isinstance(tools, Mapping):
-        items = list(tools.items())
-    else:
-        items = [(None, t) for t in tools]
+    items: list[tuple[str | None, Any]] = (
+        list(tools.items()) if isinstance(tools, Mapping) else [(None, t) for t in tools]
+    )
     out: dict[str, Tool] = {}
     for key, value in items:
         t = as_tool(value, key)

@@ -29,15 +29,15 @@ def completion(
         "object": "chat.completion",
         "created": 1700000000,
         "model": "gpt-test",
-        "choices": [{"index": 0, "message": message, "finish_reason": finish or ("tool_calls" if tool_calls else "stop")}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": finish or ("tool_calls" if tool_calls else "stop")}
+        ],
         "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)},
     }
 
 
 def sse(chunks: list[dict[str, Any] | str]) -> bytes:
-    return b"".join(
-        f"data: {c if isinstance(c, str) else json.dumps(c)}\n\n".encode() for c in chunks
-    )
+    return b"".join(f"data: {c if isinstance(c, str) else json.dumps(c)}\n\n".encode() for c in chunks)
 
 
 def stream_of(body: dict[str, Any]) -> bytes:
@@ -50,11 +50,35 @@ def stream_of(body: dict[str, Any]) -> bytes:
             chunks.append({**base, "choices": [{"index": 0, "delta": {"content": word + " "}}]})
     for i, tc in enumerate(msg.get("tool_calls") or []):
         args = tc["function"]["arguments"]
-        chunks.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": i, "id": tc["id"], "type": "function", "function": {"name": tc["function"]["name"], "arguments": args[:3]}}]}}]})
-        chunks.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": i, "function": {"arguments": args[3:]}}]}}]})
-    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": body["choices"][0]["finish_reason"]}]})
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {
+                            "tool_calls": [
+                                {
+                                    "index": i,
+                                    "id": tc["id"],
+                                    "type": "function",
+                                    "function": {"name": tc["function"]["name"], "arguments": args[:3]},
+                                }
+                            ]
+                        },
+                    }
+                ],
+            }
+        )
+        chunks.append(
+            {
+                **base,
+                "choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "function": {"arguments": args[3:]}}]}}],
+            }
+        )
+    chunks.append(
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": body["choices"][0]["finish_reason"]}]}
+    )
     chunks.append({**base, "choices": [], "usage": body["usage"]})
     chunks.append("[DONE]")
     return sse(chunks)

@@ -1,4 +1,4 @@
-"""The agent core end to end: prompt -> inspect -> send -> steps -> result, every option, on MockTransport and the demo."""
+"""The agent core end to end: prompt -> inspect -> send -> steps -> result, every option, on MockTransport."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_bad_options_name_the_field() -> None:
         agent.prompt("x", max_stepz=3)
     with pytest.raises(OptionsError, match="tool_choice"):
         agent.prompt("x", tool_choice=42)
-    with pytest.raises(OptionsError, match="model_settings.warmth: unknown setting"):
+    with pytest.raises(OptionsError, match=r"model_settings\.warmth: unknown setting"):
         agent.prompt("x", model_settings={"warmth": 1})
 
 
@@ -112,8 +112,10 @@ def test_camel_case_aliases_paste_in() -> None:
     [
         ("hello", [{"role": "user", "content": "hello"}]),
         (["a", "b"], [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]),
-        ([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
-         [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]),
+        (
+            [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+            [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+        ),
         ([Message.user("m")], [{"role": "user", "content": "m"}]),
     ],
 )
@@ -135,7 +137,10 @@ def test_image_and_file_parts() -> None:
     parts = script.bodies[0]["messages"][1]["content"]
     assert parts[1] == {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
     assert parts[2]["image_url"]["url"] == "data:image/png;base64,iVBORw0KGgo="
-    assert parts[3] == {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}}
+    assert parts[3] == {
+        "type": "file",
+        "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="},
+    }
 
 
 def test_bad_message_names_the_item() -> None:
@@ -284,7 +289,9 @@ def test_toolsets_client_tools_instructions_system_context_provider_options() ->
     result = make_agent(script).generate(
         "x",
         toolsets={"more": [extra]},
-        client_tools={"pick_color": {"description": "Ask the browser", "parameters": {"type": "object", "properties": {}}}},
+        client_tools={
+            "pick_color": {"description": "Ask the browser", "parameters": {"type": "object", "properties": {}}}
+        },
         instructions="Override.",
         system="Extra system.",
         context=[{"role": "user", "content": "earlier context"}],
@@ -420,13 +427,14 @@ def test_stream_events_end_with_the_generate_result() -> None:
     assert [c.args for c in got.tool_calls] == [c.args for c in expected.tool_calls]
     assert [s.finish_reason for s in got.steps] == [s.finish_reason for s in expected.steps]
     assert got.steps[0].raw_response is not None and got.steps[0].raw_response.stream
-    assert isinstance([e for e in events if isinstance(e, StepFinishEvent)][0].step.index, int)
+    assert next(e for e in events if isinstance(e, StepFinishEvent)).step.index == 0
 
 
 async def test_async_generate_stream_and_sync_inside_running_loop() -> None:
     script = Scripted(completion("async hi"), completion("stream hi"), completion("sync hi"))
-    agent = Agent(model="openai-chat:gpt-test", api_key=KEY, http_client=script.client(),
-                  async_http_client=script.async_client())
+    agent = Agent(
+        model="openai-chat:gpt-test", api_key=KEY, http_client=script.client(), async_http_client=script.async_client()
+    )
     assert (await agent.generate_async("a")).text == "async hi"
     texts = [e.text async for e in agent.stream("b") if isinstance(e, TextDeltaEvent)]
     assert "".join(texts).strip() == "stream hi"
@@ -475,7 +483,9 @@ def test_demo_embeddings_are_deterministic_and_similar_for_similar_text() -> Non
 
 def test_tool_calls_event_carries_client_flag() -> None:
     script = Scripted(completion(None, [("c1", "ask_user", {})]))
-    run = make_agent(script).stream("x", client_tools={"ask_user": {"description": "ask", "parameters": {"type": "object"}}})
+    run = make_agent(script).stream(
+        "x", client_tools={"ask_user": {"description": "ask", "parameters": {"type": "object"}}}
+    )
     calls = [e for e in run if isinstance(e, ToolCallEvent)]
     assert calls[0].client_tool is True and run.result is not None and run.result.finish_reason == "tool-calls"
 
@@ -483,7 +493,9 @@ def test_tool_calls_event_carries_client_flag() -> None:
 def test_tool_result_events_in_generate_now_callbacks() -> None:
     got: list[ToolResultEvent] = []
     script = Scripted(completion(None, [("c1", "get_weather", {"city": "Kyiv"})]), completion("ok"))
-    make_agent(script).generate("x", on_chunk=lambda chunk: got.append(chunk) if isinstance(chunk, ToolResultEvent) else None)
+    make_agent(script).generate(
+        "x", on_chunk=lambda chunk: got.append(chunk) if isinstance(chunk, ToolResultEvent) else None
+    )
     assert got[0].result == {"city": "Kyiv", "temp_c": 21} and got[0].duration_ms >= 0
 
 
@@ -494,7 +506,9 @@ def test_http_client_injection_is_used_for_every_request() -> None:
         seen.append(str(request.url))
         return httpx2.Response(200, json=completion("hi"))
 
-    agent = Agent(model="openai-chat:gpt-x", api_key=KEY, http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    agent = Agent(
+        model="openai-chat:gpt-x", api_key=KEY, http_client=httpx2.Client(transport=httpx2.MockTransport(handler))
+    )
     agent.generate("a")
     agent.prompt("b").generate_now()
     assert seen == ["https://api.openai.com/v1/chat/completions"] * 2

@@ -11,8 +11,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PLAYGROUND_DEMO_DELAY": "0"}
-    return subprocess.run([sys.executable, "-m", "playground.cli", *args], input=stdin, capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "playground.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_run_prints_answer_tool_calls_and_usage() -> None:

@@ -7,15 +7,40 @@ import playground
 def test_all_is_complete_and_importable() -> None:
     public = {n for n in dir(playground) if not n.startswith("_")} - {
         # submodules are not public names
-        "agent", "errors", "events", "generation", "jobs", "loop", "messages", "result", "runs", "settings", "tools",
-        "providers", "drivers", "output", "processors", "storage", "display", "notebook", "ui", "cli",
+        "agent",
+        "errors",
+        "events",
+        "generation",
+        "jobs",
+        "loop",
+        "messages",
+        "result",
+        "runs",
+        "settings",
+        "tools",
+        "providers",
+        "drivers",
+        "output",
+        "processors",
+        "storage",
+        "display",
+        "notebook",
+        "ui",
+        "cli",
     }
     assert public <= set(playground.__all__), f"missing from __all__: {sorted(public - set(playground.__all__))}"
     for name in playground.__all__:
         assert hasattr(playground, name), name
-    assert {"Agent", "tool", "ModelSettings", "Generation", "GenerationResult", "Step", "Usage", "ProviderError"} <= set(
-        playground.__all__
-    )
+    assert {
+        "Agent",
+        "tool",
+        "ModelSettings",
+        "Generation",
+        "GenerationResult",
+        "Step",
+        "Usage",
+        "ProviderError",
+    } <= set(playground.__all__)
 
 
 def test_import_does_not_pull_ui_toolkits() -> None:

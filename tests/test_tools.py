@@ -47,8 +47,9 @@ def test_json_schema_tool_and_context_injection() -> None:
         seen.append(ctx.run_id)
         return city
 
-    t = Tool("lookup", "Look up", {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-             run)
+    t = Tool(
+        "lookup", "Look up", {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}, run
+    )
     assert t.run({"city": "X"}, ToolContext(run_id="r1", tool_call_id="c", tool_name="lookup")) == "X"
     assert seen == ["r1"]
     with pytest.raises(ToolArgumentsError, match="city: Field required"):

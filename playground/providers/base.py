@@ -320,29 +320,42 @@ class ResponseAccumulator:
     """Builds a `ModelResponse` from stream deltas and returns the stream events each delta produces.
 
     Every stream parser maps its wire events onto these calls, so accumulation is written once.
+
+    Text and reasoning deltas of the current part are collected in a list and joined when the part ends (another
+    part starts, `break_block()`, `finish()`): appending to a growing string copies it every time. So a part's
+    `text` is complete once the accumulator has moved past it; read the response through `finish()`.
     """
 
-    __slots__ = ("_args", "_last", "_tool_index", "response", "step")
+    __slots__ = ("_args", "_last", "_pieces", "_tool_index", "response", "step")
 
     def __init__(self, step: int = 0) -> None:
         self.response = ModelResponse()
         self.step = step
         self._last: Any = None
+        self._pieces: list[str] = []
         self._args: dict[Any, list[str]] = {}
         self._tool_index: dict[Any, ToolCallPart] = {}
+
+    def _close(self) -> None:
+        """Join the pending deltas into the current part (written directly: parts have no assignment validation)."""
+        if self._pieces:
+            last = self._last
+            last.__dict__["text"] = last.__dict__["text"] + "".join(self._pieces)
+            self._pieces = []
+
+    def _start(self, part: Any) -> None:
+        if self._pieces:
+            self._close()
+        self.response.parts.append(part)
+        self._last = part
 
     def text(self, delta: str) -> list[StreamEvent]:
         if not delta:
             return []
-        last = self._last
-        if last.__class__ is TextPart:
-            # the hot path of every stream: write the field directly, skipping pydantic's __setattr__ (parts have
-            # no assignment validation, so the result is the same)
-            last.__dict__["text"] += delta
+        if self._last.__class__ is TextPart:  # the hot path of every stream
+            self._pieces.append(delta)
         else:
-            last = TextPart(text=delta)
-            self.response.parts.append(last)
-            self._last = last
+            self._start(TextPart(text=delta))
         return [TextDeltaEvent(delta, self.step)]
 
     def reasoning(
@@ -350,10 +363,10 @@ class ResponseAccumulator:
     ) -> list[StreamEvent]:
         last = self._last
         if last.__class__ is not ReasoningPart or new_block:
-            last = ReasoningPart(text="")
-            self.response.parts.append(last)
-            self._last = last
-        last.__dict__["text"] += delta  # as in text(): skip pydantic's __setattr__ on the hot path
+            last = ReasoningPart(text=delta)
+            self._start(last)
+        elif delta:
+            self._pieces.append(delta)
         if signature:
             last.signature = (last.signature or "") + signature
         if metadata:
@@ -361,16 +374,14 @@ class ResponseAccumulator:
         return [ReasoningDeltaEvent(delta, self.step)] if delta else []
 
     def reasoning_part(self, part: ReasoningPart) -> list[StreamEvent]:
-        self.response.parts.append(part)
-        self._last = part
+        self._start(part)
         return [ReasoningDeltaEvent(part.text, self.step)] if part.text else []
 
     def tool_call_start(self, key: Any, tool_call_id: str, tool_name: str, **metadata: Any) -> list[StreamEvent]:
         part = ToolCallPart(tool_call_id=tool_call_id, tool_name=tool_name, args={}, provider_metadata=metadata or None)
         self._tool_index[key] = part
         self._args[key] = []
-        self.response.parts.append(part)
-        self._last = part
+        self._start(part)
         return []
 
     def has_tool_call(self, key: Any) -> bool:
@@ -392,8 +403,7 @@ class ResponseAccumulator:
 
     def tool_call(self, part: ToolCallPart) -> list[StreamEvent]:
         """A tool call that arrives whole (Gemini)."""
-        self.response.parts.append(part)
-        self._last = part
+        self._start(part)
         return []
 
     def source(self, url: str, title: str | None = None, id: str | None = None, **metadata: Any) -> list[StreamEvent]:
@@ -404,9 +414,11 @@ class ResponseAccumulator:
 
     def break_block(self) -> None:
         """The next text or reasoning delta starts a new part."""
+        self._close()
         self._last = None
 
     def finish(self) -> ModelResponse:
+        self._close()
         for key, part in self._tool_index.items():
             raw = "".join(self._args[key])
             if raw:

@@ -30,8 +30,41 @@ DEMO_MODELS = ("demo-1",)
 EMBED_DIMENSIONS = 64
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _STOP_WORDS = frozenset(
-    "get set the and for with from into what whats is are was to of in on a an do does please can you me my tool call "
-    "use run check find look".split()
+    (
+        "get",
+        "set",
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "into",
+        "what",
+        "whats",
+        "is",
+        "are",
+        "was",
+        "to",
+        "of",
+        "in",
+        "on",
+        "a",
+        "an",
+        "do",
+        "does",
+        "please",
+        "can",
+        "you",
+        "me",
+        "my",
+        "tool",
+        "call",
+        "use",
+        "run",
+        "check",
+        "find",
+        "look",
+    )
 )
 
 
@@ -75,7 +108,9 @@ def _pick_tools(text: str, tools: list[dict[str, Any]], tool_choice: Any) -> lis
     low = text.lower()
     scored: list[tuple[int, int, dict[str, Any]]] = []
     for t in tools:
-        positions = [m.start() for w in _tool_words(t["function"]["name"]) for m in re.finditer(rf"\b{re.escape(w)}", low)]
+        positions = [
+            m.start() for w in _tool_words(t["function"]["name"]) for m in re.finditer(rf"\b{re.escape(w)}", low)
+        ]
         if positions:
             scored.append((len(positions), -min(positions), t))
     if scored:
@@ -95,7 +130,9 @@ def _place_names(text: str, exclude: set[str]) -> list[str]:
     for m in _CAPITALISED.finditer(text):
         name = m.group(1)
         at_start = m.start() == 0 or text[: m.start()].rstrip().endswith((".", "!", "?"))
-        if name.lower() in exclude or (at_start and " " not in name and name.lower() in _STOP_WORDS | {"refund", "what"}):
+        if name.lower() in exclude or (
+            at_start and " " not in name and name.lower() in _STOP_WORDS | {"refund", "what"}
+        ):
             continue
         if at_start and name.split()[0].lower() in exclude | _STOP_WORDS | {"what", "how", "tell", "show"}:
             rest = name.split()[1:]
@@ -167,16 +204,16 @@ def args_for_tool(tool: Mapping[str, Any], text: str, index: int = 0) -> dict[st
 
 def instance_for_schema(schema: Mapping[str, Any], text: str, defs: Mapping[str, Any] | None = None) -> Any:
     """A schema-valid JSON value with values drawn from `text` (structured output on the demo model)."""
-    defs = defs if defs is not None else (schema.get("$defs") or schema.get("definitions") or {})
+    table: Mapping[str, Any] = defs if defs is not None else (schema.get("$defs") or schema.get("definitions") or {})
     if "$ref" in schema:
         ref = schema["$ref"].rsplit("/", 1)[-1]
-        return instance_for_schema(defs.get(ref, {}), text, defs)
+        return instance_for_schema(table.get(ref, {}), text, table)
     for key in ("anyOf", "oneOf"):
         if key in schema:
             options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return instance_for_schema(options[0], text, defs)
+            return instance_for_schema(options[0], text, table)
     if "allOf" in schema:
-        return instance_for_schema(schema["allOf"][0], text, defs)
+        return instance_for_schema(schema["allOf"][0], text, table)
     kind = schema.get("type", "object")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
@@ -188,16 +225,14 @@ def instance_for_schema(schema: Mapping[str, Any], text: str, defs: Mapping[str,
         for name, prop in props.items():
             resolved = prop
             if "$ref" in prop:
-                resolved = defs.get(prop["$ref"].rsplit("/", 1)[-1], {})
-            if resolved.get("type") == "object" or "properties" in resolved:
-                out[name] = instance_for_schema(resolved, text, defs)
-            elif "anyOf" in resolved or "oneOf" in resolved:
-                out[name] = instance_for_schema(resolved, text, defs)
+                resolved = table.get(prop["$ref"].rsplit("/", 1)[-1], {})
+            if resolved.get("type") == "object" or any(k in resolved for k in ("properties", "anyOf", "oneOf")):
+                out[name] = instance_for_schema(resolved, text, table)
             else:
                 out[name] = _value_for(name, resolved, text, numbers, places, 0)
         return out
     if kind == "array":
-        return [instance_for_schema(schema.get("items") or {"type": "string"}, text, defs)]
+        return [instance_for_schema(schema.get("items") or {"type": "string"}, text, table)]
     if kind in ("integer", "number"):
         nums = _NUMBER.findall(text)
         return (int(float(nums[0])) if kind == "integer" else float(nums[0])) if nums else 0
@@ -267,8 +302,11 @@ class DemoBrain:
             for i, a in enumerate(calls):
                 digest = hashlib.sha1(f"{fn['name']}{json.dumps(a, sort_keys=True)}{len(messages)}{i}".encode())
                 reply["tool_calls"].append(
-                    {"id": f"call_{digest.hexdigest()[:24]}", "type": "function",
-                     "function": {"name": fn["name"], "arguments": json.dumps(a)}}
+                    {
+                        "id": f"call_{digest.hexdigest()[:24]}",
+                        "type": "function",
+                        "function": {"name": fn["name"], "arguments": json.dumps(a)},
+                    }
                 )
             return reply
 
@@ -368,8 +406,14 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         self.requests += 1
         path = request.url.path
         if request.method == "GET" and path.endswith("/models"):
-            return 200, {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "playground"}
-                                                    for m in DEMO_MODELS]}, None
+            return (
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": m, "object": "model", "owned_by": "playground"} for m in DEMO_MODELS],
+                },
+                None,
+            )
         try:
             body = json.loads(request.content or b"{}")
         except ValueError:
@@ -377,26 +421,50 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         if path.endswith("/embeddings"):
             inputs = body.get("input")
             inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
-            data = [{"object": "embedding", "index": i, "embedding": embed_text(t, body.get("dimensions")
-                                                                              or EMBED_DIMENSIONS)}
-                    for i, t in enumerate(inputs)]
+            data = [
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": embed_text(t, body.get("dimensions") or EMBED_DIMENSIONS),
+                }
+                for i, t in enumerate(inputs)
+            ]
             tokens = sum(count_tokens(t) for t in inputs)
-            return 200, {"object": "list", "data": data, "model": body.get("model", "demo-1"),
-                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}, None
+            return (
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body.get("model", "demo-1"),
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+                None,
+            )
         if not path.endswith("/chat/completions"):
             return 404, _error(f"Unknown path {path}", "not_found"), None
         if body.get("model") not in DEMO_MODELS:
-            return 404, _error(
-                f"The model {body.get('model')!r} does not exist; the demo server has {', '.join(DEMO_MODELS)}.",
-                "model_not_found",
-            ), None
-        user = next((_text_of(m.get("content")) for m in reversed(body.get("messages") or [])
-                     if m.get("role") == "user"), "")
+            return (
+                404,
+                _error(
+                    f"The model {body.get('model')!r} does not exist; the demo server has {', '.join(DEMO_MODELS)}.",
+                    "model_not_found",
+                ),
+                None,
+            )
+        user = next(
+            (_text_of(m.get("content")) for m in reversed(body.get("messages") or []) if m.get("role") == "user"), ""
+        )
         m = re.match(r"^\s*/error\s+(\d{3})", user)
         if m and (body.get("messages") or [{}])[-1].get("role") == "user":
             status = int(m.group(1))
-            return status, _error(f"Simulated error {status} requested by the message.",
-                                  "rate_limit_exceeded" if status == 429 else "simulated_error"), None
+            return (
+                status,
+                _error(
+                    f"Simulated error {status} requested by the message.",
+                    "rate_limit_exceeded" if status == 429 else "simulated_error",
+                ),
+                None,
+            )
         reply = self.brain.respond(body)
         return 200, None, self._render(body, reply)  # type: ignore[return-value]
 
@@ -423,8 +491,10 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             content = "".join(kept).rstrip() if finish == "length" else content
         prompt_text = json.dumps(body.get("messages")) + json.dumps(body.get("tools") or [])
         prompt_tokens = count_tokens(prompt_text)
-        completion_tokens = count_tokens(content) + reasoning_tokens + sum(
-            count_tokens(tc["function"]["arguments"]) + 3 for tc in reply["tool_calls"]
+        completion_tokens = (
+            count_tokens(content)
+            + reasoning_tokens
+            + sum(count_tokens(tc["function"]["arguments"]) + 3 for tc in reply["tool_calls"])
         )
         cached = (prompt_tokens // 64) * 32 if len(body.get("messages") or []) > 2 else 0
         usage = {
@@ -437,14 +507,20 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         created = int(time.time())
         seed = json.dumps(body, sort_keys=True).encode()
         cid = "chatcmpl-demo" + hashlib.sha1(seed).hexdigest()[:20]
-        message: dict[str, Any] = {"role": "assistant", "content": content or None,
-                                   "reasoning_content": reply["reasoning"] or None}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": content or None,
+            "reasoning_content": reply["reasoning"] or None,
+        }
         if reply["tool_calls"]:
             message["tool_calls"] = reply["tool_calls"]
         if reply["annotations"]:
             message["annotations"] = reply["annotations"]
         completion = {
-            "id": cid, "object": "chat.completion", "created": created, "model": body.get("model"),
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.get("model"),
             "system_fingerprint": "fp_demo",
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
             "usage": usage,
@@ -452,10 +528,16 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         return completion, self._chunks(cid, created, body, message, finish, usage)
 
     @staticmethod
-    def _chunks(cid: str, created: int, body: Mapping[str, Any], message: dict[str, Any], finish: str,
-                usage: dict[str, Any]) -> list[str]:
-        base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": body.get("model"),
-                "system_fingerprint": "fp_demo"}
+    def _chunks(
+        cid: str, created: int, body: Mapping[str, Any], message: dict[str, Any], finish: str, usage: dict[str, Any]
+    ) -> list[str]:
+        base = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.get("model"),
+            "system_fingerprint": "fp_demo",
+        }
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
             return json.dumps({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]})
@@ -470,8 +552,20 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         for i, tc in enumerate(message.get("tool_calls") or []):
             args = tc["function"]["arguments"]
             half = len(args) // 2
-            out.append(chunk({"tool_calls": [{"index": i, "id": tc["id"], "type": "function",
-                                              "function": {"name": tc["function"]["name"], "arguments": ""}}]}))
+            out.append(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": tc["id"],
+                                "type": "function",
+                                "function": {"name": tc["function"]["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
             out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": args[:half]}}]}))
             out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": args[half:]}}]}))
         out.append(chunk({}, finish))
@@ -483,8 +577,12 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     # -- transports ---------------------------------------------------------------------------------------------------
     def _response(self, request: httpx2.Request, stream_factory: Any) -> httpx2.Response:
         status, payload, rendered = self._route(request)
-        headers = {"x-request-id": f"req_demo{self.requests:06d}", "openai-model": "demo-1",
-                   "x-ratelimit-limit-requests": "10000", "x-ratelimit-remaining-requests": "9999"}
+        headers = {
+            "x-request-id": f"req_demo{self.requests:06d}",
+            "openai-model": "demo-1",
+            "x-ratelimit-limit-requests": "10000",
+            "x-ratelimit-remaining-requests": "9999",
+        }
         if rendered is None:
             if status == 429:
                 headers["retry-after"] = "0"
@@ -545,8 +643,15 @@ class DemoProvider(OpenAIChatProvider):
     capabilities = Capabilities(reasoning=True, structured_output="native", images=True, embeddings=True, sources=True)
     simulated = True
 
-    def __init__(self, model: str = "demo-1", *, api_key: str | None = None, base_url: str | None = None,
-                 headers: Mapping[str, str] | None = None, chunk_delay: float | None = None) -> None:
+    def __init__(
+        self,
+        model: str = "demo-1",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        chunk_delay: float | None = None,
+    ) -> None:
         super().__init__(model or "demo-1", api_key=None, base_url=base_url, headers=headers)
         self.chunk_delay = chunk_delay
 

@@ -29,12 +29,22 @@ class ProviderEntry:
 PROVIDERS: dict[str, ProviderEntry] = {
     "demo": ProviderEntry("demo", "playground.providers.demo", "DemoProvider", "Demo (simulated, offline)", (), False),
     "openai": ProviderEntry(
-        "openai", "playground.providers.openai_responses", "OpenAIResponsesProvider", "OpenAI (Responses API)",
-        ("OPENAI_API_KEY",), True, "OPENAI_BASE_URL",
+        "openai",
+        "playground.providers.openai_responses",
+        "OpenAIResponsesProvider",
+        "OpenAI (Responses API)",
+        ("OPENAI_API_KEY",),
+        True,
+        "OPENAI_BASE_URL",
     ),
     "openai-chat": ProviderEntry(
-        "openai-chat", "playground.providers.openai_chat", "OpenAIChatProvider", "OpenAI (Chat Completions)",
-        ("OPENAI_API_KEY",), True, "OPENAI_BASE_URL",
+        "openai-chat",
+        "playground.providers.openai_chat",
+        "OpenAIChatProvider",
+        "OpenAI (Chat Completions)",
+        ("OPENAI_API_KEY",),
+        True,
+        "OPENAI_BASE_URL",
     ),
     "anthropic": ProviderEntry(
         "anthropic", "playground.providers.anthropic", "AnthropicProvider", "Anthropic", ("ANTHROPIC_API_KEY",)
@@ -46,8 +56,14 @@ PROVIDERS: dict[str, ProviderEntry] = {
         "ollama", "playground.providers.compatible", "OllamaProvider", "Ollama (local)", (), False, "OLLAMA_HOST"
     ),
     "openai-compatible": ProviderEntry(
-        "openai-compatible", "playground.providers.compatible", "OpenAICompatibleProvider", "OpenAI-compatible server",
-        ("OPENAI_COMPATIBLE_API_KEY",), False, None, True,
+        "openai-compatible",
+        "playground.providers.compatible",
+        "OpenAICompatibleProvider",
+        "OpenAI-compatible server",
+        ("OPENAI_COMPATIBLE_API_KEY",),
+        False,
+        None,
+        True,
     ),
 }
 ALIASES = {"google": "gemini", "openai-responses": "openai", "compatible": "openai-compatible"}
@@ -84,7 +100,11 @@ def env_api_key(entry: ProviderEntry) -> str | None:
 
 
 def resolve_provider(
-    model: str, *, api_key: str | None = None, base_url: str | None = None, headers: dict[str, str] | None = None,
+    model: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    headers: dict[str, str] | None = None,
     **provider_kwargs: Any,
 ) -> Any:
     """A provider instance for a model string. Raises MissingAPIKeyError naming the variable to set."""

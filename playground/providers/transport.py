@@ -14,16 +14,30 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx2
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AbortedError, ConnectionFailedError, TimeoutError_
 from ..settings import AbortSignal
 from .base import HttpRequestSpec, SSEEvent, StreamFormat
 
+if TYPE_CHECKING:
+    import httpx2
+else:
+
+    class _LazyHttpx2:
+        """httpx2 takes ~150 ms to import; load it on the first request, not on `import playground`."""
+
+        def __getattr__(self, name: str) -> Any:
+            import httpx2 as module
+
+            globals()["httpx2"] = module
+            return getattr(module, name)
+
+    httpx2 = _LazyHttpx2()
+
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=10.0)
+DEFAULT_TIMEOUT_SECONDS = 600.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"})
 _KEY_QUERY = re.compile(r"([?&](?:key|api_key|apikey|access_token)=)[^&#\s]+", re.I)
 
@@ -71,13 +85,21 @@ def mask_value(value: Any, secrets: Iterable[str]) -> Any:
     return value
 
 
+def contains_secret(data: bytes, secrets: Iterable[str]) -> bool:
+    """A cheap check before a deep mask: most bodies hold no secret at all."""
+    return any(s and s.encode() in data for s in secrets)
+
+
 def masked_request(spec: HttpRequestSpec, secrets: Iterable[str]) -> dict[str, Any]:
     secrets = list(secrets)
+    body = spec.json
+    if secrets and contains_secret(spec.body_bytes(), secrets):
+        body = mask_value(body, secrets)
     return {
         "method": spec.method,
         "url": mask_text(spec.url, secrets),
         "headers": mask_headers(spec.headers, secrets),
-        "body": mask_value(spec.json, secrets),
+        "body": body,
     }
 
 
@@ -85,50 +107,74 @@ def masked_request(spec: HttpRequestSpec, secrets: Iterable[str]) -> dict[str, A
 # Stream decoding (SSE via httpx2's EventSource; JSON-array and NDJSON for Gemini and Ollama)
 
 
-class _LineSSEDecoder:
-    """SSE from text chunks, for servers that stream SSE under another content type."""
+class SSEDecoder:
+    """Server-sent events from raw bytes, per the WHATWG event-stream rules.
+
+    Written for speed rather than taken from httpx2's EventSource: streaming overhead is a product target, and the
+    common event (one `data:` line) takes a fast path here at about a third of EventSource's per-event cost.
+    Splitting on bytes is safe for UTF-8: a newline byte never occurs inside a multi-byte character.
+    """
+
+    __slots__ = ("_buf",)
 
     def __init__(self) -> None:
-        self._buf = ""
-        self._data: list[str] = []
-        self._event: str | None = None
-        self._id: str | None = None
+        self._buf = b""
 
-    def feed(self, chunk: str) -> list[SSEEvent]:
-        self._buf += chunk
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\r" in buf:
+            keep_cr = buf.endswith(b"\r")  # a CRLF may be split across chunks
+            if keep_cr:
+                buf = buf[:-1]
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if keep_cr:
+                buf += b"\r"
         out: list[SSEEvent] = []
+        start = 0
+        find = buf.find
         while True:
-            nl = self._buf.find("\n")
-            if nl < 0:
+            end = find(b"\n\n", start)
+            if end < 0:
                 break
-            line, self._buf = self._buf[:nl].rstrip("\r"), self._buf[nl + 1 :]
-            self._line(line, out)
+            block = buf[start:end]
+            start = end + 2
+            if block[:6] == b"data: " and b"\n" not in block:
+                out.append(SSEEvent(block[6:].decode("utf-8", "replace")))
+            elif block:
+                event = _parse_block(block)
+                if event is not None:
+                    out.append(event)
+        self._buf = buf[start:]
         return out
 
     def flush(self) -> list[SSEEvent]:
-        out: list[SSEEvent] = []
-        if self._buf:
-            self._line(self._buf.rstrip("\r"), out)
-            self._buf = ""
-        self._line("", out)
-        return out
+        rest, self._buf = self._buf.rstrip(b"\r"), b""
+        if rest.strip():
+            event = _parse_block(rest.strip(b"\n"))
+            return [event] if event is not None else []
+        return []
 
-    def _line(self, line: str, out: list[SSEEvent]) -> None:
-        if not line:
-            if self._data:
-                out.append(SSEEvent("\n".join(self._data), self._event, self._id))
-            self._data, self._event = [], None
-            return
-        if line.startswith(":"):
-            return
+
+def _parse_block(block: bytes) -> SSEEvent | None:
+    data: list[str] = []
+    event: str | None = None
+    ident: str | None = None
+    for raw in block.split(b"\n"):
+        if not raw or raw.startswith(b":"):
+            continue
+        line = raw.decode("utf-8", "replace")
         name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
+        if value.startswith(" "):
+            value = value[1:]
         if name == "data":
-            self._data.append(value)
+            data.append(value)
         elif name == "event":
-            self._event = value
+            event = value or None
         elif name == "id":
-            self._id = value
+            ident = value
+    if not data:
+        return None
+    return SSEEvent("\n".join(data), event, ident)
 
 
 class _JSONArrayDecoder:
@@ -173,37 +219,32 @@ class _NDJSONDecoder:
         return [SSEEvent(rest)] if rest else []
 
 
-def _text_decoder(fmt: StreamFormat) -> _LineSSEDecoder | _JSONArrayDecoder | _NDJSONDecoder:
-    if fmt == "json-array":
-        return _JSONArrayDecoder()
-    if fmt == "ndjson":
-        return _NDJSONDecoder()
-    return _LineSSEDecoder()
-
-
-def _is_event_stream(response: httpx2.Response) -> bool:
-    return response.headers.get("content-type", "").partition(";")[0].strip().lower() == "text/event-stream"
-
-
 def iter_stream_events(response: httpx2.Response, fmt: StreamFormat) -> Iterator[SSEEvent]:
-    if fmt == "sse" and _is_event_stream(response):
-        for sse in httpx2.EventSource(response):
-            yield SSEEvent(sse.data, sse.event if sse.event != "message" else None, sse.id or None)
+    """Decoded events of a streaming response (SSE also when a server mislabels its content type)."""
+    if fmt == "sse":
+        sse = SSEDecoder()
+        for chunk in response.iter_bytes():
+            yield from sse.feed(chunk)
+        yield from sse.flush()
         return
-    decoder = _text_decoder(fmt)
-    for chunk in response.iter_text():
-        yield from decoder.feed(chunk)
+    decoder = _JSONArrayDecoder() if fmt == "json-array" else _NDJSONDecoder()
+    for text in response.iter_text():
+        yield from decoder.feed(text)
     yield from decoder.flush()
 
 
 async def aiter_stream_events(response: httpx2.Response, fmt: StreamFormat) -> AsyncIterator[SSEEvent]:
-    if fmt == "sse" and _is_event_stream(response):
-        async for sse in httpx2.EventSource(response):
-            yield SSEEvent(sse.data, sse.event if sse.event != "message" else None, sse.id or None)
+    if fmt == "sse":
+        sse = SSEDecoder()
+        async for chunk in response.aiter_bytes():
+            for ev in sse.feed(chunk):
+                yield ev
+        for ev in sse.flush():
+            yield ev
         return
-    decoder = _text_decoder(fmt)
-    async for chunk in response.aiter_text():
-        for ev in decoder.feed(chunk):
+    decoder = _JSONArrayDecoder() if fmt == "json-array" else _NDJSONDecoder()
+    async for text in response.aiter_text():
+        for ev in decoder.feed(text):
             yield ev
     for ev in decoder.flush():
         yield ev
@@ -274,6 +315,10 @@ def _connection_error(exc: Exception, url: str, secrets: Iterable[str]) -> Conne
     )
 
 
+def _default_timeout() -> httpx2.Timeout:
+    return httpx2.Timeout(DEFAULT_TIMEOUT_SECONDS, connect=DEFAULT_CONNECT_TIMEOUT_SECONDS)
+
+
 _shared_lock = threading.Lock()
 _shared_sync: httpx2.Client | None = None
 
@@ -283,7 +328,7 @@ def shared_client() -> httpx2.Client:
     global _shared_sync
     with _shared_lock:
         if _shared_sync is None:
-            _shared_sync = httpx2.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+            _shared_sync = httpx2.Client(timeout=_default_timeout(), follow_redirects=True)
         return _shared_sync
 
 
@@ -296,7 +341,7 @@ def shared_async_client() -> httpx2.AsyncClient:
     key = id(loop)
     client = _async_clients.get(key)
     if client is None or client.is_closed:
-        client = httpx2.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+        client = httpx2.AsyncClient(timeout=_default_timeout(), follow_redirects=True)
         _async_clients[key] = client
     return client
 
@@ -367,7 +412,11 @@ class Transport:
 
     # -- whole responses ----------------------------------------------------------------------------------------------
     def send(
-        self, spec: HttpRequestSpec, *, retry: RetryPolicy | None = None, abort: AbortSignal | None = None,
+        self,
+        spec: HttpRequestSpec,
+        *,
+        retry: RetryPolicy | None = None,
+        abort: AbortSignal | None = None,
         timeout: Any = None,
     ) -> HttpResult:
         retry = retry or RetryPolicy()
@@ -393,7 +442,11 @@ class Transport:
             return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
 
     async def send_async(
-        self, spec: HttpRequestSpec, *, retry: RetryPolicy | None = None, abort: AbortSignal | None = None,
+        self,
+        spec: HttpRequestSpec,
+        *,
+        retry: RetryPolicy | None = None,
+        abort: AbortSignal | None = None,
         timeout: Any = None,
     ) -> HttpResult:
         client = self._aclient()
@@ -422,8 +475,13 @@ class Transport:
 
     # -- streams ------------------------------------------------------------------------------------------------------
     def open_stream(
-        self, spec: HttpRequestSpec, fmt: StreamFormat, *, retry: RetryPolicy | None = None,
-        abort: AbortSignal | None = None, timeout: Any = None,
+        self,
+        spec: HttpRequestSpec,
+        fmt: StreamFormat,
+        *,
+        retry: RetryPolicy | None = None,
+        abort: AbortSignal | None = None,
+        timeout: Any = None,
     ) -> StreamHandle | HttpResult:
         """Open a stream, retrying before the first byte. A non-2xx answer comes back whole as an HttpResult."""
         retry = retry or RetryPolicy()
@@ -448,7 +506,9 @@ class Transport:
                     self._sleep(retry.delay(attempt, response.status_code, headers, body), abort)
                     attempt += 1
                     continue
-                return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+                return HttpResult(
+                    response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000
+                )
             return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
 
     def stream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> Iterator[SSEEvent]:
@@ -465,8 +525,13 @@ class Transport:
             handle.response.close()
 
     async def open_stream_async(
-        self, spec: HttpRequestSpec, fmt: StreamFormat, *, retry: RetryPolicy | None = None,
-        abort: AbortSignal | None = None, timeout: Any = None,
+        self,
+        spec: HttpRequestSpec,
+        fmt: StreamFormat,
+        *,
+        retry: RetryPolicy | None = None,
+        abort: AbortSignal | None = None,
+        timeout: Any = None,
     ) -> StreamHandle | HttpResult:
         client = self._aclient()
         if client is None:
@@ -492,7 +557,9 @@ class Transport:
                     await self._asleep(retry.delay(attempt, response.status_code, headers, body), abort)
                     attempt += 1
                     continue
-                return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+                return HttpResult(
+                    response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000
+                )
             return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
 
     async def astream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> AsyncIterator[SSEEvent]:

@@ -6,12 +6,11 @@ import json
 
 import pytest
 
-from playground import Agent, RateLimitError, TextDeltaEvent
-from playground.providers.demo import DemoBrain, args_for_tool, instance_for_schema
-
 from agents.research import agent as research_agent
 from agents.support import agent as support_agent
 from agents.weather import agent as weather_agent
+from playground import Agent, RateLimitError, TextDeltaEvent
+from playground.providers.demo import DemoBrain, args_for_tool, instance_for_schema
 
 
 def test_weather_agent_calls_its_tool_for_each_city() -> None:
@@ -69,22 +68,45 @@ def test_demo_error_command() -> None:
 
 
 def test_args_and_structured_values_come_from_the_message() -> None:
-    tool = {"name": "refund", "parameters": {"type": "object", "required": ["order_id", "amount"], "properties": {
-        "order_id": {"type": "string"}, "amount": {"type": "number"}, "currency": {"type": "string", "enum": ["usd", "eur"]}}}}
+    tool = {
+        "name": "refund",
+        "parameters": {
+            "type": "object",
+            "required": ["order_id", "amount"],
+            "properties": {
+                "order_id": {"type": "string"},
+                "amount": {"type": "number"},
+                "currency": {"type": "string", "enum": ["usd", "eur"]},
+            },
+        },
+    }
     assert args_for_tool(tool, "refund order 42 for 19.5 eur") == {"order_id": "42", "amount": 19.5, "currency": "eur"}
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
-                                              "tags": {"type": "array", "items": {"type": "string"}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    }
     value = instance_for_schema(schema, "Ada Lovelace is 36 years old")
     assert value["name"] == "Ada Lovelace" and value["age"] == 36 and isinstance(value["tags"], list)
 
 
 def test_brain_answers_from_tool_results() -> None:
-    body = {"messages": [
-        {"role": "user", "content": "weather in Lima"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": '{"city": "Lima", "temperature": 24}'},
-    ]}
+    body = {
+        "messages": [
+            {"role": "user", "content": "weather in Lima"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": '{"city": "Lima", "temperature": 24}'},
+        ]
+    }
     reply = DemoBrain().respond(body)
     assert reply["content"] == "get_weather returned: city Lima, temperature 24." and reply["tool_calls"] == []
 

@@ -35,8 +35,9 @@ def test_429_then_500_then_success_is_retried_honouring_retry_after() -> None:
 
 
 def test_max_retries_zero_raises_rate_limit_error_with_details() -> None:
-    script = Scripted((429, {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}},
-                       {"x-request-id": "req_9"}))
+    script = Scripted(
+        (429, {"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}, {"x-request-id": "req_9"})
+    )
     with pytest.raises(RateLimitError) as info:
         agent_for(script).generate("x", max_retries=0)
     err = info.value
@@ -59,7 +60,7 @@ def test_connection_error_is_clear_and_retried() -> None:
     result = transport.send(spec, retry=RetryPolicy(max_retries=1, base_delay=0.001))
     assert result.status == 200
     script = Scripted(httpx2.ConnectError("refused"))
-    with pytest.raises(ConnectionFailedError, match="Could not reach http://127.0.0.1:9/v1/x"):
+    with pytest.raises(ConnectionFailedError, match=r"Could not reach http://127\.0\.0\.1:9/v1/x"):
         Transport(script.client()).send(spec, retry=RetryPolicy(max_retries=0))
 
 
@@ -84,12 +85,12 @@ def test_masking_helpers() -> None:
 
 
 class _SlowHandler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         time.sleep(1.0)
         self.send_response(200)
         self.end_headers()
 
-    def log_message(self, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
