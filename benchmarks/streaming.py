@@ -4,9 +4,10 @@ For each provider a recorded stream from ../shared/fixtures/recorded is used (le
 deltas so timings are stable), or a synthesised one when the fixtures are absent. Both sides do the same line
 splitting; the baseline then only calls json.loads on each `data:` payload, while ours feeds an SSEEvent to the
 adapter's stream parser (which decodes the JSON itself and builds events and the response) and calls finish().
-Both are measured in the same run, alternating, on CPU time; the ratio is the median of per-pair ratios. Target: ratio <= 1.5.
+Both are measured in the same run, alternating, on CPU time; the ratio is the median of per-pair ratios.
+Target: ratio <= 1.5.
 
-    .venv/bin/python benchmarks/streaming.py [--repeats 15]
+    .venv/bin/python benchmarks/streaming.py [--repeats 31]
 
 Prints a table, then one JSON line: {"target": 1.5, "ratios": {provider: ratio}, "us_per_chunk": {...}}.
 """
@@ -36,19 +37,36 @@ RECORDED = ROOT.parent / "shared" / "fixtures" / "recorded"
 
 # provider -> (factory, recorded file, interaction index, delta event marker used to lengthen the stream)
 STREAMS: dict[str, tuple[Callable[[], Any], str, int, str]] = {
-    "openai-chat": (lambda: OpenAIChatProvider("gpt-4.1-nano"), "openai_chat/vercel-ai__openai-text.chunks.txt", 0,
-                    '"delta":{"content"'),
-    "openai-responses": (lambda: OpenAIResponsesProvider("gpt-5.2"),
-                         "openai_responses/pydantic-ai__test_openai_responses_thinking_part_iter.yaml", 0,
-                         '"type":"response.output_text.delta"'),
-    "anthropic": (lambda: AnthropicProvider("claude-sonnet-4-0"),
-                  "anthropic/pydantic-ai__test_anthropic_model_thinking_part_stream.yaml", 0, '"text_delta"'),
-    "gemini": (lambda: GeminiProvider("gemini-2.5-flash"),
-               "gemini/ruby_llm__chat_function_calling_gemini_gemini-2_5-flash_can_use_tools_with_multi-turn_streaming_conversations.yml",
-               1, '"text"'),
-    "openai-compatible": (lambda: OpenAICompatibleProvider("qwen3"),
-                          "openai_compat_local/ruby_llm__chat_streaming_responses_gpustack_qwen3_supports_streaming_responses.yml",
-                          0, '"content"'),
+    "openai-chat": (
+        lambda: OpenAIChatProvider("gpt-4.1-nano"),
+        "openai_chat/vercel-ai__openai-text.chunks.txt",
+        0,
+        '"delta":{"content"',
+    ),
+    "openai-responses": (
+        lambda: OpenAIResponsesProvider("gpt-5.2"),
+        "openai_responses/pydantic-ai__test_openai_responses_thinking_part_iter.yaml",
+        0,
+        '"type":"response.output_text.delta"',
+    ),
+    "anthropic": (
+        lambda: AnthropicProvider("claude-sonnet-4-0"),
+        "anthropic/pydantic-ai__test_anthropic_model_thinking_part_stream.yaml",
+        0,
+        '"text_delta"',
+    ),
+    "gemini": (
+        lambda: GeminiProvider("gemini-2.5-flash"),
+        "gemini/ruby_llm__chat_function_calling_gemini_gemini-2_5-flash_can_use_tools_with_multi-turn_streaming_conversations.yml",
+        1,
+        '"text"',
+    ),
+    "openai-compatible": (
+        lambda: OpenAICompatibleProvider("qwen3"),
+        "openai_compat_local/ruby_llm__chat_streaming_responses_gpustack_qwen3_supports_streaming_responses.yml",
+        0,
+        '"content"',
+    ),
 }
 TARGET_CHUNKS = 2000
 
@@ -72,11 +90,25 @@ def _synthetic_body(provider: str) -> bytes:
         chunk = {"candidates": [{"content": {"parts": [{"text": "word "}], "role": "model"}, "index": 0}]}
         return b"".join(b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n" for _ in range(50))
     if provider == "openai-responses":
-        delta = {"type": "response.output_text.delta", "delta": "word ", "item_id": "msg_1", "output_index": 0,
-                 "content_index": 0, "sequence_number": 1, "logprobs": []}
-        return b"".join(b"event: response.output_text.delta\ndata: " + json.dumps(delta).encode() + b"\n\n" for _ in range(50))
-    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-             "choices": [{"index": 0, "delta": {"content": "word "}, "finish_reason": None}]}
+        delta = {
+            "type": "response.output_text.delta",
+            "delta": "word ",
+            "item_id": "msg_1",
+            "output_index": 0,
+            "content_index": 0,
+            "sequence_number": 1,
+            "logprobs": [],
+        }
+        return b"".join(
+            b"event: response.output_text.delta\ndata: " + json.dumps(delta).encode() + b"\n\n" for _ in range(50)
+        )
+    chunk = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "word "}, "finish_reason": None}],
+    }
     return b"".join(b"data: " + json.dumps(chunk).encode() + b"\n\n" for _ in range(50)) + b"data: [DONE]\n\n"
 
 
@@ -84,7 +116,13 @@ def _lengthen(body: bytes, marker: str) -> bytes:
     """Repeat the content-delta events (keeping the first and last events in place) to about TARGET_CHUNKS."""
     text = body.decode("utf-8").replace("\r\n", "\n")
     blocks = [b for b in text.split("\n\n") if b.strip()]
-    deltas = [b for b in blocks if marker.replace(" ", "") in b.replace(" ", "")]
+    squash = [b.replace(" ", "") for b in blocks]
+    # content deltas only: not the closing chunk that carries the finish reason or the usage totals
+    deltas = [
+        b
+        for b, sq in zip(blocks, squash, strict=True)
+        if marker.replace(" ", "") in sq and '"finish_reason":"' not in sq and '"usage":{' not in sq
+    ]
     if not deltas:
         return body
     first = blocks.index(deltas[0])
@@ -165,7 +203,8 @@ def main() -> None:
         )
         ratios[name] = round(ratio, 3)
         per_chunk[name] = round(mine / chunks * 1e6, 3)
-        print(f"{name:<20}{source:<10}{chunks:>8}{base / chunks * 1e6:>20.2f}{mine / chunks * 1e6:>16.2f}{ratios[name]:>8.2f}")
+        base_us, mine_us = base / chunks * 1e6, mine / chunks * 1e6
+        print(f"{name:<20}{source:<10}{chunks:>8}{base_us:>20.2f}{mine_us:>16.2f}{ratios[name]:>8.2f}")
     print(json.dumps({"target": 1.5, "ratios": ratios, "us_per_chunk": per_chunk}))
 
 

@@ -344,10 +344,10 @@ class AnthropicStreamParser:
         acc = self.acc
         if kind == "content_block_delta":
             delta = ev.get("delta") or {}
-            index = ev.get("index", 0)
             dkind = delta.get("type")
-            if dkind == "text_delta":
+            if dkind == "text_delta":  # the hot path
                 return acc.text(delta.get("text") or "")
+            index = ev.get("index", 0)
             if dkind == "thinking_delta":
                 return acc.reasoning(delta.get("thinking") or "")
             if dkind == "signature_delta":

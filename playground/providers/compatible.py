@@ -61,15 +61,6 @@ class ThinkTagSplitter:
             break
         return out
 
-    @property
-    def inside(self) -> bool:
-        return self._inside
-
-    @property
-    def busy(self) -> bool:
-        """A tag prefix is held back, or whitespace after `</think>` is still to be dropped."""
-        return bool(self._pending) or self._strip
-
     def flush(self) -> list[tuple[str, str]]:
         text, self._pending = self._pending, ""
         return self._emit(text)
@@ -114,8 +105,13 @@ class _ThinkAccumulator(ResponseAccumulator):
 
     def text(self, delta: str) -> list[StreamEvent]:
         splitter = self.splitter
-        if "<" not in delta and not splitter.busy:  # fast path: plain text or plain reasoning, no tag in sight
-            return super().reasoning(delta) if splitter.inside else super().text(delta)
+        # fast path: no tag in sight, nothing held back (private slots read directly: this runs once per chunk)
+        if "<" not in delta and not splitter._pending and not splitter._strip:
+            return (
+                ResponseAccumulator.reasoning(self, delta)
+                if splitter._inside
+                else ResponseAccumulator.text(self, delta)
+            )
         events: list[StreamEvent] = []
         for kind, piece in splitter.feed(delta):
             events += super().reasoning(piece) if kind == "reasoning" else super().text(piece)

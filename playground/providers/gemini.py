@@ -362,17 +362,19 @@ class GeminiStreamParser:
         self.done = False
         self._calls = 0
         self._grounding: dict[str, Any] = {}
+        self._usage: Mapping[str, Any] | None = None
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        if not event.data or event.data == "[DONE]":
+        data = event.data
+        if not data or data == "[DONE]":
             return []
-        chunk = json.loads(event.data)
-        if isinstance(chunk, list):  # a whole array in one event
+        chunk = json.loads(data)
+        if chunk.__class__ is list:  # a whole array in one event
             return [e for c in chunk for e in self.feed_chunk(c)]
         return self.feed_chunk(chunk)
 
     def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
-        if chunk.get("error"):
+        if "error" in chunk:
             err = self.provider.parse_error(200, {}, json.dumps(chunk).encode())
             raise StreamError(
                 err.message, code=err.code, provider=self.provider.name, raw_body=chunk, status=err.status
@@ -382,21 +384,23 @@ class GeminiStreamParser:
         if resp.id is None:
             resp.id = chunk.get("responseId")
             resp.model_id = chunk.get("modelVersion")
-        if chunk.get("usageMetadata"):
-            resp.usage = self.provider._parse_usage(chunk["usageMetadata"])
-        events: list[StreamEvent] = []
-        feedback = chunk.get("promptFeedback") or {}
-        if feedback.get("blockReason"):
+        if "usageMetadata" in chunk:
+            self._usage = chunk["usageMetadata"]  # cumulative: the last one counts, parsed once in finish()
+        if "promptFeedback" in chunk and chunk["promptFeedback"].get("blockReason"):
             resp.finish_reason = "content-filter"
-            resp.raw_finish_reason = feedback["blockReason"]
+            resp.raw_finish_reason = chunk["promptFeedback"]["blockReason"]
+        events: list[StreamEvent] = []
         for cand in chunk.get("candidates") or ():
             if cand.get("index", 0) != 0:
                 continue
-            for part in (cand.get("content") or {}).get("parts") or ():
-                events += self._part(part)
-            grounding = cand.get("groundingMetadata")
-            if grounding:
-                events += self._sources(grounding)
+            content = cand.get("content")
+            for part in (content.get("parts") or ()) if content else ():
+                if len(part) == 1 and "text" in part:  # the hot path: a plain text delta
+                    events += acc.text(part["text"])
+                else:
+                    events += self._part(part)
+            if "groundingMetadata" in cand:
+                events += self._sources(cand["groundingMetadata"])
             raw = cand.get("finishReason")
             if raw:
                 resp.raw_finish_reason = raw
@@ -451,6 +455,8 @@ class GeminiStreamParser:
 
     def finish(self) -> ModelResponse:
         resp = self.acc.finish()
+        if self._usage is not None:
+            resp.usage = self.provider._parse_usage(self._usage)
         if resp.finish_reason == "stop" and resp.tool_calls:
             resp.finish_reason = "tool-calls"
         if self._grounding:

@@ -311,15 +311,15 @@ class OpenAIChatStreamParser:
             err = self.provider.parse_error(200, {}, data.encode())
             raise StreamError(err.message, code=err.code, provider=self.provider.name, raw_body=chunk, status=err.status)
         resp = self.acc.response
-        if resp.id is None:
+        if resp.id is None:  # id, model and fingerprint are the same in every chunk: read them once
             resp.id = chunk.get("id")
             resp.model_id = chunk.get("model")
             resp.created = chunk.get("created")
+            if chunk.get("system_fingerprint"):
+                self._extra["system_fingerprint"] = chunk["system_fingerprint"]
         usage = chunk.get("usage")
         if usage:
             resp.usage = self.provider._parse_usage(usage)
-        if "system_fingerprint" not in self._extra and chunk.get("system_fingerprint"):
-            self._extra["system_fingerprint"] = chunk["system_fingerprint"]
         choices = chunk.get("choices")
         if not choices:
             return []
@@ -329,7 +329,7 @@ class OpenAIChatStreamParser:
                 continue
             delta = choice.get("delta")
             if delta:
-                events += self._delta(delta)
+                events = self._delta(delta) if not events else events + self._delta(delta)
             raw_reason = choice.get("finish_reason")
             if raw_reason:
                 resp.raw_finish_reason = raw_reason
@@ -339,29 +339,30 @@ class OpenAIChatStreamParser:
     def _delta(self, delta: dict[str, Any]) -> list[StreamEvent]:
         """One pass over the delta's keys (the hot path: most deltas hold one short content string)."""
         acc = self.acc
-        events: list[StreamEvent] = []
-        reasoning = None
+        text = reasoning = tool_calls = annotations = None
         for key, value in delta.items():
             if not value:
                 continue
             if key == "content":
-                if reasoning is None:  # reasoning_content / reasoning come first when both are present
-                    reasoning = self.provider._parse_reasoning_field(delta) or ""
-                    if reasoning:
-                        events += acc.reasoning(reasoning)
-                events += acc.text(value) if isinstance(value, str) else []
-            elif key in ("reasoning_content", "reasoning"):
-                if reasoning is None:
-                    reasoning = self.provider._parse_reasoning_field(delta) or ""
-                    if reasoning:
-                        events += acc.reasoning(reasoning)
+                text = value
+            elif key == "reasoning_content" or key == "reasoning":  # two compares: cheaper than a tuple test
+                if reasoning is None and isinstance(value, str):
+                    reasoning = value
             elif key == "tool_calls":
-                events += self._tool_calls(value)
+                tool_calls = value
             elif key == "annotations":
-                for ann in value:
-                    cit = ann.get("url_citation") or ann
-                    if ann.get("type") == "url_citation" and cit.get("url"):
-                        events += acc.source(cit["url"], cit.get("title"))
+                annotations = value
+        if reasoning is None and tool_calls is None and annotations is None:
+            return acc.text(text) if isinstance(text, str) else []
+        events: list[StreamEvent] = acc.reasoning(reasoning) if reasoning else []
+        if isinstance(text, str):
+            events += acc.text(text)
+        if tool_calls:
+            events += self._tool_calls(tool_calls)
+        for ann in annotations or ():
+            cit = ann.get("url_citation") or ann
+            if ann.get("type") == "url_citation" and cit.get("url"):
+                events += acc.source(cit["url"], cit.get("title"))
         return events
 
     def _tool_calls(self, tool_calls: list[dict[str, Any]]) -> list[StreamEvent]:
