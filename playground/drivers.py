@@ -16,6 +16,7 @@ from typing import Any
 from .errors import AbortedError, ProviderError, ToolError
 from .events import FinishEvent, StreamEvent
 from .loop import Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
+from .processors import TripwireError
 from .providers.base import ModelResponse
 from .providers.transport import (
     HttpResult,
@@ -26,13 +27,13 @@ from .providers.transport import (
     mask_value,
     masked_request,
 )
-from .result import RawRequest, RawResponse, ToolResult
+from .result import RawRequest, RawResponse, ToolResult, fast_construct
 from .settings import AbortSignal
 from .tools import run_coroutine_sync
 
 
 def _raw_request(req: ModelRequest) -> RawRequest:
-    return RawRequest.model_construct(**masked_request(req.spec, req.transport.secrets))
+    return fast_construct(RawRequest, **masked_request(req.spec, req.transport.secrets))
 
 
 def _masked_error(exc: ProviderError, secrets: list[str]) -> ProviderError:
@@ -63,7 +64,8 @@ def _whole_outcome(req: ModelRequest, http: HttpResult, started_at: datetime) ->
         raise _masked_error(exc, req.transport.secrets) from None
     secrets = req.transport.secrets
     body = _json_or_text(http.body)
-    raw = RawResponse.model_construct(
+    raw = fast_construct(
+        RawResponse,
         status=http.status,
         headers=mask_headers(http.headers, secrets),
         body=mask_value(body, secrets) if contains_secret(http.body, secrets) else body,
@@ -76,7 +78,8 @@ def _stream_outcome(
     req: ModelRequest, handle: StreamHandle, response: ModelResponse, started_at: datetime, aborted: bool
 ) -> ModelOutcome:
     now = time.perf_counter()
-    raw = RawResponse.model_construct(
+    raw = fast_construct(
+        RawResponse,
         status=handle.status,
         headers=mask_headers(handle.headers, req.transport.secrets),
         body=handle.raw_events,
@@ -90,8 +93,12 @@ def _stream_outcome(
 
 def _aborted_outcome(req: ModelRequest, started_at: datetime, t0: float) -> ModelOutcome:
     return ModelOutcome(
-        ModelResponse(finish_reason="aborted"), _raw_request(req), None, started_at,
-        (time.perf_counter() - t0) * 1000, aborted=True,
+        ModelResponse(finish_reason="aborted"),
+        _raw_request(req),
+        None,
+        started_at,
+        (time.perf_counter() - t0) * 1000,
+        aborted=True,
     )
 
 
@@ -116,8 +123,8 @@ def _tool_result(run: ToolRun, value: Any, is_error: bool, t0: float) -> ToolRes
 # Sync
 
 
-def _call_sync(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    value = fn(**kwargs)
+def _call_sync(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
+    value = fn(*args, **kwargs)
     if inspect.isawaitable(value):
         value = run_coroutine_sync(value)
     return value
@@ -147,8 +154,9 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
             http = transport.send(req.spec, retry=req.retry, abort=abort, timeout=req.timeout)
             yield _whole_outcome(req, http, started_at)
             return
-        handle = transport.open_stream(req.spec, req.provider.stream_format, retry=req.retry, abort=abort,
-                                       timeout=req.timeout)
+        handle = transport.open_stream(
+            req.spec, req.provider.stream_format, retry=req.retry, abort=abort, timeout=req.timeout
+        )
     except AbortedError:
         yield _aborted_outcome(req, started_at, t0)
         return
@@ -157,10 +165,13 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
     parser = req.provider.stream_parser(req.call)
     step = req.step
     aborted = False
+    keep = req.chunk_filter
     try:
         for sse in transport.stream_events(handle, abort):
             for ev in parser.feed(sse):
                 ev.step = step  # type: ignore[union-attr]
+                if keep is not None and (ev := keep(ev)) is None:
+                    continue
                 if on_chunk is not None:
                     _call_sync(on_chunk, {"chunk": ev})
                 yield ev
@@ -197,20 +208,26 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
                         value = item
                     else:
                         yield item  # type: ignore[misc]
-            except ProviderError as exc:
+            except (ProviderError, TripwireError) as exc:
                 error = exc
         elif kind is RunTools:
             value = _run_tools_sync(effect)
         elif kind is Invoke:
-            value = _call_sync(effect.fn, effect.kwargs)
+            if effect.throw:
+                try:
+                    value = _call_sync(effect.fn, effect.kwargs, effect.args)
+                except Exception as exc:
+                    error = exc
+            else:
+                value = _call_sync(effect.fn, effect.kwargs, effect.args)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Async
 
 
-async def _call_async(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    value = fn(**kwargs)
+async def _call_async(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
+    value = fn(*args, **kwargs)
     if inspect.isawaitable(value):
         value = await value
     return value
@@ -258,10 +275,13 @@ async def _model_async(
     parser = req.provider.stream_parser(req.call)
     step = req.step
     aborted = False
+    keep = req.chunk_filter
     try:
         async for sse in transport.astream_events(handle, abort):
             for ev in parser.feed(sse):
                 ev.step = step  # type: ignore[union-attr]
+                if keep is not None and (ev := keep(ev)) is None:
+                    continue
                 if on_chunk is not None:
                     await _call_async(on_chunk, {"chunk": ev})
                 yield ev
@@ -299,9 +319,15 @@ async def drive_async(
                         value = item
                     else:
                         yield item  # type: ignore[misc]
-            except ProviderError as exc:
+            except (ProviderError, TripwireError) as exc:
                 error = exc
         elif kind is RunTools:
             value = await _run_tools_async(effect)
         elif kind is Invoke:
-            value = await _call_async(effect.fn, effect.kwargs)
+            if effect.throw:
+                try:
+                    value = await _call_async(effect.fn, effect.kwargs, effect.args)
+                except Exception as exc:
+                    error = exc
+            else:
+                value = await _call_async(effect.fn, effect.kwargs, effect.args)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .messages import Message, ReasoningPart, SourcePart, TextPart, extract_json
+
+_M = TypeVar("_M", bound=BaseModel)
 
 FinishReason = Literal[
     "stop", "length", "tool-calls", "content-filter", "error", "suspended", "aborted", "tripwire", "other", "unknown"
@@ -311,3 +313,27 @@ def sources_from_parts(parts: list[SourcePart]) -> list[Source]:
 def jsonable(value: Any) -> Any:
     """Best-effort JSON view of any value (pydantic models, dataclasses, bytes)."""
     return json.loads(json.dumps(value, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o)))
+
+
+_DEFAULTS: dict[type[BaseModel], tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def fast_construct(cls: type[_M], **values: Any) -> _M:
+    """`cls.model_construct(**values)` without its per-field Python loop: for objects the loop builds from values it
+    has already checked (steps, results, raw views), on the path of every call. Defaults are read once per class."""
+    spec = _DEFAULTS.get(cls)
+    if spec is None:
+        plain = {n: f.default for n, f in cls.model_fields.items() if f.default_factory is None and not f.is_required()}
+        factories = {n: f.default_factory for n, f in cls.model_fields.items() if f.default_factory is not None}
+        spec = _DEFAULTS[cls] = (plain, factories)
+    plain, factories = spec
+    data = {**plain, **values}
+    for name, factory in factories.items():
+        if name not in values:
+            data[name] = factory()  # type: ignore[call-arg]
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj

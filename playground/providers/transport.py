@@ -56,6 +56,8 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
     for s in secrets:
         if s and len(s) >= 4 and s in text:
             text = text.replace(s, mask_secret(s))
+    if "=" not in text:  # no query parameter that could hold a key
+        return text
     return _KEY_QUERY.sub(lambda m: m.group(1) + "****", text)
 
 
