@@ -191,15 +191,19 @@ class OpenAICompatibleProvider(OpenAIChatProvider):
 
 
 def ollama_host(value: str | None = None) -> str:
-    """The Ollama server root from a value or OLLAMA_HOST (`0.0.0.0:11434`, `http://h:1/`, `h`); no trailing `/v1`."""
-    host = (value or os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434").strip().rstrip("/")
-    host = host.removesuffix("/v1")
-    if "://" not in host:
-        host = f"http://{host}"
-    scheme, _, rest = host.partition("://")
-    hostname = rest.split("/", 1)[0]
-    if ":" not in hostname.rsplit("]", 1)[-1]:
-        rest = rest.replace(hostname, f"{hostname}:11434", 1)
+    """The Ollama server root from a value or OLLAMA_HOST, read the way Ollama's own clients read it.
+
+    `gpu-box` -> `http://gpu-box:11434`; `0.0.0.0:11434` (a bind address) -> `http://127.0.0.1:11434`;
+    with an explicit scheme the scheme's default port applies (`https://ollama.example.com`); a trailing `/v1` is cut.
+    """
+    host = (value or os.environ.get("OLLAMA_HOST") or "127.0.0.1:11434").strip().rstrip("/")
+    host = host.removesuffix("/v1").rstrip("/")
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        scheme, rest = "http", host
+        hostname = rest.split("/", 1)[0]
+        if ":" not in hostname.rsplit("]", 1)[-1]:
+            rest = rest.replace(hostname, f"{hostname}:11434", 1)
     if rest.startswith("0.0.0.0"):
         rest = "127.0.0.1" + rest[len("0.0.0.0") :]  # a bind address, not one to connect to
     return f"{scheme}://{rest}"
