@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from ..events import StreamEvent
 from ..messages import ReasoningPart, TextPart
-from .base import EmbeddingResponse, HttpRequestSpec, ModelCall, ModelResponse, ResponseAccumulator
+from .base import Capabilities, EmbeddingResponse, HttpRequestSpec, ModelCall, ModelResponse, ResponseAccumulator
 from .openai_chat import OpenAIChatProvider, OpenAIChatStreamParser
 
 OPEN_TAG = "<think>"
@@ -147,6 +147,9 @@ class OpenAICompatibleProvider(OpenAIChatProvider):
 
     name: ClassVar[str] = "openai-compatible"
     default_base_url: ClassVar[str] = "http://127.0.0.1:8000/v1"
+    capabilities = Capabilities(
+        reasoning=True, structured_output="native", images=True, files=False, embeddings=True, sources=False
+    )
     env_key: ClassVar[tuple[str, ...]] = ("OPENAI_COMPATIBLE_API_KEY",)
     max_tokens_field: str = "max_tokens"
     drop_sampling_for_reasoning_models = False
@@ -215,6 +218,15 @@ class OllamaProvider(OpenAICompatibleProvider):
     name: ClassVar[str] = "ollama"
     default_base_url: ClassVar[str] = "http://127.0.0.1:11434/v1"
     env_key: ClassVar[tuple[str, ...]] = ()
+    capabilities = Capabilities(
+        tool_choice_required=False,
+        reasoning=True,
+        structured_output="native",
+        images=True,
+        files=False,
+        embeddings=True,
+        sources=False,
+    )
     honours_tool_choice = False
 
     def __init__(

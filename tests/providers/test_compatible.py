@@ -181,3 +181,40 @@ def test_proxy_repeating_the_tool_name_in_every_chunk() -> None:
     resp = parser.finish()
     assert [(t.tool_call_id, t.tool_name, t.args) for t in resp.tool_calls] == [("0", "llm_version", {})]
     assert resp.finish_reason == "tool-calls"
+
+
+def test_capabilities_table() -> None:
+    from playground.providers.anthropic import AnthropicProvider
+    from playground.providers.gemini import GeminiProvider
+    from playground.providers.openai_responses import OpenAIResponsesProvider
+
+    table = {
+        cls.__name__: (
+            c.tools,
+            c.reasoning,
+            c.structured_output,
+            c.images,
+            c.embeddings,
+            c.sources,
+            c.tool_choice_required,
+        )
+        for cls in (
+            OpenAIChatProvider,
+            OpenAIResponsesProvider,
+            AnthropicProvider,
+            GeminiProvider,
+            OpenAICompatibleProvider,
+            OllamaProvider,
+        )
+        for c in [cls.capabilities]
+    }
+    assert table == {
+        "OpenAIChatProvider": (True, True, "native", True, True, True, True),
+        "OpenAIResponsesProvider": (True, True, "native", True, True, True, True),
+        "AnthropicProvider": (True, True, "prompt", True, False, True, True),
+        "GeminiProvider": (True, True, "native", True, True, True, True),
+        "OpenAICompatibleProvider": (True, True, "native", True, True, False, True),
+        "OllamaProvider": (True, True, "native", True, True, False, False),
+    }
+    for cls in (OpenAIChatProvider, OpenAIResponsesProvider, GeminiProvider, OpenAICompatibleProvider, OllamaProvider):
+        assert hasattr(cls, "build_embed_request") and hasattr(cls, "parse_embed_response")
