@@ -36,6 +36,14 @@ META = "openai"
 _INCOMPLETE_REASONS: dict[str, FinishReason] = {"max_output_tokens": "length", "content_filter": "content-filter"}
 
 
+def _search_sources(item: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """The pages a `web_search_call` consulted (present with `include: ["web_search_call.action.sources"]`)."""
+    if item.get("type") != "web_search_call":
+        return []
+    action = item.get("action") or {}
+    return [(s["url"], s.get("title")) for s in action.get("sources") or () if isinstance(s, dict) and s.get("url")]
+
+
 class OpenAIResponsesProvider(BaseProvider):
     name: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
@@ -239,6 +247,9 @@ class OpenAIResponsesProvider(BaseProvider):
                 resp.parts.append(self._parse_reasoning_item(item))
             else:
                 server_items.append(dict(item))
+                for url, title in _search_sources(item):
+                    if not any(isinstance(p, SourcePart) and p.url == url for p in resp.parts):
+                        resp.parts.append(SourcePart(url=url, title=title))
         if server_items:
             resp.provider_metadata.setdefault(META, {})["server_tool_calls"] = server_items
         self._parse_status(data, resp)
@@ -419,6 +430,8 @@ class OpenAIResponsesStreamParser:
                 self.acc.tool_call_update(key, tool_call_id=item.get("call_id"))
         elif kind not in ("message",):
             self._server_items.append(dict(item))
+            for url, title in _search_sources(item):
+                self.acc.source(url, title)
 
     def finish(self) -> ModelResponse:
         resp = self.acc.finish()

@@ -242,3 +242,47 @@ def test_embeddings_and_models() -> None:
     assert provider.build_list_models_request().url == "https://api.openai.com/v1/models"
     models = provider.parse_list_models(200, {}, b'{"data": [{"id": "gpt-5"}, {"id": "gpt-4.1"}]}')
     assert models == ["gpt-4.1", "gpt-5"]
+
+
+def test_web_search_call_sources_and_citations() -> None:
+    search = {
+        "id": "ws_1",
+        "type": "web_search_call",
+        "status": "completed",
+        "action": {
+            "type": "search",
+            "query": "q",
+            "sources": [{"type": "url", "url": "https://a.example/"}, {"type": "url", "url": "https://b.example/"}],
+        },
+    }
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": [
+            {
+                "type": "output_text",
+                "text": "A [a]",
+                "annotations": [{"type": "url_citation", "url": "https://a.example/", "title": "A", "start_index": 2}],
+            }
+        ],
+    }
+    data = {"id": "r", "status": "completed", "output": [search, message]}
+    whole = OpenAIResponsesProvider("gpt-5").parse_response(200, {}, json.dumps(data).encode())
+    streamed = _feed(
+        [
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {"id": "ws_1", "type": "web_search_call"},
+            },
+            {"type": "response.output_item.done", "output_index": 0, "item": search},
+            {"type": "response.output_item.added", "output_index": 1, "item": {"id": "msg_1", "type": "message"}},
+            {"type": "response.output_text.delta", "item_id": "msg_1", "delta": "A [a]"},
+            {"type": "response.output_text.annotation.added", "annotation": message["content"][0]["annotations"][0]},
+            {"type": "response.completed", "response": {"id": "r", "status": "completed"}},
+        ]
+    )
+    for resp in (whole, streamed):
+        assert [s.url for s in resp.sources] == ["https://a.example/", "https://b.example/"]  # type: ignore[attr-defined]
+        assert resp.provider_metadata["openai"]["server_tool_calls"][0]["id"] == "ws_1"  # type: ignore[attr-defined]
