@@ -359,7 +359,11 @@ class PlaygroundWidget:
 
     # -- display -------------------------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.root._repr_mimebundle_(**kwargs)
+        bundle = self.root._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict) and "text/plain" in bundle:  # what a code host shows instead of the widgets
+            bundle["text/plain"] = (f"Agent Playground ({self.session.agent_name}, {self.session.model_string}): "
+                                    "run the notebook in JupyterLab to use it")
+        return bundle
 
     def __repr__(self) -> str:
         return f"PlaygroundWidget({self.session!r})"
