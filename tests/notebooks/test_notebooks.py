@@ -170,7 +170,7 @@ def test_committed_notebooks_have_outputs_and_no_errors() -> None:
             continue
         assert all(c.get("execution_count") for c in code), f"{name}: not every cell was executed"
         assert any(c.get("outputs") for c in code), f"{name}: saved without outputs"
-        text, errors = _output_text(nb)
+        _, errors = _output_text(nb)
         assert not errors, f"{name}: saved with errors: {errors}"
         raw = path.read_text()
         assert str(REPO) not in raw, f"{name}: a local path is saved in the outputs"
