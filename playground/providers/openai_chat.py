@@ -44,7 +44,9 @@ class OpenAIChatProvider(BaseProvider):
     name: ClassVar[str] = "openai-chat"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     env_key: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
-    capabilities = Capabilities(reasoning=True, structured_output="native", images=True, files=True, embeddings=True, sources=True)
+    capabilities = Capabilities(
+        reasoning=True, structured_output="native", images=True, files=True, embeddings=True, sources=True
+    )
 
     #: OpenAI wants `max_completion_tokens`; most compatible servers only know `max_tokens`.
     max_tokens_field: str = "max_completion_tokens"
@@ -309,7 +311,9 @@ class OpenAIChatStreamParser:
         chunk = json.loads(data)
         if "error" in chunk and not chunk.get("choices"):
             err = self.provider.parse_error(200, {}, data.encode())
-            raise StreamError(err.message, code=err.code, provider=self.provider.name, raw_body=chunk, status=err.status)
+            raise StreamError(
+                err.message, code=err.code, provider=self.provider.name, raw_body=chunk, status=err.status
+            )
         resp = self.acc.response
         if resp.id is None:  # id, model and fingerprint are the same in every chunk: read them once
             resp.id = chunk.get("id")
