@@ -109,7 +109,8 @@ def _tool_error_text(exc: BaseException) -> str:
 
 
 def _tool_result(run: ToolRun, value: Any, is_error: bool, t0: float) -> ToolResult:
-    return ToolResult(
+    return fast_construct(
+        ToolResult,
         tool_call_id=run.call.tool_call_id,
         tool_name=run.tool.name,
         args=run.call.args,
@@ -133,7 +134,7 @@ def _call_sync(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, 
 def _run_tool_sync(run: ToolRun) -> ToolResult:
     t0 = time.perf_counter()
     try:
-        return _tool_result(run, run.tool.run(run.args, run.ctx), False, t0)
+        return _tool_result(run, run.tool.run(run.args, run.ctx, validated=True), False, t0)
     except Exception as exc:
         return _tool_result(run, _tool_error_text(exc), True, t0)
 
@@ -236,7 +237,7 @@ async def _call_async(fn: Callable[..., Any], kwargs: dict[str, Any], args: tupl
 async def _run_tool_async(run: ToolRun) -> ToolResult:
     t0 = time.perf_counter()
     try:
-        return _tool_result(run, await run.tool.arun(run.args, run.ctx), False, t0)
+        return _tool_result(run, await run.tool.arun(run.args, run.ctx, validated=True), False, t0)
     except Exception as exc:
         return _tool_result(run, _tool_error_text(exc), True, t0)
 

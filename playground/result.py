@@ -34,7 +34,8 @@ class Usage(BaseModel):
     cache_creation_input_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
+        return fast_construct(
+            Usage,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
@@ -45,6 +46,8 @@ class Usage(BaseModel):
 
     @classmethod
     def total(cls, usages: list[Usage]) -> Usage:
+        if len(usages) == 1:
+            return usages[0]
         out = cls()
         for u in usages:
             out = out + u

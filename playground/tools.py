@@ -167,11 +167,12 @@ class Tool:
             return {**kwargs, self._context_param: ctx}
         return kwargs
 
-    def run(self, args: Mapping[str, Any], ctx: ToolContext | None = None) -> Any:
-        """Run synchronously (an async tool runs on its own loop, also inside a running one)."""
+    def run(self, args: Mapping[str, Any], ctx: ToolContext | None = None, *, validated: bool = False) -> Any:
+        """Run synchronously (an async tool runs on its own loop, also inside a running one).
+        `validated=True` skips validation for arguments that came out of `validate_args`."""
         if self.fn is None:
             raise ConfigurationError(f"tool {self.name!r} is a client tool: it has no function to run")
-        kwargs = self._call_args(self.validate_args(args), ctx)
+        kwargs = self._call_args(dict(args) if validated else self.validate_args(args), ctx)
         if self.is_async:
             return run_coroutine_sync(self.fn(**kwargs))
         result = self.fn(**kwargs)
@@ -179,10 +180,10 @@ class Tool:
             return run_coroutine_sync(result)
         return result
 
-    async def arun(self, args: Mapping[str, Any], ctx: ToolContext | None = None) -> Any:
+    async def arun(self, args: Mapping[str, Any], ctx: ToolContext | None = None, *, validated: bool = False) -> Any:
         if self.fn is None:
             raise ConfigurationError(f"tool {self.name!r} is a client tool: it has no function to run")
-        kwargs = self._call_args(self.validate_args(args), ctx)
+        kwargs = self._call_args(dict(args) if validated else self.validate_args(args), ctx)
         if self.is_async:
             return await self.fn(**kwargs)
         result = await asyncio.to_thread(self.fn, **kwargs)
