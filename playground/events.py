@@ -5,7 +5,7 @@ Plain slotted dataclasses: they are made once per chunk on the hot path, so they
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -130,5 +130,3 @@ def event_to_dict(event: StreamEvent) -> dict[str, Any]:
         return {"type": event.type, "error": str(event.error), "step": event.step}
     return asdict(event)
 
-
-_ = field  # re-exported helper for dataclass users
