@@ -9,7 +9,7 @@ $(UV):
 	python3 -m venv .venv-uv && .venv-uv/bin/pip install -q uv
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-extras
+	$(UV) sync --locked --all-extras
 	@touch $@
 
 install: .venv/.installed
