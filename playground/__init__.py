@@ -46,6 +46,8 @@ from .generation import Generation, StreamRun
 from .jobs import Job
 from .loop import has_tool_call, step_count_is
 from .messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
+from .output import StructuredOutput
+from .processors import PIIRedactor, Processor, ProcessorContext, TokenLimiter, TripwireError
 from .result import (
     Embedding,
     EmbeddingResult,
@@ -57,6 +59,7 @@ from .result import (
     SuspendPayload,
     ToolCall,
     ToolResult,
+    Tripwire,
     Usage,
 )
 from .runs import InMemoryRunStore, RunState
@@ -93,8 +96,11 @@ __all__ = [
     "NamedToolChoice",
     "NotFoundError",
     "OptionsError",
+    "PIIRedactor",
     "PermissionDeniedError",
     "PlaygroundError",
+    "Processor",
+    "ProcessorContext",
     "ProviderError",
     "RateLimitError",
     "RawRequest",
@@ -113,10 +119,12 @@ __all__ = [
     "StreamError",
     "StreamEvent",
     "StreamRun",
+    "StructuredOutput",
     "StructuredOutputError",
     "SuspendPayload",
     "TextDeltaEvent",
     "TextPart",
+    "TokenLimiter",
     "Tool",
     "ToolApprovalEvent",
     "ToolArgumentsError",
@@ -129,6 +137,8 @@ __all__ = [
     "ToolResult",
     "ToolResultEvent",
     "ToolResultPart",
+    "Tripwire",
+    "TripwireError",
     "Usage",
     "__version__",
     "has_tool_call",

@@ -12,6 +12,7 @@ from .errors import ApprovalError, ConfigurationError, ToolArgumentsError
 from .generation import Generation, StreamRun
 from .loop import RunSetup, new_run_id, run_loop
 from .messages import Message, normalize_messages, system_messages
+from .output import StructuredOutput, parse_structured_output
 from .providers.registry import resolve_provider
 from .providers.transport import Transport
 from .result import EmbeddingResult, GenerationResult
@@ -82,7 +83,8 @@ class Agent:
         self._lock = threading.Lock()
         self._live: dict[str, CallOptions] = {}
         if self.default_options:
-            CallOptions.parse(self.default_options)  # fail at construction, not at the first call
+            # fail at construction, not at the first call
+            parse_structured_output(CallOptions.parse(self.default_options).structured_output)
 
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model_string!r}, tools={list(self.tools)})"
@@ -122,7 +124,22 @@ class Agent:
     # -- options ------------------------------------------------------------------------------------------------------
     def _options(self, options: Mapping[str, Any]) -> CallOptions:
         merged = {**self.default_options, **options}
-        return CallOptions.parse(merged)
+        parsed = CallOptions.parse(merged)
+        parse_structured_output(parsed.structured_output)  # a bad schema fails before anything is sent
+        return parsed
+
+    def _output_for(self, options: CallOptions) -> tuple[StructuredOutput | None, str]:
+        """The structured output spec and how it reaches the model: "native", "prompt", "model" or "" (none)."""
+        output = parse_structured_output(options.structured_output)
+        if output is None:
+            return None, ""
+        if output.model:
+            return output, "model"
+        if output.json_prompt_injection:
+            return output, "prompt"
+        provider = self._resolve(self._model_for(options))[0]
+        capability = getattr(getattr(provider, "capabilities", None), "structured_output", "prompt")
+        return output, "native" if capability == "native" else "prompt"
 
     def _model_for(self, options: CallOptions) -> str:
         return self.model_string
@@ -157,10 +174,17 @@ class Agent:
         base = options.instructions if options.instructions is not None else self.instructions
         out = system_messages(base or None, "instructions")
         out += system_messages(options.system, "system")
+        output, mode = self._output_for(options)
+        if output is not None and mode == "prompt":
+            out.append(Message.system(output.prompt()))
         return out
 
     def _setup(self, options: CallOptions, *, stream: bool) -> RunSetup:
         tools, client = self._tools_for(options)
+        output, mode = self._output_for(options)
+        retries = options.max_processor_retries
+        if retries is None:
+            retries = self.max_processor_retries if self.max_processor_retries is not None else 2
         return RunSetup(
             options=options,
             tools=tools,
@@ -171,6 +195,15 @@ class Agent:
             stream=stream,
             settings=self._settings_for(options),
             agent_name=self.name,
+            output=output,
+            response_format=output.response_format() if output is not None and mode == "native" else None,
+            input_processors=list(
+                options.input_processors if options.input_processors is not None else self.input_processors
+            ),
+            output_processors=list(
+                options.output_processors if options.output_processors is not None else self.output_processors
+            ),
+            max_processor_retries=retries,
         )
 
     def _new_state(self, messages: list[Message], options: CallOptions) -> RunState:
@@ -225,7 +258,12 @@ class Agent:
         if live is not None:
             return CallOptions.parse({**live.model_dump(exclude_none=True), **overrides})
         # another process (or a restart): the stored options, with this agent's defaults for what cannot be stored
-        return CallOptions.parse({**self.default_options, **state.options, **overrides})
+        stored = dict(state.options)
+        default_output = parse_structured_output(CallOptions.parse(self.default_options).structured_output)
+        stored_schema = (stored.get("structured_output") or {}).get("schema")
+        if default_output is not None and stored_schema == default_output.schema:
+            stored.pop("structured_output")  # the agent's own option (e.g. a pydantic model) is better than its schema
+        return CallOptions.parse({**self.default_options, **stored, **overrides})
 
     def _decide(
         self, run_id: str, tool_call_id: str, decision: Literal["approved", "declined"], *,
@@ -358,6 +396,11 @@ def _serialisable_options(options: CallOptions) -> dict[str, Any]:
         out["model_settings"] = options.model_settings.set_fields()
     if options.always_approve:
         out["always_approve"] = list(options.always_approve)
+    output = parse_structured_output(options.structured_output)
+    if output is not None:
+        out["structured_output"] = output.to_stored()
+    if options.max_processor_retries is not None:
+        out["max_processor_retries"] = options.max_processor_retries
     return out
 
 

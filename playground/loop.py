@@ -9,6 +9,7 @@ approval, suspend and resume.
 from __future__ import annotations
 
 import inspect
+import json
 import time
 import uuid
 from collections.abc import Callable, Generator, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import AbortedError, ConfigurationError, PlaygroundError, ToolError
+from .errors import AbortedError, ConfigurationError, PlaygroundError, StructuredOutputError, ToolError
 from .events import (
     ReasoningDeltaEvent,
     SourceEvent,
@@ -29,6 +30,8 @@ from .events import (
     ToolResultEvent,
 )
 from .messages import Message, ToolCallPart, ToolResultPart, system_messages
+from .output import StructuredOutput
+from .processors import ProcessorContext, TripwireError, hook, processor_id
 from .providers.base import HttpRequestSpec, ModelCall, ModelResponse, ResponseFormat
 from .providers.transport import RetryPolicy, Transport
 from .result import (
@@ -43,7 +46,9 @@ from .result import (
     SuspendPayload,
     ToolCall,
     ToolResult,
+    Tripwire,
     Usage,
+    fast_construct,
 )
 from .runs import PendingCall, RunState, RunStore, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings, parse_tool_choice
@@ -64,6 +69,8 @@ class ModelRequest:
     retry: RetryPolicy
     step: int
     timeout: float | None = None
+    chunk_filter: Callable[[StreamEvent], StreamEvent | None] | None = None
+    """Applied by the driver to every streamed chunk (output processors); None drops the chunk."""
 
 
 @dataclass(slots=True)
@@ -100,6 +107,9 @@ class Invoke:
 
     fn: Callable[..., Any]
     kwargs: dict[str, Any]
+    args: tuple[Any, ...] = ()
+    throw: bool = False
+    """True: an exception from `fn` is thrown back into the loop (processors) instead of ending the driver."""
 
 
 @dataclass(slots=True)
@@ -153,7 +163,13 @@ class RunSetup:
     response_format: ResponseFormat | None = None
     agent_name: str | None = None
     finalize: Callable[[GenerationResult, RunState], GenerationResult] | None = None
-    """Hook applied to the result before it is returned (structured output parsing)."""
+    """Hook applied to the result before it is returned (after structured output and output processors)."""
+    output: StructuredOutput | None = None
+    """The parsed `structured_output` option; `response_format` is set from it when the provider is native."""
+    input_processors: list[Any] = field(default_factory=list)
+    output_processors: list[Any] = field(default_factory=list)
+    max_processor_retries: int = 2
+    processor_state: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def accepted_kwargs(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -191,15 +207,20 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
             finished = yield from _resume_pending(setup, state)
             if finished is not None:
                 return finished
+        elif setup.input_processors:
+            yield from _process_input(setup, state)
         while True:
             if opts.abort_signal is not None and opts.abort_signal.aborted:
                 return (yield from _finish(setup, state, "aborted", started))
             step_no = len(state.steps)
             plan = yield from _plan_step(setup, state, step_no)
             provider, transport = setup.resolve(plan.model)
+            sent = [*state.system, *plan.system, *state.context, *state.messages]
+            if setup.input_processors:
+                sent = yield from _process_input_step(setup, state, step_no, sent)
             call = ModelCall(
                 model=provider.model,
-                messages=[*state.system, *plan.system, *state.context, *state.messages],
+                messages=sent,
                 tools=[t.definition() for t in plan.active.values()],
                 tool_choice=plan.tool_choice if plan.active else "auto",
                 settings=plan.settings,
@@ -213,7 +234,10 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
                 max_retries=plan.settings.max_retries if plan.settings.max_retries is not None else 2,
                 retry_delay=getattr(provider, "retry_delay", None),
             )
-            outcome: ModelOutcome = yield ModelRequest(provider, call, spec, transport, retry, step_no, opts.timeout)
+            keep = _stream_filter(setup, state, step_no) if setup.output_processors else None
+            outcome: ModelOutcome = yield ModelRequest(
+                provider, call, spec, transport, retry, step_no, opts.timeout, keep
+            )
             resp = outcome.response
             step = _make_step(step_no, state, provider, outcome, spec)
             state.steps.append(step)
@@ -221,10 +245,16 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
                 state.messages.append(resp.message())
             if not setup.stream:
                 for ev in _synthesised_deltas(resp, step_no):
-                    yield Emit(ev)
+                    if keep is None:
+                        yield Emit(ev)
+                    elif (kept := keep(ev)) is not None:
+                        yield Emit(kept)
             if outcome.aborted:
                 step.finish_reason = "aborted"
                 return (yield from _finish(setup, state, "aborted", started))
+            if setup.output_processors and (yield from _process_output_step(setup, state, step)):
+                yield from _step_finished(setup, step)
+                continue  # a processor asked for this step again, with feedback
 
             calls = resp.tool_calls
             if not calls:
@@ -250,10 +280,13 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
                 return (yield from _finish(setup, state, "tool-calls", started))
     except AbortedError:
         return (yield from _finish(setup, state, "aborted", started))
+    except TripwireError as trip:
+        state.tripwire = trip.to_dict()
+        return (yield from _finish(setup, state, "tripwire", started))
     except PlaygroundError as exc:
         if opts.on_error is not None:
             yield Invoke(opts.on_error, accepted_kwargs(opts.on_error, {"error": exc}))
-        partial = _build_result(setup, state, "error", started)
+        partial = _build_result(setup, state, "error")
         partial.error = exc
         exc.result = partial  # type: ignore[attr-defined]
         raise
@@ -297,7 +330,13 @@ def _plan_step(setup: RunSetup, state: RunState, step_no: int) -> Generator[Effe
                 raise ConfigurationError("prepare_step must return a dict of changes or None", field="prepare_step")
             changes = {_snake(k): v for k, v in changes.items()}
             unknown = set(changes) - {
-                "model", "active_tools", "tool_choice", "model_settings", "provider_options", "system", "instructions",
+                "model",
+                "active_tools",
+                "tool_choice",
+                "model_settings",
+                "provider_options",
+                "system",
+                "instructions",
                 "messages",
             }
             if unknown:
@@ -328,10 +367,7 @@ def _plan_step(setup: RunSetup, state: RunState, step_no: int) -> Generator[Effe
         raise ConfigurationError(
             f"active_tools names unknown tools {unknown_active}; known tools: {sorted(every)}", field="active_tools"
         )
-    if plan.tool_choice != "none":
-        plan.active = {n: every[n] for n in active_names}
-    else:
-        plan.active = {n: every[n] for n in active_names}
+    plan.active = {n: every[n] for n in active_names}
     choice = plan.tool_choice
     if not isinstance(choice, str) and choice.tool_name not in plan.active:
         raise ConfigurationError(
@@ -350,9 +386,9 @@ def _snake(key: str) -> str:
 def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutcome, spec: HttpRequestSpec) -> Step:
     resp = outcome.response
     headers = outcome.raw_response.headers if outcome.raw_response else {}
-    # model_construct: every value here was built and checked by us; re-validating it costs a third of a call.
-    # Every default_factory field is passed explicitly: pydantic inspects factories on each construct otherwise.
-    step = Step.model_construct(
+    # Constructed, not validated: every value here was built and checked by us (see result.fast_construct).
+    step = fast_construct(
+        Step,
         index=step_no,
         tool_results=[],
         files=[],
@@ -361,8 +397,12 @@ def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutco
         text=resp.text,
         reasoning=resp.reasoning,
         tool_calls=[
-            ToolCall(
-                tool_call_id=c.tool_call_id, tool_name=c.tool_name, args=c.args, provider_metadata=c.provider_metadata
+            fast_construct(
+                ToolCall,
+                tool_call_id=c.tool_call_id,
+                tool_name=c.tool_name,
+                args=c.args,
+                provider_metadata=c.provider_metadata,
             )
             for c in resp.tool_calls
         ],
@@ -375,7 +415,8 @@ def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutco
         warnings=[*spec.warnings, *resp.warnings],
         raw_request=outcome.raw_request,
         raw_response=outcome.raw_response,
-        response=ResponseInfo.model_construct(
+        response=fast_construct(
+            ResponseInfo,
             id=resp.id,
             model_id=resp.model_id,
             timestamp=datetime.fromtimestamp(resp.created, UTC) if resp.created else outcome.started_at,
@@ -432,7 +473,10 @@ def _handle_tool_calls(
         if tool is None:
             available = ", ".join(sorted(active)) or "none"
             _store_result(
-                state, step, c, f"Tool {c.tool_name!r} is not available in this step. Available tools: {available}.",
+                state,
+                step,
+                c,
+                f"Tool {c.tool_name!r} is not available in this step. Available tools: {available}.",
                 is_error=True,
             )
             continue
@@ -504,7 +548,11 @@ def _store_result(
 ) -> None:
     step.tool_results.append(
         ToolResult(
-            tool_call_id=call.tool_call_id, tool_name=call.tool_name, args=call.args, result=result, is_error=is_error,
+            tool_call_id=call.tool_call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            result=result,
+            is_error=is_error,
             approval=approval,
         )
     )
@@ -536,7 +584,7 @@ def _suspend(setup: RunSetup, state: RunState, started: float) -> Generator[Effe
     for p in state.pending:
         if p.decision is None:
             yield Emit(ToolApprovalEvent(p.tool_call_id, p.tool_name, p.args, state.run_id, step_no))
-    result = _build_result(setup, state, "suspended", None)
+    result = _build_result(setup, state, "suspended")
     return (yield from _finalize(setup, state, result))
 
 
@@ -579,8 +627,13 @@ def _commit(token: str, outcomes: dict[str, tuple[Any, bool, float]]) -> Callabl
             args = p.edited_args if p.edited_args is not None else p.args
             step.tool_results.append(
                 ToolResult(
-                    tool_call_id=p.tool_call_id, tool_name=p.tool_name, args=args, result=p.result,
-                    is_error=p.is_error, duration_ms=p.duration_ms, approval=p.approval,
+                    tool_call_id=p.tool_call_id,
+                    tool_name=p.tool_name,
+                    args=args,
+                    result=p.result,
+                    is_error=p.is_error,
+                    duration_ms=p.duration_ms,
+                    approval=p.approval,
                 )
             )
             s.step_results[p.tool_call_id] = ToolResultPart(
@@ -612,7 +665,8 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
         if p.tool_call_id not in claimed_ids:
             continue
         call = ToolCallPart(
-            tool_call_id=p.tool_call_id, tool_name=p.tool_name,
+            tool_call_id=p.tool_call_id,
+            tool_name=p.tool_name,
             args=p.edited_args if p.edited_args is not None else p.args,
         )
         if p.decision == "declined":
@@ -644,7 +698,7 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
     if not proceed:
         # other calls are undecided or another process is running them: report what still waits
         state.elapsed_ms += (time.perf_counter() - started) * 1000
-        result = _build_result(setup, state, "suspended", None)
+        result = _build_result(setup, state, "suspended")
         return (yield from _finalize(setup, state, result))
     _append_tool_message(state)
     if len(state.steps) >= setup.options.max_steps:
@@ -666,14 +720,208 @@ def _finish(
     state.status = "finished"
     if started is not None:
         state.elapsed_ms += (time.perf_counter() - started) * 1000
-    result = _build_result(setup, state, reason, None)
+    result = _build_result(setup, state, reason)
     opts = setup.options
     if reason == "aborted" and opts.on_abort is not None:
         yield Invoke(opts.on_abort, accepted_kwargs(opts.on_abort, {"event": result}))
+    if setup.output_processors and reason != "tripwire":
+        result = yield from _process_output_result(setup, state, result)
+    if setup.output is not None and result.finish_reason not in ("aborted", "error", "tripwire", "suspended"):
+        result = yield from _structure(setup, state, result, setup.output)
     result = yield from _finalize(setup, state, result)
     if opts.on_finish is not None:
         yield Invoke(opts.on_finish, accepted_kwargs(opts.on_finish, {"result": result}))
     return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Processors (see processors.py)
+
+
+def _pctx(setup: RunSetup, state: RunState, p: Any, step_no: int) -> ProcessorContext:
+    pid = processor_id(p)
+    return ProcessorContext(
+        run_id=state.run_id,
+        processor_id=pid,
+        step_number=step_no,
+        retry_count=state.processor_retries,
+        context=setup.options.context,
+        state=setup.processor_state.setdefault(pid, {}),
+    )
+
+
+def _processed_messages(value: Any, fallback: list[Message], where: str) -> list[Message]:
+    if value is None:
+        return fallback
+    from .messages import normalize_messages
+
+    if not isinstance(value, list):
+        raise ConfigurationError(
+            f"{where} must return a list of messages or None, got {type(value).__name__}", field="input_processors"
+        )
+    return normalize_messages(value)
+
+
+def _process_input(setup: RunSetup, state: RunState) -> Generator[Effect, Any, None]:
+    """process_input of every input processor, once, on the run's input messages."""
+    for p in setup.input_processors:
+        fn = hook(p, "process_input")
+        if fn is None:
+            continue
+        ctx = _pctx(setup, state, p, 0)
+        value = yield Invoke(fn, {}, (list(state.messages), ctx), throw=True)
+        state.messages = _processed_messages(value, state.messages, f"{ctx.processor_id}.process_input")
+        state.response_start = len(state.messages)
+
+
+def _process_input_step(
+    setup: RunSetup, state: RunState, step_no: int, messages: list[Message]
+) -> Generator[Effect, Any, list[Message]]:
+    """process_input_step hooks on exactly what this step sends (not stored)."""
+    for p in setup.input_processors:
+        fn = hook(p, "process_input_step")
+        if fn is None:
+            continue
+        ctx = _pctx(setup, state, p, step_no)
+        value = yield Invoke(fn, {}, (list(messages), ctx), throw=True)
+        messages = _processed_messages(value, messages, f"{ctx.processor_id}.process_input_step")
+    return messages
+
+
+def _stream_filter(setup: RunSetup, state: RunState, step_no: int) -> Callable[[Any], Any] | None:
+    """One callable applying every process_output_stream hook to a chunk (None when no processor has one)."""
+    hooks = [
+        (fn, _pctx(setup, state, p, step_no))
+        for p in setup.output_processors
+        if (fn := hook(p, "process_output_stream")) is not None
+    ]
+    if not hooks:
+        return None
+
+    def keep(chunk: Any) -> Any:
+        for fn, ctx in hooks:
+            chunk = fn(chunk, ctx)
+            if chunk is None:
+                return None
+        return chunk
+
+    return keep
+
+
+def _process_output_step(setup: RunSetup, state: RunState, step: Step) -> Generator[Effect, Any, bool]:
+    """process_output_step hooks; True when one asked to retry the step (and retries are left)."""
+    for p in setup.output_processors:
+        fn = hook(p, "process_output_step")
+        if fn is None:
+            continue
+        ctx = _pctx(setup, state, p, step.index)
+        try:
+            yield Invoke(fn, {}, (step, ctx), throw=True)
+        except TripwireError as trip:
+            if not trip.retry:
+                raise
+            if state.processor_retries >= setup.max_processor_retries:
+                raise TripwireError(
+                    f"{trip.reason} (still failing after {state.processor_retries} retries; "
+                    "raise max_processor_retries to allow more)",
+                    processor_id=trip.processor_id,
+                    metadata=trip.metadata,
+                ) from None
+            state.processor_retries += 1
+            step.warnings.append(f"{trip.processor_id} asked for a retry: {trip.reason}")
+            if step.tool_calls and state.messages and state.messages[-1].role == "assistant":
+                state.messages.pop()  # unanswered tool calls cannot stay in the conversation
+            state.messages.append(Message.user(f"Please answer again. Feedback on your last answer: {trip.reason}"))
+            return True
+    return False
+
+
+def _process_output_result(
+    setup: RunSetup, state: RunState, result: GenerationResult
+) -> Generator[Effect, Any, GenerationResult]:
+    """process_output_result hooks; a tripwire here turns the result into a `tripwire` one."""
+    for p in setup.output_processors:
+        fn = hook(p, "process_output_result")
+        if fn is None:
+            continue
+        ctx = _pctx(setup, state, p, len(state.steps))
+        try:
+            value = yield Invoke(fn, {}, (result, ctx), throw=True)
+        except TripwireError as trip:
+            state.tripwire = trip.to_dict()
+            result.finish_reason = "tripwire"
+            result.tripwire = Tripwire.model_validate(state.tripwire)
+            return result
+        if value is not None:
+            result = value
+    return result
+
+
+def _structure(
+    setup: RunSetup, state: RunState, result: GenerationResult, spec: StructuredOutput
+) -> Generator[Effect, Any, GenerationResult]:
+    """Parse and validate the final answer (or have the structuring model write it) into `result.object`."""
+    text = result.text
+    if spec.model:
+        text = yield from _structuring_call(setup, state, result, spec)
+    value, problems = spec.parse(text)
+    if not problems:
+        result.object = value
+        return result
+    message = f"structured output does not match the schema: {'; '.join(problems)}"
+    if spec.error_strategy == "strict":
+        raise StructuredOutputError(
+            f"{message}. The answer was {text.strip()[:200]!r}. Pass structured_output={{'schema': ..., "
+            "'error_strategy': 'warn'} (or 'fallback' with a fallback_value) to get the result anyway.",
+            text=text,
+            errors=problems,
+        )
+    if spec.error_strategy == "fallback":
+        result.object = spec.fallback_value
+        result.warnings.append(f"{message}; used fallback_value")
+    else:
+        result.warnings.append(message)
+    return result
+
+
+def _structuring_call(
+    setup: RunSetup, state: RunState, result: GenerationResult, spec: StructuredOutput
+) -> Generator[Effect, Any, str]:
+    """One call to the structuring model over the agent's answer, reasoning and tool results; returns its text."""
+    assert spec.model is not None
+    provider, transport = setup.resolve(spec.model)
+    native = getattr(getattr(provider, "capabilities", None), "structured_output", "prompt") == "native"
+    system = (
+        "You turn another assistant's answer into JSON that matches a schema. Use only facts from the answer, "
+        "its reasoning and its tool results; leave out what they do not say if the schema allows it."
+    )
+    if spec.instructions:
+        system += f"\n\n{spec.instructions}"
+    if not native:
+        system += f"\n\n{spec.prompt()}"
+    request = next((m.text for m in reversed(state.messages[: state.response_start]) if m.role == "user"), "")
+    parts = [f"Request:\n{request}", f"Answer:\n{result.text}"]
+    if result.reasoning_text:
+        parts.append(f"Reasoning:\n{result.reasoning_text}")
+    if result.tool_results:
+        shown = [{"tool": r.tool_name, "args": r.args, "result": r.result} for r in result.tool_results]
+        parts.append("Tool results:\n" + json.dumps(shown, ensure_ascii=False, default=str))
+    call = ModelCall(
+        model=provider.model,
+        messages=[Message.system(system), Message.user("\n\n".join(parts))],
+        provider_options=dict(spec.provider_options),
+        response_format=spec.response_format() if native else None,
+        stream=False,
+    )
+    req = provider.build_request(call)
+    retry = RetryPolicy(max_retries=2, retry_delay=getattr(provider, "retry_delay", None))
+    index = len(result.steps)
+    outcome: ModelOutcome = yield ModelRequest(provider, call, req, transport, retry, index, setup.options.timeout)
+    step = _make_step(index, state, provider, outcome, req)
+    step.step_type = "continue"
+    result.steps.append(step)
+    result.usage = result.usage + step.usage
+    return outcome.response.text
 
 
 def _finalize(setup: RunSetup, state: RunState, result: GenerationResult) -> Generator[Effect, Any, GenerationResult]:
@@ -683,7 +931,7 @@ def _finalize(setup: RunSetup, state: RunState, result: GenerationResult) -> Gen
     yield  # pragma: no cover - makes this a generator
 
 
-def _build_result(setup: RunSetup, state: RunState, reason: FinishReason, started: float | None) -> GenerationResult:
+def _build_result(setup: RunSetup, state: RunState, reason: FinishReason) -> GenerationResult:
     steps = state.steps
     last = steps[-1] if steps else None
     response_messages = state.messages[state.response_start :]
@@ -709,7 +957,8 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason, starte
             if src.url not in seen:
                 seen.add(src.url)
                 sources.append(src)
-    return GenerationResult.model_construct(
+    return fast_construct(
+        GenerationResult,
         files=[],
         text=last.text if last else "",
         tool_calls=[c for s in steps for c in s.tool_calls],
@@ -717,7 +966,8 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason, starte
         usage=Usage.total([s.usage for s in steps]),
         steps=list(steps),
         finish_reason=reason,
-        response=ResponseInfo.model_construct(
+        response=fast_construct(
+            ResponseInfo,
             id=last.response.id if last else None,
             timestamp=last.response.timestamp if last else None,
             model_id=last.response.model_id if last else None,
@@ -730,6 +980,7 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason, starte
         reasoning=[r for s in steps for r in s.reasoning],
         sources=sources,
         suspend_payload=suspend,
+        tripwire=Tripwire.model_validate(state.tripwire) if state.tripwire else None,
         run_id=state.run_id,
         messages=[*state.messages],
         remembered_messages=list(state.remembered),
