@@ -134,6 +134,19 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
     "phone": re.compile(r"(?<![\w+])\+?\d[\d\s().-]{5,}\d(?![\w])"),
 }
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+
+
+def _is_phone(text: str) -> bool:
+    """A phone-shaped match that is not a date or a bare short number: 7-15 digits (10+ when unseparated)."""
+    digits = sum(c.isdigit() for c in text)
+    if _DATE.fullmatch(text.strip()):
+        return False
+    if text.isdigit():
+        return 10 <= digits <= 15
+    return 7 <= digits <= 15
+
+
 _LABELS = {"api_key": "[API_KEY]", "bearer": "Bearer [TOKEN]", "email": "[EMAIL]", "phone": "[PHONE]"}
 
 PIIKind = Literal["api_key", "bearer", "email", "phone"]
@@ -168,7 +181,7 @@ class PIIRedactor(Processor):
         found = []
         for kind in self.kinds:
             for m in _PATTERNS[kind].finditer(text):
-                if kind != "phone" or sum(c.isdigit() for c in m.group(0)) >= 7:
+                if kind != "phone" or _is_phone(m.group(0)):
                     found.append((kind, m.group(0)))
         return found
 
@@ -177,7 +190,7 @@ class PIIRedactor(Processor):
             label = self.replacement or _LABELS[kind]
             if kind == "phone":
                 text = _PATTERNS[kind].sub(
-                    lambda m, label=label: label if sum(c.isdigit() for c in m.group(0)) >= 7 else m.group(0), text
+                    lambda m, label=label: label if _is_phone(m.group(0)) else m.group(0), text
                 )
             else:
                 text = _PATTERNS[kind].sub(label, text)
