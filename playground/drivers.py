@@ -189,7 +189,7 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
     error: BaseException | None = None
     while True:
         try:
-            effect = gen.throw(error) if error is not None else gen.send(value)
+            effect: Any = gen.throw(error) if error is not None else gen.send(value)  # dispatched on type() below
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
@@ -197,12 +197,11 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
             yield final
             return
         value, error = None, None
-        kind = type(effect)
-        if kind is Emit:
+        if isinstance(effect, Emit):
             if on_chunk is not None:
                 _call_sync(on_chunk, {"chunk": effect.event})
             yield effect.event
-        elif kind is ModelRequest:
+        elif isinstance(effect, ModelRequest):
             try:
                 for item in _model_sync(effect, abort, on_chunk):
                     if type(item) is ModelOutcome:
@@ -211,9 +210,9 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
                         yield item  # type: ignore[misc]
             except (ProviderError, TripwireError) as exc:
                 error = exc
-        elif kind is RunTools:
+        elif isinstance(effect, RunTools):
             value = _run_tools_sync(effect)
-        elif kind is Invoke:
+        elif isinstance(effect, Invoke):
             if effect.throw:
                 try:
                     value = _call_sync(effect.fn, effect.kwargs, effect.args)
@@ -300,7 +299,7 @@ async def drive_async(
     error: BaseException | None = None
     while True:
         try:
-            effect = gen.throw(error) if error is not None else gen.send(value)
+            effect: Any = gen.throw(error) if error is not None else gen.send(value)  # dispatched on type() below
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
@@ -308,12 +307,11 @@ async def drive_async(
             yield final
             return
         value, error = None, None
-        kind = type(effect)
-        if kind is Emit:
+        if isinstance(effect, Emit):
             if on_chunk is not None:
                 await _call_async(on_chunk, {"chunk": effect.event})
             yield effect.event
-        elif kind is ModelRequest:
+        elif isinstance(effect, ModelRequest):
             try:
                 async for item in _model_async(effect, abort, on_chunk):
                     if type(item) is ModelOutcome:
@@ -322,9 +320,9 @@ async def drive_async(
                         yield item  # type: ignore[misc]
             except (ProviderError, TripwireError) as exc:
                 error = exc
-        elif kind is RunTools:
+        elif isinstance(effect, RunTools):
             value = await _run_tools_async(effect)
-        elif kind is Invoke:
+        elif isinstance(effect, Invoke):
             if effect.throw:
                 try:
                     value = await _call_async(effect.fn, effect.kwargs, effect.args)

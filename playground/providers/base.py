@@ -32,11 +32,17 @@ class HttpRequestSpec:
     stream: bool = False
     warnings: list[str] = field(default_factory=list)
     """Settings the provider could not send, said out loud instead of dropped silently."""
+    _body: bytes | None = field(default=None, repr=False, compare=False)
 
     def body_bytes(self) -> bytes:
-        if self.json is None:
-            return b""
-        return json.dumps(self.json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """The JSON body as sent, serialised once (the driver masks and previews from the same bytes)."""
+        if self._body is None:
+            self._body = (
+                b""
+                if self.json is None
+                else json.dumps(self.json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            )
+        return self._body
 
 
 @dataclass(slots=True)
@@ -251,15 +257,10 @@ def make_provider_error(
 ) -> ProviderError:
     """The most specific ProviderError for a status, code and message."""
     headers = headers or {}
-    request_id = (
-        headers.get("x-request-id") or headers.get("request-id") or headers.get("x-goog-request-id") or None
-    )
+    request_id = headers.get("x-request-id") or headers.get("request-id") or headers.get("x-goog-request-id") or None
     low = f"{code or ''} {message}".lower()
-    cls: type[ProviderError]
-    if any(marker in low for marker in _CONTEXT_MARKERS):
-        cls = ContextLengthError
-    else:
-        cls = error_class_for_status(status)
+    context_full = any(marker in low for marker in _CONTEXT_MARKERS)
+    cls: type[ProviderError] = ContextLengthError if context_full else error_class_for_status(status)
     retry_after = parse_retry_after(headers)
     return cls(
         message,
