@@ -109,11 +109,11 @@ def _tool_choice_choices(s: PlaygroundSession) -> list[str]:
     return ["auto", "none", "required", *s.active_tools]
 
 
-def _setting_value(s: PlaygroundSession, name: str) -> Any:
+def _setting_value(s: PlaygroundSession, name: str) -> str:
     value = getattr(s.settings, name)
     if name == "stop_sequences":
         return "\n".join(value or [])
-    return value
+    return "" if value is None else str(value)
 
 
 def _model_choices(s: PlaygroundSession) -> list[str]:
@@ -242,12 +242,10 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                     setting_inputs: list[Any] = []
                     for name in SETTING_FIELDS:
                         label = SETTING_LABELS.get(name, name)
-                        if name == "stop_sequences":
-                            comp: Any = gr.Textbox("", label=label, info=SETTING_INFO[name], lines=2)
-                        else:
-                            comp = gr.Number(_setting_value(proto, name), label=label, info=SETTING_INFO.get(name),
-                                             precision=0 if name in ("max_output_tokens", "top_k", "seed",
-                                                                     "max_retries") else None)
+                        # text fields, not gr.Number: an empty field must stay "unset" (a Number sends 0)
+                        comp: Any = gr.Textbox(_setting_value(proto, name), label=label, info=SETTING_INFO[name],
+                                               lines=2 if name == "stop_sequences" else 1, placeholder="unset",
+                                               max_lines=6 if name == "stop_sequences" else 1)
                         setting_inputs.append(comp)
                 tools = gr.CheckboxGroup(list(proto.template.tools), value=proto.active_tools, label="Tools",
                                          info="checked tools are offered to the model")
@@ -322,8 +320,10 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                                 c_model = gr.Textbox("", label=f"Model {i + 1}", placeholder="default model")
                                 c_base = gr.Textbox("", label=f"Base URL {i + 1}",
                                                     placeholder="for OpenAI-compatible")
-                                c_temp = gr.Number(None if i == 0 else 1.0, label=f"Temperature {i + 1}")
-                                c_max = gr.Number(None, label=f"Max output tokens {i + 1}", precision=0)
+                                c_temp = gr.Textbox("" if i == 0 else "1.0", label=f"Temperature {i + 1}",
+                                                    placeholder="as in Chat")
+                                c_max = gr.Textbox("", label=f"Max output tokens {i + 1}",
+                                                   placeholder="as in Chat")
                                 c_out = gr.Markdown("", elem_classes=["pg-compare-answer"])
                             col_boxes.append(box)
                             col_inputs += [c_provider, c_model, c_base, c_temp, c_max]

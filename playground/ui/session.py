@@ -78,6 +78,7 @@ DEFAULT_MODELS: dict[str, str] = {
     COMPATIBLE: "",
 }
 SETTING_FIELDS: tuple[str, ...] = tuple(ModelSettings.model_fields)
+INT_SETTINGS = frozenset({"max_output_tokens", "top_k", "seed", "max_retries"})
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -359,8 +360,8 @@ class PlaygroundSession:
     def set_settings(self, values: Mapping[str, Any]) -> None:
         """Replace the model settings. None or "" leaves a setting unset (and unset is not sent).
 
-        `stop_sequences` takes a list or a string with one sequence per line. Raises ConfigurationError naming each
-        bad setting; nothing changes then.
+        Numbers may be given as text (form fields); `stop_sequences` takes a list or a string with one sequence per
+        line. Raises ConfigurationError naming the bad setting; nothing changes then.
         """
         clean: dict[str, Any] = {}
         for name, value in values.items():
@@ -374,7 +375,14 @@ class PlaygroundSession:
                 value = [s for s in value.splitlines() if s]
                 if not value:
                     continue
-            if name in ("max_output_tokens", "top_k", "seed", "max_retries") and isinstance(value, float):
+            if name != "stop_sequences" and isinstance(value, str):  # text fields of a form
+                try:
+                    value = float(value.strip())
+                except ValueError:
+                    raise ConfigurationError(
+                        f"Model settings: {_label(name)} must be a number, got {value.strip()!r}", field=name
+                    ) from None
+            if name in INT_SETTINGS and isinstance(value, float):
                 if value != int(value):
                     raise ConfigurationError(f"Model settings: {_label(name)} must be a whole number, got {value}",
                                              field=name)
@@ -384,6 +392,15 @@ class PlaygroundSession:
             self.settings = ModelSettings(**clean)
         except ValueError as exc:
             raise ConfigurationError(_settings_problem(exc), field="model_settings") from None
+
+    def _merged_settings(self, overrides: Mapping[str, Any]) -> ModelSettings:
+        """The session's settings with `overrides` on top (same parsing and messages as set_settings)."""
+        saved = self.settings
+        try:
+            self.set_settings(overrides)
+            return saved.merged(self.settings)
+        finally:
+            self.settings = saved
 
     def set_active_tools(self, names: Sequence[str]) -> None:
         unknown = [n for n in names if n not in self.template.tools]
@@ -712,9 +729,7 @@ class PlaygroundSession:
             label = col.label or f"{i + 1}. {col.provider}:{model}"
             out = CompareOutcome(label=label, model=f"{col.provider}:{model}")
             try:
-                base = self.settings.set_fields()
-                extra = {k: v for k, v in col.settings.items() if v is not None and v != ""}
-                settings = ModelSettings(**{**base, **extra})
+                settings = self._merged_settings(col.settings)
                 agent = self._working_agent(col.provider, model, col.base_url)
                 gen = agent.prompt([*self.messages, Message.user(text)], **self._options(settings))
                 out.request = mask_value(gen.request_preview(), self.secrets)

@@ -309,7 +309,7 @@ async def test_two_sessions_are_isolated() -> None:
     a.set_settings({"temperature": 0.9})
     await collect(a.send("look up order 42"))
     assert b.exchanges == [] and b.messages == [] and not b.has_api_key
-    assert b.settings.temperature is None and b.agent_name == "research"
+    assert b.settings.temperature is None and b.agent_name == PlaygroundSession(agents).agent_name
     await collect(b.send("2+2"))
     assert len(a.exchanges) == 1 and len(b.exchanges) == 1
     assert a.exchanges[0].user_text != b.exchanges[0].user_text
