@@ -189,7 +189,7 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
     error: BaseException | None = None
     while True:
         try:
-            effect: Any = gen.throw(error) if error is not None else gen.send(value)  # dispatched on type() below
+            effect = gen.throw(error) if error is not None else gen.send(value)
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
@@ -299,7 +299,7 @@ async def drive_async(
     error: BaseException | None = None
     while True:
         try:
-            effect: Any = gen.throw(error) if error is not None else gen.send(value)  # dispatched on type() below
+            effect = gen.throw(error) if error is not None else gen.send(value)
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
