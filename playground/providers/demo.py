@@ -243,6 +243,52 @@ def instance_for_schema(schema: Mapping[str, Any], text: str, defs: Mapping[str,
     return text.strip()[:80]
 
 
+def _requested_schema(body: Mapping[str, Any], system: str) -> dict[str, Any] | None:
+    """The JSON Schema the caller wants: the native `response_format`, or one written into the system prompt
+    (structured output by prompt injection: "... JSON Schema: {...}")."""
+    rf = body.get("response_format") or {}
+    if rf.get("type") == "json_schema":
+        return (rf.get("json_schema") or {}).get("schema") or {}
+    at = system.lower().find("json schema")
+    start = system.find("{", at) if at >= 0 else -1
+    if start < 0:
+        return None
+    try:
+        schema, _ = json.JSONDecoder().raw_decode(system[start:])
+    except ValueError:
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
+def _tool_values(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every key/value of the JSON objects the tools returned, for filling a schema by field name."""
+    values: dict[str, Any] = {}
+    for m in messages:
+        if m.get("role") != "tool":
+            continue
+        try:
+            data = json.loads(_text_of(m.get("content")))
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            values.update(data)
+    return values
+
+
+def _fill_schema(schema: Mapping[str, Any], values: Mapping[str, Any], text: str) -> Any:
+    """An instance of `schema` whose fields take the tools' values where names match, the message's otherwise."""
+    base = instance_for_schema(schema, text)
+    if not isinstance(base, dict):
+        return base
+    kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in values:
+            expected = kinds.get(prop.get("type", ""), object)
+            if isinstance(values[name], expected) and not (isinstance(values[name], bool) and expected is not bool):
+                base[name] = values[name]
+    return base
+
+
 def _arithmetic(text: str) -> str | None:
     m = re.search(r"(-?\d+(?:\.\d+)?)\s*([-+*/x×÷])\s*(-?\d+(?:\.\d+)?)", text)
     if not m:
@@ -282,8 +328,13 @@ class DemoBrain:
         last = messages[-1] if messages else {}
         reply: dict[str, Any] = {"content": "", "reasoning": "", "tool_calls": [], "annotations": []}
 
+        schema = _requested_schema(body, system)
         if last.get("role") == "tool":
             self._answer_from_tools(messages, reply)
+            if schema is not None:  # structured output after tools: fill the schema from the tool results
+                reply["content"] = json.dumps(
+                    _fill_schema(schema, _tool_values(messages), f"{user} {reply['content']}")
+                )
             return reply
         picked = _pick_tools(user, tools, body.get("tool_choice", "auto"))
         if picked:
@@ -311,8 +362,7 @@ class DemoBrain:
             return reply
 
         rf = body.get("response_format") or {}
-        if rf.get("type") == "json_schema":
-            schema = (rf.get("json_schema") or {}).get("schema") or {}
+        if schema is not None:
             reply["reasoning"] = "The caller asked for JSON matching a schema; I fill it from the message."
             reply["content"] = json.dumps(instance_for_schema(schema, user))
             return reply

@@ -114,3 +114,23 @@ def test_brain_answers_from_tool_results() -> None:
 def test_demo_lists_its_models() -> None:
     provider = Agent(model="demo").provider
     assert provider.parse_list_models(200, {}, b'{"data": [{"id": "demo-1"}]}') == ["demo-1"]
+
+
+def test_demo_structured_output_after_tools_and_by_prompt_injection() -> None:
+    from pydantic import BaseModel
+
+    class Report(BaseModel):
+        city: str
+        temperature: int
+        conditions: str
+
+    result = weather_agent.generate("What's the weather in Paris?", structured_output=Report)
+    expected = weather_agent.tools["get_weather"].run({"city": "Paris"})
+    assert result.tool_calls[0].args == {"city": "Paris"}
+    assert result.object == Report(city="Paris", temperature=expected["temperature"], conditions=expected["conditions"])
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}}
+    injected = Agent(model="demo").generate(
+        "Ada Lovelace is 36", structured_output={"schema": schema, "json_prompt_injection": True}
+    )
+    assert "response_format" not in injected.request.body
+    assert injected.object == {"name": "Ada Lovelace", "age": 36}
