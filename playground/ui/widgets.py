@@ -95,6 +95,7 @@ _CSS = """<style>
 .pgw-panel{font-size:13px;color:var(--jp-content-font-color1,#1f2328)}
 .pgw-panel table{border-collapse:collapse}
 .pgw-panel th,.pgw-panel td{border:1px solid #d0d7de;padding:2px 8px;text-align:left}
+.pgw-panel td.pg-num,.pgw-panel th.pg-num{text-align:right;font-variant-numeric:tabular-nums}
 .pg-chart .pg-legend{margin-right:10px;font-size:12px}
 .pg-chart .pg-legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 .pg-bar-row{display:flex;align-items:center;gap:8px;margin:3px 0}
@@ -102,9 +103,9 @@ _CSS = """<style>
 .pg-bar{display:flex;flex:1;height:14px;background:#eef1f4;border-radius:3px;overflow:hidden;max-width:520px}
 .pg-seg{display:block;height:100%}
 .pg-bar-value{font-size:12px;white-space:nowrap}
-.pg-steps{padding-left:20px;margin:4px 0}
-.pg-steps li{margin:2px 0}
-.pg-steps .pg-tool{list-style:none;margin-left:12px}
+.pg-steps{list-style:none;padding-left:6px;margin:4px 0}
+.pg-steps li{margin:3px 0}
+.pg-steps .pg-tool{margin-left:16px}
 </style>"""
 
 _TOOL_STATE: dict[str, str] = {
@@ -128,7 +129,7 @@ def _block_html(b: Block) -> str:
         return f'<div class="pgw-msg pgw-assistant">{esc(b.text)}</div>' if b.text else ""
     if b.kind == "reasoning":
         state = "" if b.done else " (thinking…)"
-        return (f'<details class="pgw-block"><summary>🧠 Reasoning{state}</summary>'
+        return (f'<details class="pgw-block"><summary>Reasoning{state}</summary>'
                 f"<pre>{esc(b.text)}</pre></details>")
     if b.kind == "tool":
         args = b.args if b.args is not None else b.args_text
@@ -142,10 +143,10 @@ def _block_html(b: Block) -> str:
         state = _TOOL_STATE.get(b.status, b.status)
         css = ' class="pgw-approval-state"' if b.status == "approval" else ""
         opened = " open" if b.status == "approval" else ""
-        return (f'<details class="pgw-block"{opened}><summary>🔧 Tool call: <code>{esc(b.tool_name)}</code> · '
+        return (f'<details class="pgw-block"{opened}><summary>Tool call: <code>{esc(b.tool_name)}</code> · '
                 f"<span{css}>{esc(state)}</span></summary>{body}</details>")
     if b.kind == "error":
-        return (f'<div class="pgw-error">⚠️ <b>Error.</b> {esc(b.text)}<br><i>The conversation is kept; fix the '
+        return (f'<div class="pgw-error"><b>Error.</b> {esc(b.text)}<br><i>The conversation is kept; fix the '
                 "problem and send again.</i></div>")
     return f'<div class="pgw-msg pgw-assistant">{esc(b.text)}</div>'
 
@@ -160,7 +161,7 @@ def chat_html(exchanges: list[Exchange]) -> str:
         items.append(f'<div class="pgw-msg pgw-user">{esc(ex.user_text)}</div>')
         items += [_block_html(b) for b in ex.view.blocks]
         if ex.status == "stopped":
-            items.append('<div class="pgw-muted">⏹️ Stopped.</div>')
+            items.append('<div class="pgw-muted">Stopped.</div>')
         if ex.status == "running" and not ex.view.blocks:
             items.append('<div class="pgw-msg pgw-assistant pgw-muted">…</div>')
     return f'<div class="pgw-chat">{"".join(i for i in items if i)}</div>'
@@ -258,18 +259,21 @@ class PlaygroundWidget:
         self._inspect_preview: dict[str, Any] | None = None
         self._last_render = 0.0
 
-        full = w.Layout(width="100%")
+
+        def full() -> w.Layout:  # one Layout per widget: hiding one must not hide the others
+            return w.Layout(width="100%")
+
         # -- configuration column ------------------------------------------------------------------------------
-        self.agent_menu = w.Dropdown(options=list(session.agents), description="Agent", layout=full)
-        self.provider_menu = w.Dropdown(options=provider_choices(), description="Provider", layout=full)
+        self.agent_menu = w.Dropdown(options=list(session.agents), description="Agent", layout=full())
+        self.provider_menu = w.Dropdown(options=provider_choices(), description="Provider", layout=full())
         self.model_box = w.Combobox(options=[], description="Model", ensure_option=False, continuous_update=False,
                                     layout=w.Layout(flex="1"))
         self.models_button = w.Button(description="↻", tooltip="List the provider's models",
                                       layout=w.Layout(width="36px"))
         self.base_url_box = w.Text(description="Base URL", placeholder="http://127.0.0.1:8000/v1",
-                                   continuous_update=False, layout=full)
+                                   continuous_update=False, layout=full())
         self.api_key_box = w.Password(description="API key", placeholder="from the environment when empty",
-                                      continuous_update=False, layout=full)
+                                      continuous_update=False, layout=full())
         self.key_status = w.HTML()
         self.instructions_box = w.Textarea(placeholder="Instructions (system prompt)", continuous_update=False,
                                            layout=w.Layout(width="100%", height="90px"))
@@ -282,14 +286,14 @@ class PlaygroundWidget:
                                  layout=w.Layout(width="100%", height="52px"),
                                  style={"description_width": "130px"})
             else:
-                box = w.Text(description=label, placeholder="unset", continuous_update=False, layout=full,
+                box = w.Text(description=label, placeholder="unset", continuous_update=False, layout=full(),
                              style={"description_width": "130px"})
             self.setting_boxes[name] = box
         self.tool_boxes: dict[str, w.Checkbox] = {}
         self.tools_area = w.VBox()
-        self.tool_choice_menu = w.Dropdown(description="Tool choice", layout=full)
+        self.tool_choice_menu = w.Dropdown(description="Tool choice", layout=full())
         self.approval_box = w.Checkbox(description="Require approval for every tool call", indent=False)
-        self.max_steps_box = w.BoundedIntText(description="Max steps", min=1, max=50, layout=full)
+        self.max_steps_box = w.BoundedIntText(description="Max steps", min=1, max=50, layout=full())
         self.save_button = w.Button(description="Save session", icon="download")
         self.save_link = w.HTML()
         self.load_upload = w.FileUpload(accept=".json", multiple=False, description="Load session")
@@ -298,7 +302,7 @@ class PlaygroundWidget:
         settings_acc = w.Accordion(children=[settings_box], titles=("Model settings",))
         config = w.VBox(
             [
-                self.agent_menu, self.provider_menu, w.HBox([self.model_box, self.models_button], layout=full),
+                self.agent_menu, self.provider_menu, w.HBox([self.model_box, self.models_button], layout=full()),
                 self.base_url_box, self.api_key_box, self.key_status, _label("Instructions"), self.instructions_box,
                 settings_acc, _label("Tools"), self.tools_area, self.tool_choice_menu, self.approval_box,
                 self.max_steps_box, w.HBox([self.save_button, self.load_upload]), self.save_link,
@@ -539,7 +543,7 @@ class PlaygroundWidget:
         pending = s.pending
         if pending is not None and not s.busy:
             self.approval_text.value = (
-                f"<b>🔧 {esc(pending.tool_name)}</b> waits for your approval. Edit the arguments if needed, then "
+                f"<b>{esc(pending.tool_name)}</b> waits for your approval. Edit the arguments if needed, then "
                 "approve or decline."
             )
             self.approval_args.value = json.dumps(pending.args, indent=2, ensure_ascii=False)

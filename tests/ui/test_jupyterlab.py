@@ -200,14 +200,15 @@ def test_notebook_playground_in_jupyterlab(jupyterlab: str, chromium: Any) -> No
         assert partial, f"the answer did not stream in (samples: {samples[-5:]})"
 
         # the panels follow the exchange
-        widget.locator(".lm-TabBar-tab", has_text="Usage").click()
-        usage = widget.locator(".pgw-panel", has_text="total").first
-        usage.wait_for(state="visible")
-        assert "step 2" in usage.inner_text()
         widget.locator(".lm-TabBar-tab", has_text="Steps").click()
-        steps = widget.locator(".pg-steps").first
+        steps = widget.locator(".pg-steps:visible").first
         steps.wait_for(state="visible")
         assert "refund" in steps.inner_text() and "approved" in steps.inner_text()
+        widget.locator(".lm-TabBar-tab", has_text="Usage").click()
+        usage = widget.locator(".pgw-panel:visible", has_text="total").first
+        usage.wait_for(state="visible")
+        assert "step 2" in usage.inner_text()
+        assert widget.locator(".pg-chart:visible .pg-seg").count() >= 4  # the tokens-per-step bars
 
         # a screenshot for the README and notebooks/05
         widget.scroll_into_view_if_needed()
