@@ -243,8 +243,9 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                     for name in SETTING_FIELDS:
                         label = SETTING_LABELS.get(name, name)
                         # text fields, not gr.Number: an empty field must stay "unset" (a Number sends 0)
-                        comp: Any = gr.Textbox(_setting_value(proto, name), label=label, info=SETTING_INFO[name],
-                                               lines=2 if name == "stop_sequences" else 1, placeholder="unset",
+                        comp: Any = gr.Textbox(_setting_value(proto, name), label=label,
+                                               lines=2 if name == "stop_sequences" else 1,
+                                               placeholder=f"unset ({SETTING_INFO[name]})",
                                                max_lines=6 if name == "stop_sequences" else 1)
                         setting_inputs.append(comp)
                 tools = gr.CheckboxGroup(list(proto.template.tools), value=proto.active_tools, label="Tools",
@@ -324,7 +325,8 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                                                     placeholder="as in Chat")
                                 c_max = gr.Textbox("", label=f"Max output tokens {i + 1}",
                                                    placeholder="as in Chat")
-                                c_out = gr.Markdown("", elem_classes=["pg-compare-answer"])
+                                c_out = gr.Markdown("", elem_classes=["pg-compare-answer"],
+                                                    elem_id=f"pg-compare-answer-{i + 1}")
                             col_boxes.append(box)
                             col_inputs += [c_provider, c_model, c_base, c_temp, c_max]
                             col_outputs.append(c_out)

@@ -225,11 +225,13 @@ def test_compare_two_columns(open_page: Any) -> None:
     p.page.get_by_label("Compare message", exact=True).fill("What is a vector database?")
     p.fill("Max output tokens 2", "12")
     p.click("Compare")
-    answers = p.page.locator(".pg-compare-answer")
-    expect(answers.nth(0)).to_contain_text("Usage:", timeout=WAIT)
-    expect(answers.nth(1)).to_contain_text("Usage:", timeout=WAIT)
-    expect(answers.nth(0)).to_contain_text("Latency:")
-    expect(answers.nth(1)).to_contain_text("finish length")
+    first = p.page.locator("#pg-compare-answer-1").first
+    second = p.page.locator("#pg-compare-answer-2").first
+    expect(first).to_contain_text("Usage:", timeout=WAIT)
+    expect(second).to_contain_text("Usage:", timeout=WAIT)
+    expect(first).to_contain_text("Latency:")
+    expect(first).to_contain_text("finish stop")
+    expect(second).to_contain_text("finish length")
     p.screenshot("playground-compare.png")
 
 
@@ -260,6 +262,7 @@ def test_wrong_key_shows_an_error_and_the_page_recovers(open_page: Any, reject_s
     model = p.page.get_by_label("Model", exact=True)
     model.fill("test-model")
     model.press("Enter")
+    p.page.get_by_text("Model settings", exact=True).click()
     p.fill("Max retries", "0")
     p.fill("API key", KEY)
     p.send("hello")
