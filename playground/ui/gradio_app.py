@@ -77,7 +77,7 @@ def css() -> str:
 
 
 def _notice(text: str | None) -> Any:
-    return gr.Markdown(f"⚠️ {text}" if text else "", visible=bool(text))
+    return gr.Markdown(f"**Problem:** {text}" if text else "", visible=bool(text))
 
 
 def _status(s: PlaygroundSession) -> str:
@@ -149,7 +149,7 @@ def _approval_updates(s: PlaygroundSession) -> list[Any]:
     if p is None:
         return [gr.Group(visible=False), "", gr.Textbox(value=""), gr.Textbox(value="")]
     desc = p.schema.get("description", "")
-    title = (f"### ⏸️ Approval needed: `{p.tool_name}`\n{desc}\n\nThe model wants to run **{p.tool_name}** with the "
+    title = (f"### Approval needed: `{p.tool_name}`\n{desc}\n\nThe model wants to run **{p.tool_name}** with the "
              "arguments below. Edit them if needed (JSON), then **Approve**, or **Decline** with a reason.")
     return [gr.Group(visible=True), title, gr.Textbox(value=json.dumps(p.args, indent=2)), gr.Textbox(value="")]
 
@@ -222,7 +222,7 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
             gr.Markdown("# Agent Playground", elem_id="pg-title")
             status = gr.Markdown(_status(proto), elem_id="pg-status")
         if proto.load_errors:
-            gr.Markdown("⚠️ Some agents could not be loaded: " + "; ".join(proto.load_errors), elem_id="pg-load-errors")
+            gr.Markdown("**Some agents could not be loaded:** " + "; ".join(proto.load_errors), elem_id="pg-load-errors")
         with gr.Row(equal_height=False):
             # -- settings column ----------------------------------------------------------------------------------
             with gr.Column(scale=1, min_width=300, elem_id="pg-settings"):
@@ -518,11 +518,11 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                 outcomes = await s.compare(text, columns)
             except ValueError as exc:
                 s.notice = s.mask(str(exc))
-                return [f"⚠️ {s.notice}" if i == 0 else "" for i in range(COMPARE_COLUMNS)]
+                return [f"**Problem:** {s.notice}" if i == 0 else "" for i in range(COMPARE_COLUMNS)]
             out: list[Any] = []
             for o in outcomes:
                 if o.error:
-                    out.append(f"#### {o.label}\n\n⚠️ **Error.** {o.error}")
+                    out.append(f"#### {o.label}\n\n**Error.** {o.error}")
                     continue
                 latency = f"{o.latency_ms:,.0f} ms" if o.latency_ms is not None else "–"
                 out.append(f"#### {o.label}\n\n{o.text or '*(no text)*'}\n\n---\n"

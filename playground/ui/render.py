@@ -212,10 +212,10 @@ def block_messages(b: Block) -> list[ChatMessageView]:
         return [{"role": "assistant", "content": b.text}] if b.text else []
     if b.kind == "reasoning":
         return [{"role": "assistant", "content": b.text,
-                 "metadata": {"title": "🧠 Reasoning", "status": "done" if b.done else "pending"}}]
+                 "metadata": {"title": "Reasoning", "status": "done" if b.done else "pending"}}]
     if b.kind == "tool":
         meta: ChatMetadata = {
-            "title": f"🔧 Tool call: {b.tool_name}",
+            "title": f"Tool call: {b.tool_name}",
             "status": "pending" if b.status in ("streaming", "running", "approval") else "done",
             "log": _TOOL_LOG.get(b.status, b.status),
             "id": b.tool_call_id,
@@ -224,7 +224,7 @@ def block_messages(b: Block) -> list[ChatMessageView]:
             meta["duration"] = round(b.duration_ms / 1000, 3)
         return [{"role": "assistant", "content": tool_block_markdown(b), "metadata": meta}]
     if b.kind == "error":
-        return [{"role": "assistant", "content": f"⚠️ **Error.** {b.text}\n\n*The conversation is kept; fix the "
+        return [{"role": "assistant", "content": f"**Error.** {b.text}\n\n*The conversation is kept; fix the "
                                                  "problem and send again.*"}]
     return [{"role": "assistant", "content": b.text}]
 
@@ -238,7 +238,7 @@ def chat_messages(exchanges: list[Any]) -> tuple[list[ChatMessageView], list[int
         for b in ex.view.blocks:
             items += block_messages(b)
         if ex.status == "stopped":
-            items.append({"role": "assistant", "content": "⏹️ *Stopped.*"})
+            items.append({"role": "assistant", "content": "*Stopped.*"})
         if ex.status == "running" and len(items) == 1:
             items.append({"role": "assistant", "content": "…"})
         out += items

@@ -313,7 +313,7 @@ class PlaygroundWidget:
         # -- chat column ---------------------------------------------------------------------------------------
         self.header = w.HTML()
         self.notice = w.HTML()
-        self.chat = w.HTML(layout=w.Layout(height="360px", overflow_y="auto", border="1px solid #d0d7de",
+        self.chat = w.HTML(layout=w.Layout(height="360px", overflow="auto", border="1px solid #d0d7de",
                                            padding="4px"))
         self.chat.add_class("pgw-chat-box")
         self.message_box = w.Textarea(placeholder="Message… (e.g. refund order 42)", continuous_update=True,
@@ -460,6 +460,7 @@ class PlaygroundWidget:
         item = files[0]
         content = item["content"] if isinstance(item, Mapping) else item.content
         self.load(bytes(content))
+        self.load_upload.value = ()  # so that the same file can be loaded again
 
     # -- controls from the session --------------------------------------------------------------------------------
     def _sync_controls(self) -> None:

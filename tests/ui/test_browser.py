@@ -223,7 +223,7 @@ def test_compare_two_columns(open_page: Any) -> None:
     p.choose("Agent", "research")
     p.tab("Compare")
     p.page.get_by_label("Compare message", exact=True).fill("What is a vector database?")
-    p.fill("Max output tokens 2", "12")
+    p.fill("Max output tokens 2", "40")
     p.click("Compare")
     first = p.page.locator("#pg-compare-answer-1").first
     second = p.page.locator("#pg-compare-answer-2").first
@@ -232,6 +232,7 @@ def test_compare_two_columns(open_page: Any) -> None:
     expect(first).to_contain_text("Latency:")
     expect(first).to_contain_text("finish stop")
     expect(second).to_contain_text("finish length")
+    p.page.locator("#pg-compare-answer-1").first.scroll_into_view_if_needed()
     p.screenshot("playground-compare.png")
 
 
@@ -270,6 +271,7 @@ def test_wrong_key_shows_an_error_and_the_page_recovers(open_page: Any, reject_s
     p.expect_notice("Incorrect API key")
     assert "2 + 2 = 4" in p.chat.inner_text()  # the conversation is kept
     assert KEY not in p.page.content()
+    p.page.evaluate("window.scrollTo(0, 0)")
     p.screenshot("playground-error.png")
     p.choose("Provider", "Demo (simulated, offline)")
     p.send("3*3")

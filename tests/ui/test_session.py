@@ -152,7 +152,7 @@ async def test_send_streams_and_keeps_the_conversation(session: PlaygroundSessio
     msgs, owner = chat_messages(session.exchanges)
     assert msgs[0] == {"role": "user", "content": "What is RAG?"}
     assert owner[-1] == 1
-    assert any(m.get("metadata", {}).get("title") == "🧠 Reasoning" for m in msgs)
+    assert any(m.get("metadata", {}).get("title") == "Reasoning" for m in msgs)
 
 
 async def test_empty_message_and_busy_states_are_messages_not_exceptions(session: PlaygroundSession) -> None:
