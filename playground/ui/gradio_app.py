@@ -222,7 +222,8 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
             gr.Markdown("# Agent Playground", elem_id="pg-title")
             status = gr.Markdown(_status(proto), elem_id="pg-status")
         if proto.load_errors:
-            gr.Markdown("**Some agents could not be loaded:** " + "; ".join(proto.load_errors), elem_id="pg-load-errors")
+            gr.Markdown("**Some agents could not be loaded:** " + "; ".join(proto.load_errors),
+                        elem_id="pg-load-errors")
         with gr.Row(equal_height=False):
             # -- settings column ----------------------------------------------------------------------------------
             with gr.Column(scale=1, min_width=300, elem_id="pg-settings"):
