@@ -1,0 +1,299 @@
+"""The notebook playground (playground/ui/widgets.py) without a browser: every control drives its session action, and
+both front ends expose every public action of `PlaygroundSession` (parity)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from playground.notebook import Playground, find_agents_dir
+from playground.ui.session import PlaygroundSession, load_agents
+from playground.ui.widgets import ACTIONS, PANELS, PlaygroundWidget, chat_html
+
+REPO = Path(__file__).resolve().parents[2]
+AGENTS = REPO / "agents"
+GRADIO_APP = REPO / "playground" / "ui" / "gradio_app.py"
+
+# Public methods of the session that are not actions a person takes: read-only helpers, and `configure`, the batch
+# form of the setters (a front end may call the setters one by one or `configure(field=...)`).
+NOT_ACTIONS = {"mask", "tool_schemas", "selected_exchange", "config", "configure"}
+
+
+def session_actions() -> set[str]:
+    """Every public action of PlaygroundSession (methods, not properties, not helpers)."""
+    names = set()
+    for name, member in vars(PlaygroundSession).items():
+        if name.startswith("_") or isinstance(member, property | staticmethod | classmethod):
+            continue
+        if inspect.isfunction(member):
+            names.add(name)
+    return names - NOT_ACTIONS
+
+
+class Spy:
+    """Records the session actions the widget calls (wrapping the bound methods on the instance)."""
+
+    def __init__(self, session: PlaygroundSession, names: set[str]) -> None:
+        self.calls: list[str] = []
+        for name in names:
+            original = getattr(session, name)
+            setattr(session, name, self._wrap(name, original))
+
+    def _wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return fn(*args, **kwargs)
+
+        return recorded
+
+
+def _widget(select: str = "support") -> tuple[PlaygroundWidget, Spy]:
+    session = PlaygroundSession(load_agents(AGENTS), agent=select)
+    spy = Spy(session, session_actions())
+    return PlaygroundWidget(session), spy
+
+
+def _all_html(pg: PlaygroundWidget) -> str:
+    parts = [pg.chat.value, pg.notice.value, pg.header.value, pg.approval_text.value, pg.save_link.value,
+             pg.compare_out.value, pg.key_status.value, *(p.value for p in pg.panels.values())]
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Parity
+
+
+def test_every_session_action_has_a_notebook_control() -> None:
+    actions = session_actions()
+    assert actions, "no actions found on PlaygroundSession"
+    missing = actions - set(ACTIONS)
+    assert not missing, f"session actions with no notebook control: {sorted(missing)}"
+    stale = set(ACTIONS) - actions
+    assert not stale, f"ACTIONS names methods the session no longer has: {sorted(stale)}"
+    pg, _ = _widget()
+    for action, attribute in ACTIONS.items():
+        assert hasattr(pg, attribute), f"{action}: the widget has no control {attribute!r}"
+
+
+def _gradio_calls() -> tuple[set[str], set[str]]:
+    """(methods called on any object, keyword fields passed to `configure`) in gradio_app.py's wiring."""
+    tree = ast.parse(GRADIO_APP.read_text(encoding="utf-8"))
+    methods: set[str] = set()
+    configured: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            methods.add(node.func.attr)
+            if node.func.attr == "configure":
+                configured.update(k.arg for k in node.keywords if k.arg)
+                for k in node.keywords:  # configure(**{k: fields[k] for k in ("agent", "provider") ...})
+                    if k.arg is None:
+                        strings = [c.value for c in ast.walk(k.value) if isinstance(c, ast.Constant)]
+                        configured.update(v for v in strings if isinstance(v, str))
+    return methods, configured
+
+
+def test_every_session_action_is_wired_in_the_gradio_app() -> None:
+    """Gradio exposes no action table, so its wiring source is read: each action is called on the session there,
+    and each setter is called or its field is passed to `configure`."""
+    if not GRADIO_APP.exists():
+        pytest.skip("playground/ui/gradio_app.py is not there yet")
+    methods, configured = _gradio_calls()
+    missing = []
+    for action in sorted(session_actions()):
+        if action in methods:
+            continue
+        if action.startswith("set_") and action.removeprefix("set_") in configured:
+            continue
+        missing.append(action)
+    assert not missing, f"session actions the Gradio app does not wire: {missing}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Each control drives its action
+
+
+async def test_each_control_calls_its_session_action() -> None:
+    pg, spy = _widget()
+
+    def fired(action: str, trigger: Callable[[], Any]) -> None:
+        spy.calls.clear()
+        trigger()
+        assert action in spy.calls, f"{ACTIONS[action]} did not call session.{action} (calls: {spy.calls})"
+
+    async def fired_async(action: str, trigger: Callable[[], Any]) -> None:
+        spy.calls.clear()
+        trigger()
+        await pg.wait()
+        assert action in spy.calls, f"{ACTIONS[action]} did not call session.{action} (calls: {spy.calls})"
+
+    # the conversation first (the demo model; refund needs approval)
+    pg.message_box.value = "refund order 42"
+    await fired_async("send", pg.send_button.click)
+    assert pg.message_box.value == ""  # the box is cleared once sent
+    assert pg.session.pending is not None and pg.approval_area.layout.display is None
+    assert "waits for your approval" in pg.chat.value and '"order_id": "42"' in pg.approval_args.value
+    await fired_async("approve", pg.approve_button.click)
+    assert pg.session.pending is None and pg.approval_area.layout.display == "none"
+    assert "refund returned: order id 42, refunded 89.0" in pg.chat.value
+
+    pg.message_box.value = "refund order 7"
+    await fired_async("send", pg.send_button.click)
+    pg.decline_reason.value = "not today"
+    await fired_async("decline", pg.decline_button.click)
+    assert "declined" in pg.chat.value and "not today" in pg.chat.value
+
+    fired("select", lambda: setattr(pg.exchange_menu, "value", 0))
+    assert pg.session.selected == 0
+    fired("export_code", pg.refresh)
+    assert "refund order 42" in pg.panels["Code"].value
+    pg.message_box.value = "look up order 7"
+    fired("inspect", pg.inspect_button.click)
+    assert "look up order 7" in pg.panels["Inspect"].value
+    fired("stop", pg.stop_button.click)
+    fired("list_models", pg.models_button.click)
+    assert "demo-1" in pg.model_box.options
+    pg.message_box.value = "hello"
+    await fired_async("compare", pg.compare_button.click)
+    assert "<table>" in pg.compare_out.value and "demo model" in pg.compare_out.value
+    fired("save", pg.save_button.click)
+    assert 'download="playground-session.json"' in pg.save_link.value
+    saved = pg.session.save()
+    fired("reset", pg.clear_button.click)
+    assert pg.session.exchanges == [] and "Type a message below" in pg.chat.value
+    upload = {"name": "s.json", "type": "application/json", "size": len(saved), "content": memoryview(saved.encode()),
+              "last_modified": datetime.now(UTC)}
+    fired("load", lambda: setattr(pg.load_upload, "value", (upload,)))
+    assert len(pg.session.exchanges) == 2 and "refund order 42" in pg.chat.value
+
+    # the configuration column
+    fired("set_instructions", lambda: setattr(pg.instructions_box, "value", "Be brief."))
+    assert pg.session.instructions == "Be brief."
+    fired("set_settings", lambda: setattr(pg.setting_boxes["temperature"], "value", "0.3"))
+    assert pg.session.settings.temperature == 0.3
+    fired("set_active_tools", lambda: setattr(pg.tool_boxes["refund"], "value", False))
+    assert pg.session.active_tools == ["lookup_order"]
+    fired("set_tool_choice", lambda: setattr(pg.tool_choice_menu, "value", "lookup_order"))
+    assert pg.session.tool_choice == "lookup_order"
+    fired("set_require_approval", lambda: setattr(pg.approval_box, "value", True))
+    assert pg.session.require_approval is True
+    fired("set_max_steps", lambda: setattr(pg.max_steps_box, "value", 3))
+    assert pg.session.max_steps == 3
+    fired("set_model", lambda: setattr(pg.model_box, "value", "demo-2"))
+    assert pg.session.model == "demo-2"
+    fired("set_agent", lambda: setattr(pg.agent_menu, "value", "weather"))
+    assert pg.session.agent_name == "weather" and list(pg.tool_boxes) == ["get_weather"]
+    assert pg.instructions_box.value == pg.session.instructions  # the controls show the new agent's choices
+    fired("set_provider", lambda: setattr(pg.provider_menu, "value", "openai-compatible"))
+    assert pg.base_url_box.layout.display is None  # the base URL field shows for OpenAI-compatible servers
+    fired("set_base_url", lambda: setattr(pg.base_url_box, "value", "http://127.0.0.1:9/v1"))
+    key = "sk-widget-test-0123456789abcdefghij"
+    fired("set_api_key", lambda: setattr(pg.api_key_box, "value", key))
+    assert pg.session.has_api_key
+    pg.inspect("hello")
+    assert key not in _all_html(pg)  # the key is never shown
+    assert key not in pg.session.save()
+
+
+async def test_bad_setting_shows_a_notice_and_keeps_the_text() -> None:
+    pg, _ = _widget()
+    pg.setting_boxes["temperature"].value = "hot"
+    assert "Temperature must be a number" in pg.notice.value
+    assert pg.setting_boxes["temperature"].value == "hot"
+    pg.setting_boxes["temperature"].value = "5"
+    assert "less than or equal to 2" in pg.notice.value
+    pg.setting_boxes["temperature"].value = "0.5"
+    assert pg.notice.value == "" and pg.session.settings.temperature == 0.5
+
+
+async def test_send_errors_show_inline_and_the_conversation_is_kept() -> None:
+    pg, _ = _widget()
+    await pg.send("look up order 42")
+    await pg.send("/error 500")
+    assert "Error." in pg.chat.value and "lookup_order returned" in pg.chat.value
+    await pg.send("   ")
+    assert "type a message first" in pg.notice.value
+
+
+async def test_streaming_updates_the_chat_before_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.01")
+    pg, _ = _widget("research")
+    seen: list[str] = []
+    pg.chat.observe(lambda change: seen.append(change["new"]), names="value")
+    pg._last_render = 0.0
+    await pg.send("What is retrieval-augmented generation? Cite sources.")
+    final = pg.session.exchanges[-1].result
+    assert final is not None and final.text
+    assert len(seen) >= 3  # repainted while streaming, not only at the end
+    assert any("pgw-assistant" in v and final.text not in v for v in seen)
+    assert "wikipedia.org" in pg.panels["Sources"].value
+    assert set(pg.panels) == set(PANELS)
+
+
+def test_chat_html_escapes_user_text() -> None:
+    session = PlaygroundSession(load_agents(AGENTS), agent="support")
+    asyncio.run(_drain(session, "<img src=x onerror=alert(1)> look up order 42"))
+    page = chat_html(session.exchanges)
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+
+
+async def _drain(session: PlaygroundSession, text: str) -> None:
+    async for _ in session.send(text):
+        pass
+
+
+def test_buttons_work_without_a_running_loop() -> None:
+    """Outside a notebook (no loop running), a button runs its action to the end before returning."""
+    pg, _ = _widget()
+    pg.message_box.value = "look up order 42"
+    pg.send_button.click()
+    assert pg.session.exchanges[-1].status == "done"
+
+
+def test_playground_constructor_forms() -> None:
+    agents, _ = load_agents(AGENTS)
+    support = agents["support"]
+    one = Playground(support)
+    assert one.session.agent_name == "support" and "support" in one.session.agents
+    many = Playground(list(agents.values()), select="weather")
+    assert many.session.agent_name == "weather"
+    folder = Playground(agents_dir=AGENTS, select="research")
+    assert folder.session.agent_name == "research"
+    assert find_agents_dir(REPO / "notebooks") == AGENTS
+    bundle = one._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("Agent Playground (support")
+    with pytest.raises(ValueError, match="no agent named"):
+        Playground(support, select="nobody")
+
+
+def test_import_playground_imports_no_widget_toolkit() -> None:
+    code = (
+        "import sys, playground, playground.ui.session, playground.display\n"
+        "bad = [m for m in ('ipywidgets', 'gradio') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "import playground.notebook\n"
+        "assert 'ipywidgets' in sys.modules and 'gradio' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_saved_session_json_round_trips_through_the_widget() -> None:
+    pg, _ = _widget()
+    asyncio.run(pg.send("look up order 42"))
+    data = pg.save()
+    other, _ = _widget()
+    assert other.load(data) == []
+    assert json.loads(data)["exchanges"][0]["user_text"] == "look up order 42"
+    assert "look up order 42" in other.chat.value
