@@ -290,6 +290,20 @@ schema = {
 trip = agent.generate("3 days in Lisbon, please", structured_output=schema)
 print(trip.object)
 """),
+    md("""
+## Set it once on the agent
+
+`default_options` apply to every call of the agent (`agents/extractor.py` does this, with an error strategy).
+"""),
+    py("""
+extractor = Agent(
+    name="extractor",
+    instructions="Extract the contact details.",
+    model="demo",
+    default_options={"structured_output": Contact},
+)
+print(repr(extractor.generate("Grace Hopper can be reached at grace@example.com").object))
+"""),
 ]
 
 STREAMING: list[Cell] = [

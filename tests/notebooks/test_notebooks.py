@@ -20,21 +20,6 @@ KERNEL = "playground-test"
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST")
 
 
-def _structured_output_works() -> bool:
-    from pydantic import BaseModel
-
-    from playground import Agent
-
-    class Probe(BaseModel):
-        name: str
-
-    try:
-        result = Agent(model="demo").generate("Ada", structured_output=Probe)
-    except Exception:
-        return False
-    return isinstance(result.object, Probe)
-
-
 EXPECTED: dict[str, list[str]] = {
     "01_quickstart": [
         "nothing sent yet",  # the Generation's inspect view
@@ -64,6 +49,7 @@ EXPECTED: dict[str, list[str]] = {
         "{'city': 'Lisbon', 'days': 3}",
         "Contact | ada@example.com",
         "Structured output (result.object)",
+        "Contact(name='Grace Hopper', email='grace@example.com')",
     ],
     "04_streaming_and_usage": [
         "According to the sources",
@@ -145,9 +131,6 @@ def _output_text(nb: nbformat.NotebookNode) -> tuple[str, list[str]]:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_executes(name: str, kernel_env: None) -> None:
-    if name == "03_structured_output" and not _structured_output_works():
-        pytest.xfail("structured_output= has not landed yet (agent.generate(text, structured_output=Model) -> "
-                     "result.object); this notebook is written against the documented API")
     path = NOTEBOOKS / f"{name}.ipynb"
     assert path.is_file(), f"{path} is missing"
     nb = nbformat.read(path, as_version=4)
@@ -166,8 +149,6 @@ def test_committed_notebooks_have_outputs_and_no_errors() -> None:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
         code = [c for c in nb.cells if c.cell_type == "code"]
-        if name == "03_structured_output" and not _structured_output_works():
-            continue
         assert all(c.get("execution_count") for c in code), f"{name}: not every cell was executed"
         assert any(c.get("outputs") for c in code), f"{name}: saved without outputs"
         _, errors = _output_text(nb)
