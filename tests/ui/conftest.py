@@ -76,8 +76,10 @@ def reject_server() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module: Playwright's sync API holds an event loop while it runs, so it must be closed
+    before other modules' asyncio tests (or another Playwright) start."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing (apt-get install chromium): real-browser tests are skipped")
     from playwright.sync_api import sync_playwright
