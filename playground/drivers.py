@@ -124,6 +124,11 @@ def _tool_result(run: ToolRun, value: Any, is_error: bool, t0: float) -> ToolRes
 # Sync
 
 
+def _chunk_sync(on_chunk: Callable[..., Any], event: StreamEvent) -> None:
+    """`on_chunk` takes the event as its one positional argument, whatever the callback names it."""
+    _call_sync(on_chunk, {}, (event,))
+
+
 def _call_sync(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
     value = fn(*args, **kwargs)
     if inspect.isawaitable(value):
@@ -174,7 +179,7 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
                 if keep is not None and (ev := keep(ev)) is None:
                     continue
                 if on_chunk is not None:
-                    _call_sync(on_chunk, {"chunk": ev})
+                    _chunk_sync(on_chunk, ev)
                 yield ev
     except AbortedError:
         aborted = True
@@ -193,13 +198,13 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
-                _call_sync(on_chunk, {"chunk": final})
+                _chunk_sync(on_chunk, final)
             yield final
             return
         value, error = None, None
         if isinstance(effect, Emit):
             if on_chunk is not None:
-                _call_sync(on_chunk, {"chunk": effect.event})
+                _chunk_sync(on_chunk, effect.event)
             yield effect.event
         elif isinstance(effect, ModelRequest):
             try:
@@ -224,6 +229,10 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
 
 # ----------------------------------------------------------------------------------------------------------------
 # Async
+
+
+async def _chunk_async(on_chunk: Callable[..., Any], event: StreamEvent) -> None:
+    await _call_async(on_chunk, {}, (event,))
 
 
 async def _call_async(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
@@ -283,7 +292,7 @@ async def _model_async(
                 if keep is not None and (ev := keep(ev)) is None:
                     continue
                 if on_chunk is not None:
-                    await _call_async(on_chunk, {"chunk": ev})
+                    await _chunk_async(on_chunk, ev)
                 yield ev
     except AbortedError:
         aborted = True
@@ -303,13 +312,13 @@ async def drive_async(
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
-                await _call_async(on_chunk, {"chunk": final})
+                await _chunk_async(on_chunk, final)
             yield final
             return
         value, error = None, None
         if isinstance(effect, Emit):
             if on_chunk is not None:
-                await _call_async(on_chunk, {"chunk": effect.event})
+                await _chunk_async(on_chunk, effect.event)
             yield effect.event
         elif isinstance(effect, ModelRequest):
             try:

@@ -512,3 +512,15 @@ def test_http_client_injection_is_used_for_every_request() -> None:
     agent.generate("a")
     agent.prompt("b").generate_now()
     assert seen == ["https://api.openai.com/v1/chat/completions"] * 2
+
+
+async def test_on_chunk_takes_the_event_positionally_sync_and_async() -> None:
+    seen: list[str] = []
+    agent = Agent(model="demo")
+    agent.generate("What is 1+1?", on_chunk=lambda event: seen.append(event.type))
+
+    async def async_cb(e: Any) -> None:
+        seen.append("async:" + e.type)
+
+    await agent.generate_async("What is 1+1?", on_chunk=async_cb)
+    assert "text-delta" in seen and "finish" in seen and "async:finish" in seen

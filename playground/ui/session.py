@@ -85,6 +85,9 @@ INT_SETTINGS = frozenset({"max_output_tokens", "top_k", "seed", "max_retries"})
 # Agents found on disk
 
 
+PREFERRED_AGENTS = ("support", "weather")
+
+
 def load_agents(agents_dir: str | Path | None) -> tuple[dict[str, Agent], list[str]]:
     """Import each `agents_dir/*.py` and take its module-level `agent`. Returns (name -> Agent, problems).
 
@@ -230,7 +233,10 @@ class PlaygroundSession:
         self._run: StreamRun | None = None
         self._store = InMemoryRunStore()
         self._agent_cache: tuple[tuple[Any, ...], Agent] | None = None
-        first = agent or next((n for n in self.agents if n != BLANK_AGENT), BLANK_AGENT)
+        named = [n for n in self.agents if n != BLANK_AGENT]
+        # open on the agent that shows the most (tools and an approval), else the first one found
+        preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
+        first = agent or preferred
         self.set_agent(first)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PlaygroundSession:

@@ -88,7 +88,7 @@ def test_bad_input_is_reported_and_the_conversation_kept(app_url: str) -> None:
 
 def test_sessions_are_isolated_and_the_key_never_comes_back(app_url: str) -> None:
     a, b = client(app_url), client(app_url)
-    _, _, config_a = configure(a, agent="support", api_key=KEY, settings={"temperature": 1.5})
+    _, _, config_a = configure(a, agent="weather", api_key=KEY, settings={"temperature": 1.5})
     assert KEY not in json.dumps(config_a)
 
     def send_a() -> Any:
@@ -103,7 +103,7 @@ def test_sessions_are_isolated_and_the_key_never_comes_back(app_url: str) -> Non
     assert "order" in chat_text(out_a[0]) and "2 + 2" not in chat_text(out_a[0])
     assert "2 + 2 = 4" in chat_text(out_b[0]) and "order" not in chat_text(out_b[0])
     _, _, config_b = configure(b)
-    assert config_b["agent"] != "support" and config_b["settings"] == {}
+    assert config_b["agent"] != "weather" and config_b["settings"] == {}
     for out in (out_a, out_b):
         assert KEY not in json.dumps(out)
 

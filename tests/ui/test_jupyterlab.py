@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -35,7 +36,12 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 ]
 NOTEBOOK = "05_playground_widget.ipynb"
-SCREENSHOT = REPO / "assets" / "notebook-playground.png"
+COMMITTED_SCREENSHOT = REPO / "assets" / "notebook-playground.png"
+# Written to a temp folder; `make screenshots` (PLAYGROUND_SCREENSHOTS_DIR=assets) refreshes the README's.
+SCREENSHOT = (
+    Path(os.environ.get("PLAYGROUND_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "playground-screenshots")
+    / "notebook-playground.png"
+)
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST")
 
 
@@ -70,8 +76,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copy(REPO / "notebooks" / NOTEBOOK, root / "notebooks" / NOTEBOOK)
     shutil.copytree(REPO / "agents", root / "agents", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "assets").mkdir()
-    if SCREENSHOT.exists():
-        shutil.copy(SCREENSHOT, root / "assets" / SCREENSHOT.name)
+    if COMMITTED_SCREENSHOT.exists():
+        shutil.copy(COMMITTED_SCREENSHOT, root / "assets" / COMMITTED_SCREENSHOT.name)
     dirs = {name: tmp / name for name in ("config", "data", "runtime", "settings", "home")}
     for d in dirs.values():
         d.mkdir()
@@ -212,7 +218,7 @@ def test_notebook_playground_in_jupyterlab(jupyterlab: str, chromium: Any) -> No
 
         # a screenshot for the README and notebooks/05
         widget.scroll_into_view_if_needed()
-        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         widget.screenshot(path=str(SCREENSHOT))
         assert SCREENSHOT.stat().st_size > 20_000
     except Exception:
