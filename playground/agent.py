@@ -5,7 +5,7 @@ approval calls that resume a suspended run.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ApprovalError, ConfigurationError, ToolArgumentsError
@@ -195,6 +195,7 @@ class Agent:
             stream=stream,
             settings=self._settings_for(options),
             agent_name=self.name,
+            on_status=self._track_live_options(options),
             output=output,
             response_format=output.response_format() if output is not None and mode == "native" else None,
             input_processors=list(
@@ -224,8 +225,16 @@ class Agent:
             always_approve=sorted(self.always_approve | set(options.always_approve or ())),
         )
 
-    def _remember_live_options(self, run_id: str, options: CallOptions) -> None:
-        self._live[run_id] = options
+    def _track_live_options(self, options: CallOptions) -> Callable[[RunState], None]:
+        """Keep a suspended run's options (callbacks and processors cannot be stored) until the run finishes."""
+
+        def on_status(state: RunState) -> None:
+            if state.status == "suspended":
+                self._live[state.run_id] = options
+            else:
+                self._live.pop(state.run_id, None)
+
+        return on_status
 
     # -- generation ---------------------------------------------------------------------------------------------------
     def prompt(self, messages: Any, **options: Any) -> Generation:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from .errors import AbortedError, ProviderError, ToolError
 from .events import FinishEvent, StreamEvent
 from .loop import Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
 from .processors import TripwireError
-from .providers.base import ModelResponse
+from .providers.base import ModelResponse, loads_json
 from .providers.transport import (
     HttpResult,
     StreamHandle,
@@ -50,7 +49,7 @@ def _error_from(req: ModelRequest, http: HttpResult) -> ProviderError:
 
 def _json_or_text(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return loads_json(body)
     except ValueError:
         return body.decode("utf-8", "replace")
 

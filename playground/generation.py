@@ -180,9 +180,7 @@ class Generation:
 
     def _gen(self, *, stream: bool) -> LoopGen:
         setup = self._setup(stream=stream)
-        state = self._new_state()
-        self.agent._remember_live_options(state.run_id, self.options)
-        return run_loop(setup, state)
+        return run_loop(setup, self._new_state())
 
     def _abort(self) -> AbortSignal:
         return self.options.abort_signal or AbortSignal()

@@ -162,6 +162,9 @@ class RunSetup:
     settings: ModelSettings = field(default_factory=lambda: ModelSettings.model_validate({}))
     response_format: ResponseFormat | None = None
     agent_name: str | None = None
+    on_status: Callable[[RunState], None] | None = None
+    """Called when the run suspends and when it finishes: the agent keeps a suspended run's live options
+    (callbacks, processors) for a resume in this process, and forgets them once the run is done."""
     finalize: Callable[[GenerationResult, RunState], GenerationResult] | None = None
     """Hook applied to the result before it is returned (after structured output and output processors)."""
     output: StructuredOutput | None = None
@@ -580,6 +583,8 @@ def _suspend(setup: RunSetup, state: RunState, started: float) -> Generator[Effe
     state.status = "suspended"
     state.elapsed_ms += (time.perf_counter() - started) * 1000
     setup.store.save(state)
+    if setup.on_status is not None:
+        setup.on_status(state)
     step_no = len(state.steps) - 1
     for p in state.pending:
         if p.decision is None:
@@ -718,6 +723,8 @@ def _finish(
         state.status = "finished"
         setup.store.save(state)
     state.status = "finished"
+    if setup.on_status is not None:
+        setup.on_status(state)
     if started is not None:
         state.elapsed_ms += (time.perf_counter() - started) * 1000
     result = _build_result(setup, state, reason)

@@ -524,3 +524,16 @@ async def test_on_chunk_takes_the_event_positionally_sync_and_async() -> None:
 
     await agent.generate_async("What is 1+1?", on_chunk=async_cb)
     assert "text-delta" in seen and "finish" in seen and "async:finish" in seen
+
+
+def test_finished_runs_leave_no_live_state_behind() -> None:
+    ran.clear()
+    agent = Agent(model="demo", tools=[refund])
+    for _ in range(5):
+        agent.generate("What is 1+1?")
+    assert agent._live == {}  # nothing kept for runs that finished
+    suspended = agent.generate("refund order 9", on_finish=lambda result: None)
+    assert list(agent._live) == [suspended.run_id]  # callbacks kept for an in-process resume
+    assert suspended.suspend_payload is not None
+    agent.approve_tool_call(suspended.run_id, suspended.suspend_payload.tool_call_id)
+    assert agent._live == {} and ran == ["9"]

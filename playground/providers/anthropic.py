@@ -29,6 +29,7 @@ from .base import (
     SSEEvent,
     ToolDefinition,
     _loads_or_text,
+    loads_json,
     make_provider_error,
     parse_tool_args,
 )
@@ -215,7 +216,7 @@ class AnthropicProvider(BaseProvider):
 
     # -- from the wire ------------------------------------------------------------------------------------------------
     def parse_response(self, status: int, headers: Mapping[str, str], body: bytes) -> ModelResponse:
-        data = json.loads(body)
+        data = loads_json(body)
         if data.get("type") == "error" or (data.get("error") and not data.get("content")):
             raise self.parse_error(status, headers, body)
         resp = ModelResponse(id=data.get("id"), model_id=data.get("model"))
@@ -339,7 +340,7 @@ class AnthropicStreamParser:
         data = event.data
         if not data:
             return []
-        ev = json.loads(data)  # padded JSON (spaces before `}`) is still JSON
+        ev = loads_json(data)  # padded JSON (spaces before `}`) is still JSON
         kind = ev.get("type")
         acc = self.acc
         if kind == "content_block_delta":

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
+from pydantic_core import from_json
+
 from ..errors import ContextLengthError, ProviderError, error_class_for_status
 from ..events import ReasoningDeltaEvent, SourceEvent, StreamEvent, TextDeltaEvent, ToolCallDeltaEvent
 from ..messages import Message, ReasoningPart, SourcePart, TextPart, ToolCallPart
@@ -19,6 +21,12 @@ from ..result import FinishReason, Usage
 from ..settings import ModelSettings, ToolChoice
 
 StreamFormat = Literal["sse", "json-array", "ndjson"]
+
+
+def loads_json(data: str | bytes) -> Any:
+    """Parse JSON from the wire with pydantic-core's parser: the same values as `json.loads` at about a third of
+    its cost, which matters once per stream chunk. Raises ValueError on bad JSON, as `json.loads` does."""
+    return from_json(data)
 
 
 @dataclass(slots=True)
@@ -295,7 +303,7 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 def _loads_or_text(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return loads_json(body)
     except ValueError:
         return body.decode("utf-8", "replace")
 
@@ -441,7 +449,7 @@ def parse_tool_args(raw: str | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
     try:
-        value = json.loads(raw)
+        value = loads_json(raw)
     except ValueError:
         return {INVALID_JSON_KEY: raw}
     return value if isinstance(value, dict) else {INVALID_JSON_KEY: raw}

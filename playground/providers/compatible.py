@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -18,7 +17,15 @@ from typing import Any, ClassVar
 
 from ..events import StreamEvent
 from ..messages import ReasoningPart, TextPart
-from .base import Capabilities, EmbeddingResponse, HttpRequestSpec, ModelCall, ModelResponse, ResponseAccumulator
+from .base import (
+    Capabilities,
+    EmbeddingResponse,
+    HttpRequestSpec,
+    ModelCall,
+    ModelResponse,
+    ResponseAccumulator,
+    loads_json,
+)
 from .openai_chat import OpenAIChatProvider, OpenAIChatStreamParser
 
 OPEN_TAG = "<think>"
@@ -256,7 +263,7 @@ class OllamaProvider(OpenAICompatibleProvider):
             raise self.parse_error(status, headers, body)
         from ..result import Usage
 
-        data = json.loads(body)
+        data = loads_json(body)
         prompt = data.get("prompt_eval_count") or 0
         return EmbeddingResponse(
             vectors=[list(map(float, v)) for v in data.get("embeddings") or []],

@@ -33,6 +33,7 @@ from .base import (
     StreamFormat,
     ToolDefinition,
     _loads_or_text,
+    loads_json,
     make_provider_error,
 )
 
@@ -248,7 +249,7 @@ class GeminiProvider(BaseProvider):
 
     # -- from the wire ------------------------------------------------------------------------------------------------
     def parse_response(self, status: int, headers: Mapping[str, str], body: bytes) -> ModelResponse:
-        data = json.loads(body)
+        data = loads_json(body)
         if isinstance(data, list):  # a whole JSON-array stream read at once
             parser = self.stream_parser(ModelCall(self.model, []))
             for chunk in data:
@@ -337,7 +338,7 @@ class GeminiProvider(BaseProvider):
     def parse_embed_response(self, status: int, headers: Mapping[str, str], body: bytes) -> EmbeddingResponse:
         if status >= 300:
             raise self.parse_error(status, headers, body)
-        data = json.loads(body)
+        data = loads_json(body)
         return EmbeddingResponse(
             vectors=[list(map(float, e.get("values") or [])) for e in data.get("embeddings") or []],
             model_id=self.model,
@@ -349,7 +350,7 @@ class GeminiProvider(BaseProvider):
     def parse_list_models(self, status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
         if status >= 300:
             raise self.parse_error(status, headers, body)
-        data = json.loads(body)
+        data = loads_json(body)
         return sorted(str(m["name"]).removeprefix("models/") for m in data.get("models") or [] if m.get("name"))
 
 
@@ -368,7 +369,7 @@ class GeminiStreamParser:
         data = event.data
         if not data or data == "[DONE]":
             return []
-        chunk = json.loads(data)
+        chunk = loads_json(data)
         if chunk.__class__ is list:  # a whole array in one event
             return [e for c in chunk for e in self.feed_chunk(c)]
         return self.feed_chunk(chunk)

@@ -25,6 +25,7 @@ from .base import (
     ModelResponse,
     ResponseAccumulator,
     SSEEvent,
+    loads_json,
     parse_tool_args,
 )
 
@@ -184,7 +185,7 @@ class OpenAIChatProvider(BaseProvider):
 
     # -- from the wire ------------------------------------------------------------------------------------------------
     def parse_response(self, status: int, headers: Mapping[str, str], body: bytes) -> ModelResponse:
-        data = json.loads(body)
+        data = loads_json(body)
         if "error" in data and not data.get("choices"):
             raise self.parse_error(status, headers, body)
         return self._parse_completion(data)
@@ -308,7 +309,7 @@ class OpenAIChatStreamParser:
             return []
         if not data:
             return []
-        chunk = json.loads(data)
+        chunk = loads_json(data)
         if "error" in chunk and not chunk.get("choices"):
             err = self.provider.parse_error(200, {}, data.encode())
             raise StreamError(

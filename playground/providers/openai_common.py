@@ -5,14 +5,13 @@ Used by Chat Completions, the Responses API and the OpenAI-compatible servers, s
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..result import Usage
 from ..settings import ModelSettings
-from .base import EmbeddingResponse, HttpRequestSpec
+from .base import EmbeddingResponse, HttpRequestSpec, loads_json
 
 #: o1, o3, o4-mini, gpt-5 (not gpt-5-chat): reasoning models that reject sampling settings.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5(?!-chat)|codex)", re.I)
@@ -51,7 +50,7 @@ def build_embed_request(
 
 
 def parse_embed_response(body: bytes) -> EmbeddingResponse:
-    data = json.loads(body)
+    data = loads_json(body)
     items = sorted(data.get("data") or [], key=lambda d: d.get("index", 0))
     u = data.get("usage") or {}
     prompt = u.get("prompt_tokens") or 0
@@ -68,6 +67,6 @@ def build_list_models_request(base_url: str, headers: dict[str, str]) -> HttpReq
 
 def parse_list_models(body: bytes) -> list[str]:
     """`{"data": [{"id": ...}]}` (OpenAI, Anthropic, compatible servers) -> sorted ids."""
-    data = json.loads(body)
+    data = loads_json(body)
     items = data.get("data") if isinstance(data, dict) else data
     return sorted(str(m["id"]) for m in items or [] if isinstance(m, dict) and m.get("id"))

@@ -29,6 +29,7 @@ from .base import (
     ResponseAccumulator,
     SSEEvent,
     ToolDefinition,
+    loads_json,
     parse_tool_args,
 )
 
@@ -216,7 +217,7 @@ class OpenAIResponsesProvider(BaseProvider):
 
     # -- from the wire ------------------------------------------------------------------------------------------------
     def parse_response(self, status: int, headers: Mapping[str, str], body: bytes) -> ModelResponse:
-        data = json.loads(body)
+        data = loads_json(body)
         if data.get("error") and not data.get("output"):
             raise self.parse_error(status, headers, body)
         return self._parse_response_object(data)
@@ -354,7 +355,7 @@ class OpenAIResponsesStreamParser:
         data = event.data
         if not data or data == "[DONE]":
             return []
-        ev = json.loads(data)
+        ev = loads_json(data)
         kind = ev.get("type") or event.event
         acc = self.acc
         if kind == "response.output_text.delta":
