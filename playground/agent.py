@@ -15,7 +15,7 @@ from .messages import Message, normalize_messages, system_messages
 from .output import StructuredOutput, parse_structured_output
 from .providers.registry import resolve_provider
 from .providers.transport import Transport
-from .result import EmbeddingResult, GenerationResult
+from .result import EmbeddingResult, GenerationResult, fast_construct
 from .runs import RunState, RunStore, record_decision, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings
 from .tools import Tool, tools_by_name
@@ -212,7 +212,8 @@ class Agent:
         warnings = []
         if options.memory is not None:
             warnings.append("memory= is not supported yet and was ignored; pass the conversation in messages")
-        return RunState(
+        return fast_construct(
+            RunState,
             run_id=options.run_id or new_run_id(),
             agent_name=self.name,
             model=self._model_for(options),
@@ -221,7 +222,6 @@ class Agent:
             response_start=len(messages),
             context=context if all(isinstance(m, Message) for m in context) else [],
             warnings=warnings,
-            options=_serialisable_options(options),
             always_approve=sorted(self.always_approve | set(options.always_approve or ())),
         )
 
@@ -230,6 +230,8 @@ class Agent:
 
         def on_status(state: RunState) -> None:
             if state.status == "suspended":
+                if not state.options:  # what another process needs to resume; serialised only when needed
+                    state.options = _serialisable_options(options)
                 self._live[state.run_id] = options
             else:
                 self._live.pop(state.run_id, None)

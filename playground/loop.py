@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -198,7 +198,7 @@ def accepted_kwargs(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str,
 
 
 def new_run_id() -> str:
-    return f"run_{uuid.uuid4().hex[:20]}"
+    return f"run_{secrets.token_hex(10)}"
 
 
 def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopGen:
@@ -582,9 +582,9 @@ def _step_finished(setup: RunSetup, step: Step) -> Generator[Effect, Any, None]:
 def _suspend(setup: RunSetup, state: RunState, started: float) -> Generator[Effect, Any, GenerationResult]:
     state.status = "suspended"
     state.elapsed_ms += (time.perf_counter() - started) * 1000
-    setup.store.save(state)
     if setup.on_status is not None:
         setup.on_status(state)
+    setup.store.save(state)
     step_no = len(state.steps) - 1
     for p in state.pending:
         if p.decision is None:
@@ -659,7 +659,7 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
     Claiming and committing go through the store's atomic `update`, so a call runs at most once even when several
     processes resolve calls of the same run at the same time."""
     started = time.perf_counter()
-    token = uuid.uuid4().hex
+    token = secrets.token_hex(16)
     fresh, claimed_ids = update_run(setup.store, state.run_id, _claim(token))
     _adopt(state, fresh)
     step = state.steps[-1]

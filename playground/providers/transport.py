@@ -62,13 +62,15 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
 
 
 def mask_headers(headers: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
-    secrets = list(secrets)
-    out: dict[str, str] = {}
-    for name, value in headers.items():
+    secrets = [s for s in secrets if s]
+    out = dict(headers)
+    values = "\n".join(out.values())
+    needs_text_mask = "=" in values or any(s in values for s in secrets)  # one look at every value first
+    for name, value in out.items():
         if name.lower() in SECRET_HEADERS:
             scheme, _, token = value.partition(" ")
             out[name] = f"{scheme} {mask_secret(token)}" if token else mask_secret(value)
-        else:
+        elif needs_text_mask:
             out[name] = mask_text(value, secrets)
     return out
 
