@@ -246,7 +246,7 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
             state.steps.append(step)
             if resp.parts:
                 state.messages.append(resp.message())
-            if not setup.stream:
+            if not setup.stream and (keep is not None or opts.on_chunk is not None):  # someone listens
                 for ev in _synthesised_deltas(resp, step_no):
                     if keep is None:
                         yield Emit(ev)

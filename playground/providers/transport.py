@@ -7,6 +7,7 @@ An `httpx2.Client` / `httpx2.AsyncClient` is injected (`Agent(http_client=...)`)
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import re
@@ -102,9 +103,15 @@ def masked_request(spec: HttpRequestSpec, secrets: Iterable[str]) -> dict[str, A
     return {
         "method": spec.method,
         "url": mask_text(spec.url, secrets),
-        "headers": mask_headers(spec.headers, secrets),
+        "headers": dict(_masked_request_headers(tuple(spec.headers.items()), tuple(secrets))),
         "body": body,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _masked_request_headers(items: tuple[tuple[str, str], ...], secrets: tuple[str, ...]) -> dict[str, str]:
+    """A provider sends the same headers on every call: mask them once (callers get a copy)."""
+    return mask_headers(dict(items), secrets)
 
 
 # ----------------------------------------------------------------------------------------------------------------
