@@ -19,7 +19,6 @@ from . import openai_common
 from .base import (
     BaseProvider,
     Capabilities,
-    EmbeddingResponse,
     HttpRequestSpec,
     ModelCall,
     ModelResponse,
@@ -41,7 +40,7 @@ FINISH_REASONS: dict[str, FinishReason] = {
 _KNOWN_KEYS = frozenset({"id", "object", "created", "model", "choices", "usage"})
 
 
-class OpenAIChatProvider(BaseProvider):
+class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
     name: ClassVar[str] = "openai-chat"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     env_key: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
@@ -275,22 +274,6 @@ class OpenAIChatProvider(BaseProvider):
         return super().parse_error(status, headers, body)
 
     # -- embeddings and models ----------------------------------------------------------------------------------------
-    def build_embed_request(self, inputs: list[str], options: dict[str, Any]) -> HttpRequestSpec:
-        """`POST /embeddings` (options: dimensions, user, encoding_format)."""
-        return openai_common.build_embed_request(self.base_url, self.headers(), self.model, inputs, options)
-
-    def parse_embed_response(self, status: int, headers: Mapping[str, str], body: bytes) -> EmbeddingResponse:
-        if status >= 300:
-            raise self.parse_error(status, headers, body)
-        return openai_common.parse_embed_response(body)
-
-    def build_list_models_request(self) -> HttpRequestSpec:
-        return openai_common.build_list_models_request(self.base_url, self.headers())
-
-    def parse_list_models(self, status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
-        if status >= 300:
-            raise self.parse_error(status, headers, body)
-        return openai_common.parse_list_models(body)
 
 
 class OpenAIChatStreamParser:
@@ -389,4 +372,3 @@ class OpenAIChatStreamParser:
         if self._extra:
             resp.provider_metadata[self.provider.name] = self._extra
         return resp
-

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from ..errors import ProviderError
 from ..result import Usage
 from ..settings import ModelSettings
 from .base import EmbeddingResponse, HttpRequestSpec, loads_json
@@ -70,3 +71,35 @@ def parse_list_models(body: bytes) -> list[str]:
     data = loads_json(body)
     items = data.get("data") if isinstance(data, dict) else data
     return sorted(str(m["id"]) for m in items or [] if isinstance(m, dict) and m.get("id"))
+
+
+class _OpenAIHost(Protocol):
+    base_url: str
+    model: str
+
+    def headers(self) -> dict[str, str]: ...
+
+    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError: ...
+
+
+class OpenAIEndpoints:
+    """`/embeddings` and `/models`: the same for both OpenAI wire protocols (Chat Completions and Responses)."""
+
+    def build_embed_request(self: _OpenAIHost, inputs: list[str], options: dict[str, Any]) -> HttpRequestSpec:
+        """`POST /embeddings` (options: dimensions, user, encoding_format)."""
+        return build_embed_request(self.base_url, self.headers(), self.model, inputs, options)
+
+    def parse_embed_response(
+        self: _OpenAIHost, status: int, headers: Mapping[str, str], body: bytes
+    ) -> EmbeddingResponse:
+        if status >= 300:
+            raise self.parse_error(status, headers, body)
+        return parse_embed_response(body)
+
+    def build_list_models_request(self: _OpenAIHost) -> HttpRequestSpec:
+        return build_list_models_request(self.base_url, self.headers())
+
+    def parse_list_models(self: _OpenAIHost, status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
+        if status >= 300:
+            raise self.parse_error(status, headers, body)
+        return parse_list_models(body)

@@ -22,7 +22,6 @@ from . import openai_common
 from .base import (
     BaseProvider,
     Capabilities,
-    EmbeddingResponse,
     HttpRequestSpec,
     ModelCall,
     ModelResponse,
@@ -45,7 +44,7 @@ def _search_sources(item: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     return [(s["url"], s.get("title")) for s in action.get("sources") or () if isinstance(s, dict) and s.get("url")]
 
 
-class OpenAIResponsesProvider(BaseProvider):
+class OpenAIResponsesProvider(BaseProvider, openai_common.OpenAIEndpoints):
     name: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     env_key: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
@@ -321,23 +320,6 @@ class OpenAIResponsesProvider(BaseProvider):
             raw_body=dict(payload),
             retryable=err.get("code") in ("server_error", "rate_limit_exceeded"),
         )
-
-    # -- embeddings and models ----------------------------------------------------------------------------------------
-    def build_embed_request(self, inputs: list[str], options: dict[str, Any]) -> HttpRequestSpec:
-        return openai_common.build_embed_request(self.base_url, self.headers(), self.model, inputs, options)
-
-    def parse_embed_response(self, status: int, headers: Mapping[str, str], body: bytes) -> EmbeddingResponse:
-        if status >= 300:
-            raise self.parse_error(status, headers, body)
-        return openai_common.parse_embed_response(body)
-
-    def build_list_models_request(self) -> HttpRequestSpec:
-        return openai_common.build_list_models_request(self.base_url, self.headers())
-
-    def parse_list_models(self, status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
-        if status >= 300:
-            raise self.parse_error(status, headers, body)
-        return openai_common.parse_list_models(body)
 
 
 class OpenAIResponsesStreamParser:
