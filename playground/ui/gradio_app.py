@@ -28,7 +28,7 @@ import gradio.themes as gr_themes
 
 from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
 from ..providers.registry import PROVIDERS
-from .render import chat_messages, exchange_panels, pretty_json
+from .render import SETTING_LABELS, chat_messages, exchange_panels, pretty_json
 from .session import (
     COMPATIBLE,
     SETTING_FIELDS,
@@ -43,17 +43,6 @@ DEFAULT_AGENTS = Path.cwd() / "agents"
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
                 "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
-SETTING_LABELS: dict[str, str] = {
-    "temperature": "Temperature",
-    "max_output_tokens": "Max output tokens",
-    "top_p": "Top p",
-    "top_k": "Top k",
-    "presence_penalty": "Presence penalty",
-    "frequency_penalty": "Frequency penalty",
-    "stop_sequences": "Stop sequences",
-    "seed": "Seed",
-    "max_retries": "Max retries",
-}
 SETTING_INFO: dict[str, str] = {
     "temperature": "0 to 2", "max_output_tokens": "> 0", "top_p": "0 to 1", "top_k": "> 0",
     "presence_penalty": "-2 to 2", "frequency_penalty": "-2 to 2", "stop_sequences": "one per line",

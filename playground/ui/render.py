@@ -33,6 +33,20 @@ BlockKind = Literal["reasoning", "text", "tool", "error", "notice"]
 ToolStatus = Literal["streaming", "running", "approval", "approved", "declined", "done", "error", "stopped"]
 
 
+SETTING_LABELS: dict[str, str] = {
+    "temperature": "Temperature",
+    "max_output_tokens": "Max output tokens",
+    "top_p": "Top p",
+    "top_k": "Top k",
+    "presence_penalty": "Presence penalty",
+    "frequency_penalty": "Frequency penalty",
+    "stop_sequences": "Stop sequences",
+    "seed": "Seed",
+    "max_retries": "Max retries",
+}
+"""Model settings as both front ends label them."""
+
+
 @dataclass
 class Block:
     kind: BlockKind
@@ -62,8 +76,16 @@ class ExchangeView:
             return self.blocks[-1]
         return None
 
-    def _tool(self, call_id: str) -> Block | None:
+    def _find_tool(self, call_id: str) -> Block | None:
         return next((b for b in self.blocks if b.kind == "tool" and b.tool_call_id == call_id), None)
+
+    def _tool(self, step: int, call_id: str, tool_name: str) -> Block:
+        """The block of a tool call, made on its first event."""
+        block = self._find_tool(call_id)
+        if block is None:
+            block = Block("tool", step=step, tool_call_id=call_id, tool_name=tool_name)
+            self.blocks.append(block)
+        return block
 
     def apply(self, ev: StreamEvent) -> None:
         if isinstance(ev, TextDeltaEvent | ReasoningDeltaEvent):
@@ -78,30 +100,18 @@ class ExchangeView:
                 self.blocks.append(block)
             block.text += ev.text
         elif isinstance(ev, ToolCallDeltaEvent):
-            block = self._tool(ev.tool_call_id)
-            if block is None:
-                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
-                self.blocks.append(block)
+            block = self._tool(ev.step, ev.tool_call_id, ev.tool_name)
             block.args_text += ev.args_delta
         elif isinstance(ev, ToolCallEvent):
-            block = self._tool(ev.tool_call_id)
-            if block is None:
-                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
-                self.blocks.append(block)
+            block = self._tool(ev.step, ev.tool_call_id, ev.tool_name)
             block.args = dict(ev.args)
             block.status = "running"
         elif isinstance(ev, ToolApprovalEvent):
-            block = self._tool(ev.tool_call_id)
-            if block is None:
-                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
-                self.blocks.append(block)
+            block = self._tool(ev.step, ev.tool_call_id, ev.tool_name)
             block.args = dict(ev.args)
             block.status = "approval"
         elif isinstance(ev, ToolResultEvent):
-            block = self._tool(ev.tool_call_id)
-            if block is None:
-                block = Block("tool", step=ev.step, tool_call_id=ev.tool_call_id, tool_name=ev.tool_name)
-                self.blocks.append(block)
+            block = self._tool(ev.step, ev.tool_call_id, ev.tool_name)
             block.args = dict(ev.args)
             block.result = _jsonable(ev.result)
             block.duration_ms = ev.duration_ms
@@ -122,7 +132,7 @@ class ExchangeView:
 
     def decided(self, call_id: str, *, approved: bool, reason: str | None = None,
                 args: dict[str, Any] | None = None) -> None:
-        block = self._tool(call_id)
+        block = self._find_tool(call_id)
         if block is None:
             return
         block.status = "approved" if approved else "declined"
@@ -406,7 +416,7 @@ def steps_html(result: GenerationResult | None, live: ExchangeView | None = None
             )
         if not s.tool_results and s.tool_calls and live is not None:
             for c in s.tool_calls:
-                b = live._tool(c.tool_call_id)
+                b = live._find_tool(c.tool_call_id)
                 if b is not None and b.status == "approval":
                     items.append(f'<li class="pg-step pg-tool">↳ tool <code>{html.escape(c.tool_name)}</code> '
                                  "waits for approval</li>")

@@ -24,7 +24,7 @@ from ..display import esc, to_json, usage_table
 from ..errors import PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StreamEvent, ToolApprovalEvent
 from ..providers.registry import PROVIDERS
-from .render import Block, exchange_panels, steps_html, usage_chart_html, usage_rows
+from .render import SETTING_LABELS, Block, exchange_panels, steps_html, usage_chart_html, usage_rows
 from .session import SETTING_FIELDS, CompareColumn, CompareOutcome, Exchange, PlaygroundSession, provider_choices
 
 __all__ = ["ACTIONS", "PANELS", "PlaygroundWidget"]
@@ -58,17 +58,6 @@ ACTIONS: dict[str, str] = {
 
 PANELS: tuple[str, ...] = ("Inspect", "Raw request", "Raw response", "Reasoning", "Sources", "Usage", "Steps", "Code")
 
-_SETTING_LABELS: dict[str, str] = {
-    "temperature": "Temperature",
-    "max_output_tokens": "Max output tokens",
-    "top_p": "Top p",
-    "top_k": "Top k",
-    "presence_penalty": "Presence penalty",
-    "frequency_penalty": "Frequency penalty",
-    "stop_sequences": "Stop sequences",
-    "seed": "Seed",
-    "max_retries": "Max retries",
-}
 _INT_SETTINGS = frozenset({"max_output_tokens", "top_k", "seed", "max_retries"})
 
 _CSS = """<style>
@@ -279,7 +268,7 @@ class PlaygroundWidget:
                                            layout=w.Layout(width="100%", height="90px"))
         self.setting_boxes: dict[str, w.Text | w.Textarea] = {}
         for name in SETTING_FIELDS:
-            label = _SETTING_LABELS.get(name, name.replace("_", " ").capitalize())
+            label = SETTING_LABELS.get(name, name.replace("_", " ").capitalize())
             box: w.Text | w.Textarea
             if name == "stop_sequences":
                 box = w.Textarea(description=label, placeholder="one per line", continuous_update=False,
@@ -437,7 +426,7 @@ class PlaygroundWidget:
             try:
                 values[name] = int(text) if name in _INT_SETTINGS else float(text)
             except ValueError:
-                label = _SETTING_LABELS.get(name, name)
+                label = SETTING_LABELS.get(name, name)
                 kind = "a whole number" if name in _INT_SETTINGS else "a number"
                 raise PlaygroundError(f"Model settings: {label} must be {kind}, got {text!r}") from None
         self.session.set_settings(values)
