@@ -38,9 +38,15 @@ class Page:
 
     # -- helpers ----------------------------------------------------------------------------------------------
     def choose(self, label: str, option: str) -> None:
+        from playwright.sync_api import expect
+
         box = self.page.get_by_label(label, exact=True)
         box.click()
         self.page.get_by_role("option", name=option, exact=True).click()
+        if label == "Agent":
+            # choosing an agent resets the settings fields when the server answers: wait for that answer, or a value
+            # typed right after could be overwritten (a fixed pause was not enough on a cold start)
+            expect(self.page.locator("body")).to_contain_text(f"Agent {option} on", timeout=WAIT)
         self.page.wait_for_timeout(300)
 
     def fill(self, label: str, value: str) -> None:
