@@ -56,13 +56,6 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
     drop_sampling_for_reasoning_models: bool = True
 
     # -- to the wire --------------------------------------------------------------------------------------------------
-    def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        headers.update(self.extra_headers)
-        return headers
-
     def build_request(self, call: ModelCall) -> HttpRequestSpec:
         body: dict[str, Any] = {"model": call.model or self.model, "messages": self._map_messages(call.messages)}
         warnings: list[str] = []

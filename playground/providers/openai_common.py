@@ -82,8 +82,20 @@ class _OpenAIHost(Protocol):
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError: ...
 
 
+class _Keyed(Protocol):
+    api_key: str | None
+    extra_headers: dict[str, str]
+
+
 class OpenAIEndpoints:
-    """`/embeddings` and `/models`: the same for both OpenAI wire protocols (Chat Completions and Responses)."""
+    """What both OpenAI wire protocols (Chat Completions, Responses) share: headers, `/embeddings`, `/models`."""
+
+    def headers(self: _Keyed) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        headers.update(self.extra_headers)
+        return headers
 
     def build_embed_request(self: _OpenAIHost, inputs: list[str], options: dict[str, Any]) -> HttpRequestSpec:
         """`POST /embeddings` (options: dimensions, user, encoding_format)."""

@@ -52,13 +52,6 @@ class OpenAIResponsesProvider(BaseProvider, openai_common.OpenAIEndpoints):
         reasoning=True, structured_output="native", images=True, files=True, embeddings=True, sources=True
     )
 
-    def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        headers.update(self.extra_headers)
-        return headers
-
     # -- to the wire --------------------------------------------------------------------------------------------------
     def build_request(self, call: ModelCall) -> HttpRequestSpec:
         model = call.model or self.model

@@ -195,7 +195,7 @@ class ChatMessageView(TypedDict):
     metadata: NotRequired[ChatMetadata]
 
 
-_TOOL_LOG: dict[str, str] = {
+TOOL_STATUS_LABELS: dict[str, str] = {
     "streaming": "calling…",
     "running": "running…",
     "approval": "waits for your approval",
@@ -227,7 +227,7 @@ def block_messages(b: Block) -> list[ChatMessageView]:
         meta: ChatMetadata = {
             "title": f"Tool call: {b.tool_name}",
             "status": "pending" if b.status in ("streaming", "running", "approval") else "done",
-            "log": _TOOL_LOG.get(b.status, b.status),
+            "log": TOOL_STATUS_LABELS.get(b.status, b.status),
             "id": b.tool_call_id,
         }
         if b.duration_ms is not None and b.status not in ("approval",):

@@ -24,7 +24,7 @@ from ..display import esc, to_json, usage_table
 from ..errors import PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StreamEvent, ToolApprovalEvent
 from ..providers.registry import PROVIDERS
-from .render import SETTING_LABELS, Block, exchange_panels, steps_html, usage_chart_html, usage_rows
+from .render import SETTING_LABELS, TOOL_STATUS_LABELS, Block, exchange_panels, steps_html, usage_chart_html, usage_rows
 from .session import SETTING_FIELDS, CompareColumn, CompareOutcome, Exchange, PlaygroundSession, provider_choices
 
 __all__ = ["ACTIONS", "PANELS", "PlaygroundWidget"]
@@ -97,16 +97,6 @@ _CSS = """<style>
 .pg-steps .pg-tool{margin-left:16px}
 </style>"""
 
-_TOOL_STATE: dict[str, str] = {
-    "streaming": "calling…",
-    "running": "running…",
-    "approval": "waits for your approval",
-    "approved": "approved",
-    "declined": "declined",
-    "done": "done",
-    "error": "failed",
-    "stopped": "stopped",
-}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -129,7 +119,7 @@ def _block_html(b: Block) -> str:
         if b.result is not None:
             result = b.result if isinstance(b.result, str) else to_json(b.result)
             body += f"<div><b>Result</b></div><pre>{esc(result)}</pre>"
-        state = _TOOL_STATE.get(b.status, b.status)
+        state = TOOL_STATUS_LABELS.get(b.status, b.status)
         css = ' class="pgw-approval-state"' if b.status == "approval" else ""
         opened = " open" if b.status == "approval" else ""
         return (f'<details class="pgw-block"{opened}><summary>Tool call: <code>{esc(b.tool_name)}</code> · '
