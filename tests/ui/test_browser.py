@@ -45,15 +45,21 @@ class Page:
         self.page.get_by_role("option", name=option, exact=True).click()
         if label == "Agent":
             # choosing an agent resets the settings fields when the server answers: wait for that answer, or a value
-            # typed right after could be overwritten (a fixed pause was not enough on a cold start)
+            # typed right after could be overwritten (a fixed pause was not enough on a loaded machine)
             expect(self.page.locator("body")).to_contain_text(f"Agent {option} on", timeout=WAIT)
-        self.page.wait_for_timeout(300)
+        self.idle()
 
     def fill(self, label: str, value: str) -> None:
         box = self.page.get_by_label(label, exact=True)
-        box.fill(value)
-        box.blur()
-        self.page.wait_for_timeout(200)
+        for _ in range(3):
+            box.fill(value)
+            box.blur()
+            self.idle()
+            # a late answer to an earlier event (the agent change) can reset a field typed just before it lands;
+            # a person would see it and type again, and so does the test
+            if box.input_value() == value:
+                return
+        raise AssertionError(f"{label!r} did not keep the value {value!r}")
 
     def click(self, name: str) -> None:
         self.page.get_by_role("button", name=name, exact=True).click()
@@ -96,7 +102,7 @@ class Page:
                 self.page.set_viewport_size(size)
 
     def idle(self) -> None:
-        """Wait until no event is pending (Gradio shows progress on running outputs)."""
+        """Give pending event answers a moment to land."""
         self.page.wait_for_timeout(300)
 
     def screenshot(self, name: str) -> None:
