@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pprint
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,13 @@ def key_variable(provider: str) -> str:
 
 
 def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str,
-                agent_source: str | None = None) -> str:
-    """Python that makes the same call with `playground` (the key comes from the environment)."""
+                agent_source: str | None = None, *, decisions: Sequence[Mapping[str, Any]] = (),
+                stream: bool = False) -> str:
+    """Python that makes the same call with `playground` (the key comes from the environment).
+
+    `decisions` are the person's approval decisions of the exchange, in order (`tool`, `approved`, `args` as approved,
+    `reason` of a decline): the script makes the same ones, so a declined call is declined and an edited one runs with
+    the edited arguments. `stream=True` streams the reply as the page did."""
     provider = str(config.get("provider") or "demo")
     model = str(config.get("model") or "")
     model_string = "demo" if provider == "demo" and model in ("", "demo-1") else f"{provider}:{model}"
@@ -45,10 +51,7 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
     lines.append("")
     tools_arg = ""
     if agent_source:
-        try:
-            shown = str(Path(agent_source).resolve().relative_to(Path.cwd()))
-        except ValueError:
-            shown = str(Path("agents") / Path(agent_source).name)
+        shown = str(Path(agent_source).resolve())  # absolute: the script runs from any folder
         lines.append(f"base = runpy.run_path({shown!r})[\"agent\"]  # the agent's tools")
         tools_arg = "    tools=base.tools,\n"
     agent_kwargs = f"    name={config.get('agent', 'agent')!r},\n" if agent_source else ""
@@ -85,13 +88,64 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
             options.append(f"    tool_choice={choice!r},")
     if config.get("require_approval"):
         options.append("    require_tool_approval=True,")
-    lines.append("result = agent.generate(\n    messages,\n" + "\n".join(options) + "\n)")
-    lines.append("if result.suspended:  # a tool call waits for approval")
-    lines.append("    call = result.suspend_payload")
-    lines.append("    result = agent.approve_tool_call(run_id=result.run_id, tool_call_id=call.tool_call_id)")
-    lines.append("print(result.text)")
+    if stream:
+        lines += _stream_helper()
+        lines.append("result = show(agent.stream(\n    messages,\n" + "\n".join(options) + "\n))")
+    else:
+        lines.append("result = agent.generate(\n    messages,\n" + "\n".join(options) + "\n)")
+    lines += _decision_lines(decisions, stream=stream)
+    if not stream:
+        lines.append("print(result.text)")
     lines.append("print(result.usage)")
     return "\n".join(lines) + "\n"
+
+
+def _stream_helper() -> list[str]:
+    return [
+        "",
+        "def show(run):",
+        "    \"\"\"Print the reply as it streams; return the finished result.\"\"\"",
+        "    for piece in run.text_stream():",
+        "        print(piece, end=\"\", flush=True)",
+        "    print()",
+        "    return run.final_result()",
+        "",
+        "",
+    ]
+
+
+def _decision_lines(decisions: Sequence[Mapping[str, Any]], *, stream: bool) -> list[str]:
+    """The person's decisions, made again in order on each suspension (never an approval they did not give)."""
+    lines: list[str] = []
+    if decisions:
+        shown = [{"tool": d.get("tool"), "approved": bool(d.get("approved")),
+                  **({"args": d.get("args")} if d.get("approved") else {"reason": d.get("reason")})}
+                 for d in decisions]
+        lines.append(f"decisions = {_py(shown)}  # as decided in the playground, in order")
+        lines.append("for decision in decisions:")
+        lines.append("    if not result.suspended:")
+        lines.append("        break")
+        lines.append("    call = result.suspend_payload")
+        lines.append("    if call.tool_name != decision[\"tool\"]:")
+        lines.append("        raise SystemExit(f\"the model asked for {call.tool_name}, not {decision['tool']}: \"")
+        lines.append("                         \"decide it yourself\")")
+        if stream:
+            lines.append("    result = show(agent.resume_stream(")
+            lines.append("        result.run_id, call.tool_call_id, approve=decision[\"approved\"],")
+            lines.append("        args=decision.get(\"args\"), reason=decision.get(\"reason\"),")
+            lines.append("    ))")
+        else:
+            lines.append("    if decision[\"approved\"]:")
+            lines.append("        result = agent.approve_tool_call(result.run_id, call.tool_call_id,")
+            lines.append("                                         args=decision[\"args\"])")
+            lines.append("    else:")
+            lines.append("        result = agent.decline_tool_call(result.run_id, call.tool_call_id,")
+            lines.append("                                         reason=decision[\"reason\"])")
+    lines.append("if result.suspended:  # a tool call waits for a person: nothing runs without one")
+    lines.append("    call = result.suspend_payload")
+    lines.append("    print(f\"{call.tool_name}({call.args}) waits for approval: agent.approve_tool_call(...) or \"")
+    lines.append("          \"agent.decline_tool_call(...)\")")
+    return lines
 
 
 def curl_command(request: dict[str, Any], provider: str) -> str:

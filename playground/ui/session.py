@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -66,6 +67,8 @@ from .render import ExchangeView
 
 BLANK_AGENT = "(blank agent)"
 COMPATIBLE = "openai-compatible"
+SERVER_BASE_URL_ENV = "OPENAI_COMPATIBLE_BASE_URL"
+"""The OpenAI-compatible server the operator configured: $OPENAI_COMPATIBLE_API_KEY is sent only there."""
 SAVE_VERSION = 1
 MAX_STEPS_LIMIT = 50
 DEFAULT_MODELS: dict[str, str] = {
@@ -163,6 +166,9 @@ class Exchange:
     error: str | None = None
     status: str = "running"  # running | done | suspended | error | stopped
     started: float = field(default_factory=time.time)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    """The person's approval decisions, in order: {tool, approved, args (as approved), reason} (for the code export)."""
+    streamed: bool = True
 
     @property
     def steps(self) -> list[Any]:
@@ -218,6 +224,9 @@ class PlaygroundSession:
         self.model = DEFAULT_MODELS["demo"]
         self.base_url: str | None = None
         self._api_key: str | None = None
+        self._key_owner: tuple[str, str | None] | None = None  # the provider and host the typed key belongs to
+        self.key_notice: str | None = None  # why a typed key was just cleared (the front ends clear their field)
+        self._cleared_key: str | None = None
         self.instructions = ""
         self.settings = ModelSettings.model_validate({})
         self.active_tools: list[str] = []
@@ -233,6 +242,7 @@ class PlaygroundSession:
         self._run: StreamRun | None = None
         self._store = InMemoryRunStore()
         self._agent_cache: tuple[tuple[Any, ...], Agent] | None = None
+        self._agent_own: tuple[str, str, str | None] | None = None  # the agent's own provider, model, base URL
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
         preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
@@ -324,10 +334,44 @@ class PlaygroundSession:
         self.tool_choice = "auto"
         self.require_approval = bool(template.default_options.get("require_tool_approval", False) is True)
         self.max_steps = int(template.default_options.get("max_steps", 5))
-        if isinstance(template.model, str) and template.model_string != "demo":
-            prefix = template.model_string.partition(":")[0]
-            if any(p == prefix for _, p in provider_choices()):
-                self.provider, self.model = prefix, template.model_string.partition(":")[2]
+        self._use_agent_model(template)
+
+    def _use_agent_model(self, template: Agent) -> None:
+        """Choose the agent's own model, base URL and key: `Playground(agent)` is the agent as given. When that model
+        cannot be used as it is (no key anywhere, no base URL, unknown provider), it stays chosen and `notice` says why,
+        so the person can type a key or pick another provider; nothing silently falls back to the demo model."""
+        self._agent_own = None
+        prefix, _, name = template.model_string.partition(":")
+        if prefix == "demo":
+            return
+        if prefix not in PROVIDERS:
+            self.notice = (f"Agent {template.name!r}: its model {template.model_string!r} names no provider the "
+                           f"playground knows ({', '.join(PROVIDERS)}); choose a provider and model.")
+            return
+        entry = PROVIDERS[prefix]
+        own_url = getattr(template, "_base_url", None)
+        self.provider, self.model = prefix, name or DEFAULT_MODELS.get(prefix, "")
+        self.base_url = own_url.rstrip("/") if isinstance(own_url, str) and own_url else None
+        self._agent_own = (self.provider, self.model, self.base_url)
+        own_key = getattr(template, "_api_key", None)
+        if entry.key_required and not own_key and not self._api_key and not env_api_key(entry):
+            self.notice = (f"Agent {template.name!r} uses {template.model_string!r}, which needs an API key: the agent "
+                           f"has none and ${entry.env_keys[0]} is not set. Type a key in API key (kept for this "
+                           "session only), or choose the Demo provider to try the agent offline.")
+        elif entry.needs_base_url and not self.base_url and not (entry.env_base_url and
+                                                                  os.environ.get(entry.env_base_url)):
+            self.notice = (f"Agent {template.name!r} uses {template.model_string!r}, an OpenAI-compatible server, but "
+                           "has no base_url: type the server's address in Base URL, e.g. http://127.0.0.1:8000/v1.")
+
+    def _agent_model_chosen(self, provider: str, model: str, url: str | None) -> bool:
+        """The chosen provider, model and base URL are the agent's own (so its key, headers and clients apply)."""
+        return self._agent_own is not None and self._agent_own == (provider, model, url)
+
+    @property
+    def uses_agent_key(self) -> bool:
+        """The agent's own api_key is what the next request sends (no key typed in this session)."""
+        return (not self._api_key and bool(getattr(self.template, "_api_key", None))
+                and self._agent_model_chosen(self.provider, self.model, self.base_url))
 
     def set_provider(self, provider: str) -> None:
         """Choose a provider (a registry prefix) and its default model; the base URL is kept for OpenAI-compatible."""
@@ -337,6 +381,9 @@ class PlaygroundSession:
             )
         self.provider = provider
         self.model = DEFAULT_MODELS.get(provider, "")
+        if provider == COMPATIBLE and not self.base_url and os.environ.get(SERVER_BASE_URL_ENV):
+            self.base_url = os.environ[SERVER_BASE_URL_ENV].strip().rstrip("/") or None  # the operator's server
+        self._keep_key_with_host()
 
     def set_model(self, model: str | None) -> None:
         model = (model or "").strip()
@@ -354,11 +401,16 @@ class PlaygroundSession:
                 field="base_url",
             )
         self.base_url = url.rstrip("/") or None
+        self._keep_key_with_host()
 
     def set_api_key(self, key: str | None) -> None:
-        """Keep a key for this session only (empty: use the environment's). It is never shown or saved."""
+        """Keep a key for this session only (empty: use the environment's). It is never shown or saved.
+
+        The key belongs to the provider and host chosen when it is typed: choosing another provider or base URL
+        clears it (see `key_host`), so it is never sent anywhere else."""
         key = (key or "").strip()
         self._api_key = key or None
+        self._key_owner = self._host_of(self.provider, self.base_url) if key else None
 
     def set_instructions(self, text: str | None) -> None:
         self.instructions = text or ""
@@ -445,6 +497,57 @@ class PlaygroundSession:
             )
         self.max_steps = steps
 
+    # -- keys stay with their provider and host (issue 17 item 2, issue 9) ------------------------------------------
+    @staticmethod
+    def _host_of(provider: str, url: str | None) -> tuple[str, str | None]:
+        """What a key belongs to: the provider, and the base URL where the provider uses one."""
+        uses_url = provider in PROVIDERS and (PROVIDERS[provider].needs_base_url or provider == "ollama")
+        return (provider, (url or "").rstrip("/") or None if uses_url else None)
+
+    def _keep_key_with_host(self) -> None:
+        """After a change of provider or base URL: a typed key for another provider or host is cleared."""
+        if self._api_key is None or self._key_owner == self._host_of(self.provider, self.base_url):
+            return
+        old_provider, old_url = self._key_owner or ("?", None)
+        label = PROVIDERS[old_provider].label if old_provider in PROVIDERS else old_provider
+        where = f" at {self.mask(old_url)}" if old_url else ""
+        self._cleared_key = self._api_key
+        self._api_key = None
+        self._key_owner = None
+        self._agent_cache = None
+        self.key_notice = (f"API key: the key typed for {label}{where} was cleared; a key is sent only to the provider "
+                           "and host it was typed for. Type the key for this one.")
+
+    def _stale_key(self, value: Any) -> bool:
+        cleared = self._cleared_key
+        return bool(cleared) and isinstance(value, str) and value.strip() == cleared and self._api_key is None
+
+    def server_key_allowed(self, provider: str | None = None, url: str | None = None) -> bool:
+        """Whether the operator's key from the environment may be sent to this provider and host. For
+        OpenAI-compatible servers only when the base URL is the one in $OPENAI_COMPATIBLE_BASE_URL; other providers
+        use their fixed host (or the operator's $..._BASE_URL), which a visitor cannot change."""
+        provider = provider or self.provider
+        if provider != COMPATIBLE:
+            return True
+        url = url if url is not None else self.base_url
+        configured = (os.environ.get(SERVER_BASE_URL_ENV) or "").strip().rstrip("/")
+        return bool(configured) and (url or "").rstrip("/") == configured
+
+    def key_for(self, provider: str, url: str | None) -> tuple[str | None, bool]:
+        """(the typed key if it belongs to this provider and host, whether the environment's key may be used)."""
+        typed = self._api_key if self._key_owner == self._host_of(provider, url) else None
+        return typed, typed is None and self.server_key_allowed(provider, url)
+
+    def _model_for(self, provider: str, model: str, url: str | None, key: str | None) -> Any:
+        """The model for an Agent: its model string, or (when the environment's key must not be sent to this host)
+        a provider instance made with exactly `key`, so the registry's fallback to the environment cannot apply."""
+        model_string = f"{provider}:{model}" if model else provider
+        if key is not None or self.server_key_allowed(provider, url) or provider not in PROVIDERS:
+            return model_string
+        entry = PROVIDERS[provider]
+        cls = getattr(importlib.import_module(entry.module), entry.cls)
+        return cls(model, api_key=None, base_url=url)
+
     def configure(self, **fields: Any) -> list[str]:
         """Apply many choices at once (keys: agent, provider, model, base_url, api_key, instructions, settings,
         active_tools, tool_choice, require_approval, max_steps). Each bad value is skipped and its problem returned.
@@ -461,6 +564,7 @@ class PlaygroundSession:
         if unknown:
             raise TypeError(f"configure() got unknown fields: {', '.join(sorted(unknown))}")
         problems: list[str] = []
+        self._cleared_key = None
         for name in order:
             if name not in fields:
                 continue
@@ -468,6 +572,8 @@ class PlaygroundSession:
                 continue
             if name == "provider" and fields[name] == self.provider:
                 continue
+            if name == "api_key" and self._stale_key(fields[name]):
+                continue  # the field still holds the key of the host just left: it does not follow the switch
             try:
                 setters[name](fields[name])
             except ConfigurationError as exc:
@@ -483,22 +589,26 @@ class PlaygroundSession:
         model_string = f"{provider}:{model}" if model else provider
         url = base_url if base_url is not None else self.base_url
         needs_url = PROVIDERS[provider].needs_base_url if provider in PROVIDERS else False
-        if provider in PROVIDERS and not needs_url and provider not in ("ollama",):
+        own = self._agent_model_chosen(provider, model, url)  # the agent's own model: its base URL, key, clients
+        if provider in PROVIDERS and not needs_url and provider not in ("ollama",) and not own:
             url = None  # a base URL is only used by OpenAI-compatible servers (and Ollama)
         if needs_url and not url:
             raise ConfigurationError(
                 "Base URL: an OpenAI-compatible server needs its address, e.g. http://127.0.0.1:8000/v1",
                 field="base_url",
             )
-        key = self._api_key if provider == self.provider else None
+        key, _server_key = self.key_for(provider, url)  # a typed key only for its own provider and host
+        if own and key is None:  # the agent's key goes only to the agent's own provider and host
+            key = getattr(self.template, "_api_key", None)
         cache_key = (self.agent_name, model_string, url, key)
         if self._agent_cache is not None and self._agent_cache[0] == cache_key:
             return self._agent_cache[1]
         template = self.template
         agent = Agent(
             name=template.name, description=template.description, instructions=template.instructions,
-            model=model_string, tools=template.tools, api_key=key, base_url=url, storage=self._store,
-            timeout=self.timeout,
+            model=template.model if own else self._model_for(provider, model, url, key), tools=template.tools,
+            api_key=key, base_url=url,
+            storage=self._store, timeout=self.timeout, **(_as_given(template) if own else {}),
         )
         agent.provider  # noqa: B018 - resolve now so a missing key or bad model string is reported before sending
         if provider == self.provider and model == self.model and base_url is None:
@@ -601,8 +711,20 @@ class PlaygroundSession:
         self.notice = None
         self.pending = None
         exchange.view.decided(pending.tool_call_id, approved=approve, reason=reason, args=parsed)
+        self._record_decision(exchange, pending, approve=approve, args=parsed, reason=reason)
         async for ev in self._drive(run, exchange):
             yield ev
+
+    @staticmethod
+    def _record_decision(exchange: Exchange, pending: PendingApproval, *, approve: bool,
+                         args: dict[str, Any] | None, reason: str | None) -> None:
+        """Keep what the person decided, so the code export makes the same decision (never a blanket approval)."""
+        decision: dict[str, Any] = {"tool": pending.tool_name, "approved": approve}
+        if approve:
+            decision["args"] = dict(args) if args is not None else dict(pending.args)
+        else:
+            decision["reason"] = (reason or "").strip() or None
+        exchange.decisions.append(decision)
 
     async def _drive(self, run: StreamRun, exchange: Exchange) -> AsyncIterator[StreamEvent]:
         self._run = run
@@ -693,7 +815,9 @@ class PlaygroundSession:
                 request = None
         source = getattr(self.agents.get(str(config.get("agent")), None), "_playground_source", None)
         return {
-            "python": self.mask(python_code(config, history, text, agent_source=source)),
+            "python": self.mask(python_code(config, history, text, agent_source=source,
+                                            decisions=ex.decisions if ex is not None else (),
+                                            stream=ex.streamed if ex is not None else False)),
             "curl": self.mask(curl_command(request, config.get("provider", "demo"))) if request else
             "# no request yet: send a message first",
         }
@@ -703,8 +827,10 @@ class PlaygroundSession:
         """Models the chosen provider lists (the demo does, offline). [] when listing fails: type a name then;
         the reason is in `notice`."""
         try:
-            provider = resolve_provider(self.model_string if self.model else f"{self.provider}:x",
-                                        api_key=self._api_key, base_url=self.base_url)
+            key, _server_key = self.key_for(self.provider, self.base_url)
+            made = self._model_for(self.provider, self.model or "x", self.base_url, key)
+            provider = made if not isinstance(made, str) else resolve_provider(
+                made, api_key=key, base_url=self.base_url)
         except (PlaygroundError, ValueError) as exc:
             self.notice = self.mask(str(exc))
             return []
@@ -770,6 +896,7 @@ class PlaygroundSession:
                     "result": ex.result.model_dump(mode="json", exclude={"error"}) if ex.result else None,
                     "error": ex.error,
                     "status": "done" if ex.status in ("running", "suspended") and ex.result else ex.status,
+                    "decisions": ex.decisions,
                 }
                 for ex in self.exchanges
             ],
@@ -806,7 +933,8 @@ class PlaygroundSession:
                 ex = Exchange(i, item.get("user_text", ""), item.get("config") or {}, item.get("history") or [],
                               preview=item.get("preview"), view=ExchangeView.from_dict(item.get("view") or {}),
                               result=GenerationResult.model_validate(item["result"]) if item.get("result") else None,
-                              error=item.get("error"), status=item.get("status", "done"))
+                              error=item.get("error"), status=item.get("status", "done"),
+                              decisions=list(item.get("decisions") or []))
                 self.exchanges.append(ex)
         except (ValueError, KeyError, TypeError) as exc:
             self.reset()
@@ -854,6 +982,15 @@ def _label_error(exc: BaseException) -> str:
     status = getattr(exc, "status", None)
     name = type(exc).__name__.rstrip("_")
     return f"{name} (HTTP {status})" if status else name
+
+
+def _as_given(template: Agent) -> dict[str, Any]:
+    """The agent's own headers and HTTP clients, for a working agent on the agent's own model and host."""
+    return {
+        "headers": getattr(template, "_headers", None) or None,
+        "http_client": getattr(template, "_http_client", None),
+        "async_http_client": getattr(template, "_async_http_client", None),
+    }
 
 
 def key_source(provider: str) -> str | None:

@@ -282,6 +282,7 @@ async def test_key_never_in_views_errors_or_saved_sessions(session: PlaygroundSe
     await collect(session.send("look up order 42"))
     session.set_provider("openai-compatible")
     session.set_base_url(f"http://127.0.0.1:9/v1?key={KEY}")
+    session.set_api_key(KEY)  # a key stays with the host it was typed for: type it again for this one
     session.set_model("m1")
     session.set_settings({"max_retries": 0})
     preview = session.inspect("hi")
