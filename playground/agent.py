@@ -11,17 +11,26 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import ApprovalError, ConfigurationError, ToolArgumentsError
 from .generation import Generation, StreamRun
 from .loop import RunSetup, new_run_id, run_loop
-from .messages import Message, normalize_messages, system_messages
+from .messages import Message, normalize_input, normalize_messages, system_messages
 from .output import StructuredOutput, parse_structured_output
 from .providers.registry import resolve_provider
 from .providers.transport import Transport
 from .result import EmbeddingResult, GenerationResult, fast_construct
-from .runs import RunState, RunStore, record_decision, update_run
+from .runs import RunState, RunStore, find_call, record_decision, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings
 from .tools import Tool, tools_by_name
+from .tracing import (
+    check_observability_options,
+    dynamic_instructions,
+    merged_prices,
+    split_embed_options,
+    traced_embedding,
+)
 
 if TYPE_CHECKING:
     import httpx2
+
+    from .memory import Memory, MemoryCall
 
 DEFAULT_MODEL = "demo"
 
@@ -41,6 +50,7 @@ class Agent:
         tools: Sequence[Any] | Mapping[str, Any] | None = None,
         *,
         description: str = "",
+        toolsets: Sequence[Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         default_options: Mapping[str, Any] | None = None,
         api_key: str | None = None,
@@ -54,12 +64,28 @@ class Agent:
         input_processors: Sequence[Any] | None = None,
         output_processors: Sequence[Any] | None = None,
         max_processor_retries: int | None = None,
+        prices: Mapping[str, Any] | None = None,
+        memory: Memory | None = None,
     ) -> None:
+        from .processors import check_processors
+        from .validation import check_agent_args
+
+        check_agent_args(
+            name=name, model=model, api_key=api_key, base_url=base_url, headers=headers, storage=storage,
+            timeout=timeout, always_approve=always_approve, max_processor_retries=max_processor_retries,
+        )
+        from .masking import check_api_key
+        from .providers.transport import check_http_clients
+
+        check_api_key(api_key)  # whitespace or a line break around a key: refused up front, shown masked
+        check_http_clients(http_client, async_http_client)  # anything but httpx2: refused, never silently replaced
         self.name = name
         self.description = description
         self.instructions = instructions
         self.model = model
         self.tools: dict[str, Tool] = tools_by_name(tools)
+        self.toolsets: list[Any] = _checked_toolsets(toolsets)
+        """Toolsets served from outside (MCP servers): their tools join the agent's own at each call."""
         self.model_settings = parse_model_settings(model_settings, "model_settings")
         self.default_options = dict(default_options or {})
         self._api_key = api_key
@@ -68,17 +94,18 @@ class Agent:
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._timeout = timeout
-        if storage is None:
-            from .storage import SqliteRunStore
-
-            storage = SqliteRunStore()
-        self.storage: RunStore = storage
-        """Where suspended runs are kept: SQLite in the data directory by default, so approvals survive a restart."""
+        self._storage: RunStore | None = storage  # the default store is made on first use (see `storage`)
         self.always_approve: set[str] = set(always_approve or ())
         """Tools this agent runs without asking, in every run (a session's "always approve"); see approve_tool_call."""
-        self.input_processors = list(input_processors or [])
-        self.output_processors = list(output_processors or [])
+        self.input_processors = check_processors(input_processors, "input_processors")
+        self.output_processors = check_processors(output_processors, "output_processors")
         self.max_processor_retries = max_processor_retries
+        from .pricing import parse_prices
+
+        self.prices = parse_prices(prices)
+        """Price overrides for this agent's models (pricing.py); a call's `prices=` goes on top."""
+        self.memory: Memory | None = _checked_memory(memory)
+        """Threads, recall and working memory (memory.py) for calls that pass `memory={"thread": ...}`."""
         self._providers: dict[str, tuple[Any, Transport]] = {}
         self._lock = threading.Lock()
         self._live: dict[str, CallOptions] = {}
@@ -86,8 +113,43 @@ class Agent:
             # fail at construction, not at the first call
             parse_structured_output(CallOptions.parse(self.default_options).structured_output)
 
+    def close(self) -> None:
+        """Stop the agent's MCP servers (they start again on next use). `with Agent(...) as agent:` does it for you."""
+        for ts in self.toolsets:
+            ts.close()
+
+    async def aclose(self) -> None:
+        for ts in self.toolsets:
+            await ts.aclose()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model_string!r}, tools={list(self.tools)})"
+
+    @property
+    def storage(self) -> RunStore:
+        """Where suspended runs are kept: SQLite in the data directory by default, so approvals survive a restart.
+        The default store is made on first use, so an agent built at import writes where PLAYGROUND_HOME points then."""
+        if self._storage is None:
+            from .storage import SqliteRunStore
+
+            self._storage = SqliteRunStore()
+        return self._storage
+
+    @storage.setter
+    def storage(self, value: RunStore) -> None:
+        self._storage = value
 
     # -- model resolution ---------------------------------------------------------------------------------------------
     @property
@@ -100,6 +162,14 @@ class Agent:
     def provider(self) -> Any:
         return self._resolve(self.model_string)[0]
 
+    def _owns_credentials(self, model: str) -> bool:
+        """The agent's api_key, base_url and headers belong to its own model's provider: never sent elsewhere."""
+        from .providers.registry import key_family, split_model_string
+
+        own = self.model if isinstance(self.model, str) else str(getattr(self.model, "name", ""))
+        own_prefix = split_model_string(own)[0] if ":" in own or own == "demo" else own
+        return key_family(split_model_string(model)[0]) == key_family(own_prefix)
+
     def _resolve(self, model: str) -> tuple[Any, Transport]:
         with self._lock:
             cached = self._providers.get(model)
@@ -107,25 +177,36 @@ class Agent:
                 return cached
             if not isinstance(self.model, str) and model == self.model_string:
                 provider = self.model
-            else:
+            elif self._owns_credentials(model):
                 provider = resolve_provider(
                     model, api_key=self._api_key, base_url=self._base_url, headers=self._headers or None
                 )
+            else:  # another provider (prepare_step, structured output, embed): its own key from its env variable
+                provider = resolve_provider(model)
             client = self._http_client
             async_client = self._async_http_client
             if client is None and async_client is None:
                 make = getattr(provider, "default_http_clients", None)
                 if make is not None:
                     client, async_client = make()
-            transport = Transport(client, async_client=async_client, secrets=provider.secrets(), timeout=self._timeout)
+            transport = Transport(
+                client,
+                async_client=async_client,
+                secrets=provider.secrets(),
+                timeout=self._timeout,
+                provider=getattr(provider, "name", None),
+            )
             self._providers[model] = (provider, transport)
             return provider, transport
 
     # -- options ------------------------------------------------------------------------------------------------------
     def _options(self, options: Mapping[str, Any]) -> CallOptions:
-        merged = {**self.default_options, **options}
+        from .memory import fold_legacy_memory_options
+
+        merged = fold_legacy_memory_options({**self.default_options, **options})
         parsed = CallOptions.parse(merged)
         parse_structured_output(parsed.structured_output)  # a bad schema fails before anything is sent
+        check_observability_options(parsed)  # telemetry, tracing_options, request_context, prices
         return parsed
 
     def _output_for(self, options: CallOptions) -> tuple[StructuredOutput | None, str]:
@@ -149,8 +230,12 @@ class Agent:
 
     def _tools_for(self, options: CallOptions) -> tuple[dict[str, Tool], dict[str, Tool]]:
         tools = dict(self.tools)
+        if self.toolsets:
+            from .mcp import toolset_tools
+
+            tools.update(toolset_tools(self.toolsets, tools))
         for set_name, toolset in (options.toolsets or {}).items():
-            for name, t in tools_by_name(toolset, f"toolsets.{set_name}").items():
+            for name, t in _toolset_by_name(toolset, f"toolsets.{set_name}").items():
                 if name in tools:
                     raise ConfigurationError(
                         f"toolsets.{set_name}: tool {name!r} is already defined; tool names must be unique",
@@ -168,10 +253,29 @@ class Agent:
                 client[name] = Tool(
                     t.name, t.description, t.parameters, None, requires_approval=t.requires_approval, strict=t.strict
                 )
+        call = self._memory_call(options)
+        if call is not None:  # working memory's update tool (the agent's own tool of that name wins)
+            for t in self._memory_for().tools_for(call):
+                tools.setdefault(t.name, t)
         return tools, client
+
+    def _memory_for(self) -> Memory:
+        """The agent's Memory; a call with memory= on an agent without one uses the defaults (SQLite, last 10)."""
+        if self.memory is None:
+            from .memory import Memory
+
+            self.memory = Memory()
+        return self.memory
+
+    def _memory_call(self, options: CallOptions) -> MemoryCall | None:
+        if options.memory is None:
+            return None
+        return self._memory_for().call(options.memory)
 
     def _system_for(self, options: CallOptions) -> list[Message]:
         base = options.instructions if options.instructions is not None else self.instructions
+        if callable(base):  # dynamic instructions: a function of the call's request_context
+            base = dynamic_instructions(base, options.request_context)
         out = system_messages(base or None, "instructions")
         out += system_messages(options.system, "system")
         output, mode = self._output_for(options)
@@ -205,21 +309,47 @@ class Agent:
                 options.output_processors if options.output_processors is not None else self.output_processors
             ),
             max_processor_retries=retries,
+            prices=merged_prices(self.prices, options.prices),
+            finalize=self._memory_finalize(options),
         )
+
+    def _memory_finalize(self, options: CallOptions) -> Callable[[GenerationResult, RunState], GenerationResult] | None:
+        """Saves the exchange to the thread when the run finishes or suspends (memory.py); None without memory."""
+        call = self._memory_call(options)
+        if call is None:
+            return None
+        memory = self._memory_for()
+        return lambda result, state: memory.finish(call, result, state, self._title_text)
+
+    def _title_text(self, first_message: str) -> str:
+        """A thread title from the first user message, by this agent's model (memory's generate_title=True)."""
+        from .memory import TITLE_INSTRUCTIONS
+
+        return self.generate(first_message, instructions=TITLE_INSTRUCTIONS, memory=None, active_tools=[],
+                             max_steps=1, structured_output=None, input_processors=[], output_processors=[]).text
 
     def _new_state(self, messages: list[Message], options: CallOptions) -> RunState:
         context = normalize_messages(options.context) if options.context is not None else []
         warnings = []
-        if options.memory is not None:
-            warnings.append("memory= is not supported yet and was ignored; pass the conversation in messages")
+        system = self._system_for(options)
+        remembered: list[Message] = []
+        call = self._memory_call(options)
+        if call is not None:  # history before the input, recall and working memory as system messages (memory.py)
+            prepared = self._memory_for().prepare(call, messages)
+            messages = [*prepared.history, *messages]
+            system = [*system, *prepared.system]
+            remembered = prepared.remembered
+        if options.telemetry is not None:  # until tracing lands (remove this warning with it)
+            warnings.append("telemetry= is not supported yet and was ignored; no spans were recorded")
         return fast_construct(
             RunState,
             run_id=options.run_id or new_run_id(),
             agent_name=self.name,
             model=self._model_for(options),
-            system=self._system_for(options),
+            system=system,
             messages=list(messages),
             response_start=len(messages),
+            remembered=remembered,
             context=context if all(isinstance(m, Message) for m in context) else [],
             warnings=warnings,
             always_approve=sorted(self.always_approve | set(options.always_approve or ())),
@@ -241,7 +371,7 @@ class Agent:
     # -- generation ---------------------------------------------------------------------------------------------------
     def prompt(self, messages: Any, **options: Any) -> Generation:
         """A Generation that has sent nothing: inspect it, then `generate_now()`, `stream()` or `generate_later()`."""
-        return Generation(self, normalize_messages(messages), self._options(options))
+        return Generation(self, normalize_input(messages), self._options(options))
 
     def generate(self, messages: Any, **options: Any) -> GenerationResult:
         return self.prompt(messages, **options).generate_now()
@@ -282,11 +412,11 @@ class Agent:
     ) -> RunState:
         """Record a decision atomically in the store (a call decided twice raises ApprovalError, in any process)."""
         state = self._load_suspended(run_id)
-        call = next((p for p in state.pending if p.tool_call_id == tool_call_id), None)
+        call = find_call(state, tool_call_id)  # our id, or the model's where unambiguous; else ApprovalError
         if args is not None and not isinstance(args, dict):
             raise ApprovalError(f"args: expected a dict of the tool's arguments, got {type(args).__name__}")
-        if decision == "approved" and args is not None and call is not None and call.decision is None:
-            self._check_edited_args(state, call.tool_name, tool_call_id, args)
+        if decision == "approved" and args is not None and call in state.pending and call.awaits_person:
+            self._check_edited_args(state, call.tool_name, call.tool_call_id, args)
         fresh, _ = update_run(
             self.storage, run_id,
             lambda s: record_decision(s, tool_call_id, decision, args=args, reason=reason, always=always),
@@ -390,7 +520,9 @@ class Agent:
     # -- embeddings ---------------------------------------------------------------------------------------------------
     def embed(self, input: str | Sequence[str], *, model: str | None = None, **options: Any) -> EmbedGeneration:
         """An embedding call that has sent nothing: `embed_now()`, `embed_async()` or `embed_later()`."""
-        return EmbedGeneration(self, [input] if isinstance(input, str) else list(input), model, options)
+        from .validation import check_embed_input
+
+        return EmbedGeneration(self, check_embed_input(input), model, options)
 
 
 def _serialisable_options(options: CallOptions) -> dict[str, Any]:
@@ -412,6 +544,10 @@ def _serialisable_options(options: CallOptions) -> dict[str, Any]:
         out["structured_output"] = output.to_stored()
     if options.max_processor_retries is not None:
         out["max_processor_retries"] = options.max_processor_retries
+    if options.memory is not None:  # the thread the resumed run saves to, in any process
+        from .memory import storable_memory_option
+
+        out["memory"] = storable_memory_option(options.memory)
     return out
 
 
@@ -424,7 +560,7 @@ class EmbedGeneration:
         self.agent = agent
         self.inputs = inputs
         self.model = model or agent.model_string
-        self.options = options
+        self.options, self._observe = split_embed_options(options)  # telemetry/tracing/prices are not sent
 
     def _provider(self) -> tuple[Any, Transport]:
         provider, transport = self.agent._resolve(self.model)
@@ -476,3 +612,43 @@ class EmbedGeneration:
         from .jobs import Job
 
         return Job(self.embed_now, queue=queue)
+
+
+def _checked_toolsets(toolsets: Any) -> list[Any]:
+    """Agent(toolsets=[...]): MCP servers (anything with tools() and close())."""
+    if toolsets is None:
+        return []
+    if isinstance(toolsets, str | bytes | Mapping) or not isinstance(toolsets, Sequence):
+        raise ConfigurationError(
+            "toolsets: give a list of MCP servers, e.g. toolsets=[MCPServerStdio(...)]", field="toolsets"
+        )
+    for i, ts in enumerate(toolsets):
+        if not (callable(getattr(ts, "tools", None)) and callable(getattr(ts, "close", None))):
+            raise ConfigurationError(
+                f"toolsets[{i}]: {type(ts).__name__} is not a toolset; give an MCPServerStdio or MCPServerHTTP "
+                "(plain tools go in tools=)",
+                field="toolsets",
+            )
+    return list(toolsets)
+
+
+def _toolset_by_name(toolset: Any, field_name: str) -> dict[str, Tool]:
+    """A per-call toolset: tools as a list or mapping, or an MCP server."""
+    if callable(getattr(toolset, "tools", None)) and callable(getattr(toolset, "close", None)):
+        return dict(toolset.tools())
+    return tools_by_name(toolset, field_name)
+
+
+def _checked_memory(memory: Any) -> Memory | None:
+    """Agent(memory=Memory(...)): threads, recall and working memory (memory.py)."""
+    if memory is None:
+        return None
+    from .memory import Memory
+
+    if not isinstance(memory, Memory):
+        raise ConfigurationError(
+            f"memory: expected a Memory, e.g. memory=Memory(last_messages=10), got {type(memory).__name__}; "
+            "the thread and resource go in each call: agent.generate(..., memory={'thread': 't1'})",
+            field="memory",
+        )
+    return memory

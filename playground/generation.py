@@ -6,14 +6,15 @@ request that will be sent (with the key masked).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .drivers import drive_async, drive_sync
+from .drivers import _call_sync, drive_async, drive_sync
 from .events import FinishEvent, StreamEvent, TextDeltaEvent
 from .jobs import Job
-from .loop import LoopGen, RunSetup, run_loop
+from .loop import Invoke, LoopGen, RunSetup, _plan_step, _process_input, _process_input_step, run_loop
 from .messages import Message
+from .processors import TripwireError
 from .providers.base import ModelCall
 from .providers.transport import masked_request
 from .result import GenerationResult
@@ -22,6 +23,25 @@ from .settings import AbortSignal, CallOptions, ModelSettings
 
 if TYPE_CHECKING:
     from .agent import Agent
+
+
+def _drive_calls(gen: Generator[Any, Any, Any]) -> Any:
+    """Run a loop helper that only asks for user callables (processors, prepare_step), without I/O."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+        value, error = None, None
+        if isinstance(effect, Invoke):
+            try:
+                value = _call_sync(effect.fn, effect.kwargs, effect.args)
+            except Exception as exc:
+                if not effect.throw:
+                    raise
+                error = exc
 
 
 class StreamRun:
@@ -128,31 +148,64 @@ class Generation:
         return self.agent._model_for(self.options)
 
     def model_call(self, *, stream: bool = False) -> ModelCall:
-        """The provider-neutral call of the first step (prepare_step is not applied: it runs when the call runs)."""
+        """The provider-neutral call of the first step, as the run will build it: input processors run on the
+        messages, and `prepare_step` is called for step 0 (see `request_preview`)."""
+        return self._first_call(stream=stream)[0]
+
+    def _first_call(self, *, stream: bool) -> tuple[ModelCall, Any, Any]:
         setup = self._setup(stream=stream)
-        state = self._new_state()
-        provider, _ = setup.resolve(setup.model)
-        every = {**setup.tools, **setup.client_tools}
-        names = self.options.active_tools if self.options.active_tools is not None else list(every)
-        active = [every[n] for n in names if n in every]
-        return ModelCall(
-            model=provider.model,
-            messages=[*state.system, *state.context, *state.messages],
-            tools=[t.definition() for t in active],
-            tool_choice=self.options.tool_choice if active else "auto",
-            settings=setup.settings,
-            provider_options=dict(self.options.provider_options or {}),
-            response_format=setup.response_format,
-            stream=stream,
-        )
+        state = self._new_state().model_copy()  # processors and prepare_step replace its lists; the original stays
+
+        def build() -> Generator[Any, Any, tuple[ModelCall, Any, Any]]:
+            if setup.input_processors:
+                yield from _process_input(setup, state)
+            plan = yield from _plan_step(setup, state, 0)
+            provider, transport = setup.resolve(plan.model)
+            sent = [*state.system, *plan.system, *state.context, *state.messages]
+            if setup.input_processors:
+                sent = yield from _process_input_step(setup, state, 0, sent)
+            call = ModelCall(
+                model=provider.model,
+                messages=sent,
+                tools=[t.definition() for t in plan.active.values()],
+                tool_choice=plan.tool_choice if plan.active else "auto",
+                settings=plan.settings,
+                provider_options=plan.provider_options,
+                response_format=setup.response_format,
+                stream=stream,
+            )
+            return call, provider, transport
+
+        return _drive_calls(build())
 
     def request_preview(self, *, stream: bool = False) -> dict[str, Any]:
-        """The exact HTTP request of the first step: method, URL, headers (key masked), JSON body, warnings."""
-        setup = self._setup(stream=stream)
-        provider, transport = setup.resolve(setup.model)
-        spec = provider.build_request(self.model_call(stream=stream))
+        """The exact HTTP request of the first step: method, URL, headers (key masked), JSON body, warnings.
+
+        It is built as the run builds it: the input processors run (a PII redactor's output shows here) and
+        `prepare_step` is called for step 0. What it cannot know in advance: the requests of later steps, which
+        depend on the model's answers, tool results and what `prepare_step` returns at step 2 and after. A processor
+        that would stop the run (a tripwire) is reported in `warnings`, and the request shown is the unprocessed one.
+        """
+        try:
+            call, provider, transport = self._first_call(stream=stream)
+            tripped = None
+        except TripwireError as trip:
+            tripped = trip
+            setup = self._setup(stream=stream)
+            provider, transport = setup.resolve(setup.model)
+            state = self._new_state()
+            call = ModelCall(
+                model=provider.model, messages=[*state.system, *state.context, *state.messages],
+                settings=setup.settings, provider_options=dict(self.options.provider_options or {}),
+                response_format=setup.response_format, stream=stream,
+            )
+        spec = provider.build_request(call)
         preview = masked_request(spec, transport.secrets)
         preview["warnings"] = list(spec.warnings)
+        if tripped is not None:
+            preview["warnings"].append(
+                f"input processor {tripped.processor_id or ''} would stop this run: {tripped.reason}".replace("  ", " ")
+            )
         return preview
 
     def __repr__(self) -> str:
@@ -178,12 +231,9 @@ class Generation:
             return self._state
         return self.agent._new_state(self._input, self.options)
 
-    def _gen(self, *, stream: bool) -> LoopGen:
-        setup = self._setup(stream=stream)
+    def _gen(self, *, stream: bool, options: CallOptions | None = None) -> LoopGen:
+        setup = self.agent._setup(options if options is not None else self.options, stream=stream)
         return run_loop(setup, self._new_state())
-
-    def _abort(self) -> AbortSignal:
-        return self.options.abort_signal or AbortSignal()
 
     def generate_now(self) -> GenerationResult:
         """Send the call and run every step; returns the result (also from inside a running event loop)."""
@@ -205,11 +255,18 @@ class Generation:
         return result
 
     def stream(self) -> StreamRun:
-        """A StreamRun; iterate it with `for` or `async for`."""
-        abort = self._abort()
-        if self.options.abort_signal is None:
-            self.options = self.options.model_copy(update={"abort_signal": abort})
-        return StreamRun(lambda: self._gen(stream=True), self.options, abort)
+        """A StreamRun; iterate it with `for` or `async for`.
+
+        Each stream has its own abort signal (`StreamRun.abort()` stops that run only; the generation can run again);
+        an `abort_signal=` passed to the call also stops it."""
+        abort = AbortSignal()
+        user = self.options.abort_signal
+        if user is not None:
+            if user.aborted:
+                abort.abort(user.reason)
+            user.on_abort(lambda: abort.abort(user.reason))
+        options = self.options.model_copy(update={"abort_signal": abort})
+        return StreamRun(lambda: self._gen(stream=True, options=options), options, abort)
 
     def generate_later(self, *, queue: str = "default", priority: int = 0) -> Job[GenerationResult]:
         """Queue the call on a background queue; `job.result()` waits for the GenerationResult."""

@@ -50,9 +50,20 @@ from .result import (
     Usage,
     fast_construct,
 )
-from .runs import PendingCall, RunState, RunStore, update_run
+from .runs import (
+    ClaimLease,
+    PendingCall,
+    RunState,
+    RunStore,
+    check_new_run_id,
+    create_run,
+    lease_seconds,
+    update_run,
+)
 from .settings import CallOptions, ModelSettings, parse_model_settings, parse_tool_choice
+from .pricing import price_step, total_cost
 from .tools import Tool, ToolContext, evaluate_policy
+from .tracing import traced_loop
 
 RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "ratelimit-", "retry-after")
 
@@ -173,6 +184,10 @@ class RunSetup:
     output_processors: list[Any] = field(default_factory=list)
     max_processor_retries: int = 2
     processor_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trace: Any = None
+    """The run's spans (tracing.RunTrace) while OpenTelemetry records them, else None."""
+    prices: Any = None
+    """Price overrides (pricing.parse_prices) from the agent's or the call's `prices=`."""
 
 
 def accepted_kwargs(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -202,10 +217,17 @@ def new_run_id() -> str:
 
 
 def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopGen:
-    """Run (or resume) steps until the model stops, a stop condition holds, approval is needed, or max_steps."""
+    """Run (or resume) steps until the model stops, a stop condition holds, approval is needed, or max_steps;
+    inside an `invoke_agent` span when OpenTelemetry records spans (tracing.py)."""
+    return (yield from traced_loop(lambda: _run_steps(setup, state, resume=resume), setup, state, resume=resume))
+
+
+def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopGen:
     opts = setup.options
     started = time.perf_counter()
     try:
+        if not resume and opts.run_id is not None:
+            check_new_run_id(setup.store, state.run_id)  # a stored run's id is never taken over by a new run
         if resume:
             finished = yield from _resume_pending(setup, state)
             if finished is not None:
@@ -238,13 +260,24 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
                 retry_delay=getattr(provider, "retry_delay", None),
             )
             keep = _stream_filter(setup, state, step_no) if setup.output_processors else None
-            outcome: ModelOutcome = yield ModelRequest(
-                provider, call, spec, transport, retry, step_no, opts.timeout, keep
-            )
+            chat = setup.trace.start_chat(provider, call, spec, step_no) if setup.trace is not None else None
+            try:
+                outcome: ModelOutcome = yield ModelRequest(
+                    provider, call, spec, transport, retry, step_no, opts.timeout, keep
+                )
+            except BaseException as exc:
+                if chat is not None:
+                    setup.trace.fail_chat(chat, exc)
+                raise
             resp = outcome.response
             step = _make_step(step_no, state, provider, outcome, spec)
+            step.cost = price_step(provider, step, setup.prices)
+            if chat is not None:
+                setup.trace.end_chat(chat, step, resp)
             state.steps.append(step)
-            if resp.parts:
+            # fired during the call (a non-streaming call cannot be cut short): no tool of this step may run
+            aborted = outcome.aborted or (opts.abort_signal is not None and opts.abort_signal.aborted)
+            if resp.parts and not (aborted and resp.tool_calls):  # unanswered tool calls cannot stay
                 state.messages.append(resp.message())
             if not setup.stream and (keep is not None or opts.on_chunk is not None):  # someone listens
                 for ev in _synthesised_deltas(resp, step_no):
@@ -252,14 +285,14 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
                         yield Emit(ev)
                     elif (kept := keep(ev)) is not None:
                         yield Emit(kept)
-            if outcome.aborted:
+            if aborted:
                 step.finish_reason = "aborted"
                 return (yield from _finish(setup, state, "aborted", started))
             if setup.output_processors and (yield from _process_output_step(setup, state, step)):
                 yield from _step_finished(setup, step)
                 continue  # a processor asked for this step again, with feedback
 
-            calls = resp.tool_calls
+            calls = _own_ids(state, step, resp.tool_calls)
             if not calls:
                 yield from _step_finished(setup, step)
                 return (yield from _finish(setup, state, resp.finish_reason, started))
@@ -289,6 +322,9 @@ def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopG
     except PlaygroundError as exc:
         if opts.on_error is not None:
             yield Invoke(opts.on_error, accepted_kwargs(opts.on_error, {"error": exc}))
+        failed_step = getattr(exc, "partial_step", None)  # what a stream produced before it failed (drivers.py)
+        if failed_step is not None and failed_step not in state.steps:
+            state.steps.append(failed_step)
         partial = _build_result(setup, state, "error")
         partial.error = exc
         exc.result = partial  # type: ignore[attr-defined]
@@ -372,6 +408,12 @@ def _plan_step(setup: RunSetup, state: RunState, step_no: int) -> Generator[Effe
         )
     plan.active = {n: every[n] for n in active_names}
     choice = plan.tool_choice
+    if choice == "required" and not plan.active:
+        raise ConfigurationError(
+            "tool_choice='required' but no tool is active in this step; give the agent tools (tools=, toolsets=, "
+            "client_tools=) or use tool_choice='auto'",
+            field="tool_choice",
+        )
     if not isinstance(choice, str) and choice.tool_name not in plan.active:
         raise ConfigurationError(
             f"tool_choice names tool {choice.tool_name!r}, which is not active; active tools: {sorted(plan.active)}",
@@ -495,7 +537,14 @@ def _handle_tool_calls(
             _store_result(state, step, c, str(exc), is_error=True)
             continue
         if needs_approval(setup, state, tool, args):
-            state.pending.append(PendingCall(tool_call_id=c.tool_call_id, tool_name=c.tool_name, args=c.args))
+            state.pending.append(
+                PendingCall(
+                    tool_call_id=c.tool_call_id,
+                    tool_name=c.tool_name,
+                    args=c.args,
+                    provider_id=state.wire_ids.get(c.tool_call_id),
+                )
+            )
             continue
         runs.append(_tool_run(setup, state, tool, c, args, approved=False))
     if runs:
@@ -515,7 +564,10 @@ def _tool_run(
         messages=list(state.messages),
         context=setup.options.context,
         abort_signal=setup.options.abort_signal,
+        request_context=dict(setup.options.request_context or {}),
     )
+    if setup.trace is not None:
+        tool = setup.trace.traced_tool(tool, call)  # an execute_tool span around each run
     return ToolRun(tool, call, ctx, approved, args)
 
 
@@ -564,8 +616,42 @@ def _store_result(
     )
 
 
+def _own_ids(state: RunState, step: Step, calls: list[ToolCallPart]) -> list[ToolCallPart]:
+    """The step's calls under ids unique in the run: the model's id when it is non-empty and new, else one of ours.
+
+    Ids from the model are not trusted (some servers send "" or repeat them); a reused id must never let one approval
+    or one result reach another call. The provider's id is kept in `state.wire_ids` and goes back on the wire."""
+    used = {c.tool_call_id for s in state.steps[:-1] for c in s.tool_calls} | set(state.wire_ids.values())
+    counts: dict[str, int] = {}
+    for c in calls:
+        counts[c.tool_call_id] = counts.get(c.tool_call_id, 0) + 1
+    out: list[ToolCallPart] = []
+    for i, c in enumerate(calls):
+        wire = c.tool_call_id
+        if wire and counts[wire] == 1 and wire not in used:
+            used.add(wire)
+            out.append(c)
+            continue
+        ours = f"call_{secrets.token_hex(8)}"
+        while ours in used or ours in counts:
+            ours = f"call_{secrets.token_hex(8)}"
+        used.add(ours)
+        state.wire_ids[ours] = wire
+        if i < len(step.tool_calls) and step.tool_calls[i].tool_call_id == wire:
+            step.tool_calls[i].tool_call_id = ours
+        out.append(c.model_copy(update={"tool_call_id": ours}))
+    return out
+
+
 def _append_tool_message(state: RunState) -> None:
     parts = [state.step_results[i] for i in state.step_call_order if i in state.step_results]
+    if state.wire_ids:  # the provider gets its own ids back
+        parts = [
+            p.model_copy(update={"tool_call_id": state.wire_ids[p.tool_call_id]})
+            if p.tool_call_id in state.wire_ids
+            else p
+            for p in parts
+        ]
     if parts:
         state.messages.append(Message(role="tool", content=list(parts)))
     state.step_results = {}
@@ -584,7 +670,12 @@ def _suspend(setup: RunSetup, state: RunState, started: float) -> Generator[Effe
     state.elapsed_ms += (time.perf_counter() - started) * 1000
     if setup.on_status is not None:
         setup.on_status(state)
-    setup.store.save(state)
+    if setup.trace is not None:
+        setup.trace.suspending(state)  # a resumption continues this trace
+    if state.resolved:
+        setup.store.save(state)  # suspended again after a resume: the stored run moves on
+    else:
+        create_run(setup.store, state)  # first save: never over another run stored under the same id
     step_no = len(state.steps) - 1
     for p in state.pending:
         if p.decision is None:
@@ -599,16 +690,21 @@ def _adopt(state: RunState, fresh: RunState) -> None:
         setattr(state, name, getattr(fresh, name))
 
 
-def _claim(token: str) -> Callable[[RunState], list[str]]:
-    """Claim every decided call nobody has claimed yet (run inside the store's transaction)."""
+def _claim(token: str, lease: float) -> Callable[[RunState], list[str]]:
+    """Claim every decided call nobody has claimed yet, with a lease (run inside the store's transaction).
+
+    An interrupted call (a claim whose lease ran out) is not claimed again here: it waits for a new decision."""
 
     def claim(s: RunState) -> list[str]:
         if s.status != "suspended":
             return []
         ids = []
+        now = time.time()
         for p in s.pending:
             if p.decision is not None and p.claimed_by is None:
                 p.claimed_by = token
+                p.claimed_until = now + lease
+                p.attempts += 1
                 ids.append(p.tool_call_id)
         return ids
 
@@ -660,7 +756,8 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
     processes resolve calls of the same run at the same time."""
     started = time.perf_counter()
     token = secrets.token_hex(16)
-    fresh, claimed_ids = update_run(setup.store, state.run_id, _claim(token))
+    lease = lease_seconds(setup.store)
+    fresh, claimed_ids = update_run(setup.store, state.run_id, _claim(token, lease))
     _adopt(state, fresh)
     step = state.steps[-1]
     every = {**setup.tools, **setup.client_tools}
@@ -676,7 +773,13 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
         )
         if p.decision == "declined":
             reason = f" Reason: {p.reason}" if p.reason else ""
-            outcomes[p.tool_call_id] = (f"The user declined this tool call; it was not run.{reason}", False, 0.0)
+            text = f"The user declined this tool call; it was not run.{reason}"
+            if p.interrupted:
+                text = (
+                    "An earlier attempt at this tool call was interrupted (the process running it stopped), so it may "
+                    f"have partly run; the user declined to retry it.{reason}"
+                )
+            outcomes[p.tool_call_id] = (text, False, 0.0)
             continue
         tool = every.get(p.tool_name)
         if tool is None or tool.is_client_tool:
@@ -690,7 +793,8 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
         runs.append(_tool_run(setup, state, tool, call, args, approved=True))
     if runs:
         concurrency = setup.options.tool_call_concurrency or 1
-        results: list[ToolResult] = yield RunTools(runs, concurrency)
+        with ClaimLease(setup.store, state.run_id, token, lease):  # renewed while the tools run
+            results: list[ToolResult] = yield RunTools(runs, concurrency)
         for run, res in zip(runs, results, strict=True):
             outcomes[run.call.tool_call_id] = (res.result, res.is_error, res.duration_ms)
             yield Emit(
@@ -754,6 +858,7 @@ def _pctx(setup: RunSetup, state: RunState, p: Any, step_no: int) -> ProcessorCo
         retry_count=state.processor_retries,
         context=setup.options.context,
         state=setup.processor_state.setdefault(pid, {}),
+        request_context=dict(setup.options.request_context or {}),
     )
 
 
@@ -923,11 +1028,21 @@ def _structuring_call(
     req = provider.build_request(call)
     retry = RetryPolicy(max_retries=2, retry_delay=getattr(provider, "retry_delay", None))
     index = len(result.steps)
-    outcome: ModelOutcome = yield ModelRequest(provider, call, req, transport, retry, index, setup.options.timeout)
+    chat = setup.trace.start_chat(provider, call, req, index) if setup.trace is not None else None
+    try:
+        outcome: ModelOutcome = yield ModelRequest(provider, call, req, transport, retry, index, setup.options.timeout)
+    except BaseException as exc:
+        if chat is not None:
+            setup.trace.fail_chat(chat, exc)
+        raise
     step = _make_step(index, state, provider, outcome, req)
     step.step_type = "continue"
+    step.cost = price_step(provider, step, setup.prices)
+    if chat is not None:
+        setup.trace.end_chat(chat, step, outcome.response)
     result.steps.append(step)
     result.usage = result.usage + step.usage
+    result.cost = total_cost(s.cost for s in result.steps)
     return outcome.response.text
 
 
@@ -945,7 +1060,7 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason) -> Gen
     warnings = [w for s in steps for w in s.warnings] + state.warnings
     suspend = None
     if reason == "suspended" and state.pending:
-        first = next((p for p in state.pending if p.decision is None), state.pending[0])
+        first = next((p for p in state.pending if p.awaits_person), state.pending[0])
         suspend = SuspendPayload(
             tool_call_id=first.tool_call_id,
             tool_name=first.tool_name,
@@ -954,7 +1069,7 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason) -> Gen
             pending=[
                 ToolCall(tool_call_id=p.tool_call_id, tool_name=p.tool_name, args=p.args)
                 for p in state.pending
-                if p.decision is None
+                if p.awaits_person  # undecided, or interrupted: approve again to retry, or decline
             ],
         )
     seen: set[str] = set()
@@ -971,6 +1086,8 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason) -> Gen
         tool_calls=[c for s in steps for c in s.tool_calls],
         tool_results=[r for s in steps for r in s.tool_results],
         usage=Usage.total([s.usage for s in steps]),
+        cost=total_cost(s.cost for s in steps) if steps else None,
+        trace_id=setup.trace.trace_id if setup.trace is not None else None,
         steps=list(steps),
         finish_reason=reason,
         response=fast_construct(

@@ -3,6 +3,9 @@
 Accepted inputs (as in Mastra's `generate(messages)`): a string, a list of strings, a list of `{"role", "content"}`
 dicts (content a string or a list of parts), a list of `Message`, or a mix. Parts may be given in AI-SDK / OpenAI shapes
 (`{"type": "image_url", "image_url": {"url": ...}}`, `{"type": "image", "image": ...}`) and are normalised.
+Mastra / AI SDK UI messages (`{"id", "role", "parts": [...]}`, also Mastra's stored `content: {"format": 2, "parts"}`)
+are accepted: text, reasoning, file, source-url and tool parts (a tool part with its output becomes the call and a
+tool message). A message that normalises to nothing (empty text, no parts) is an error, not an empty turn.
 """
 
 from __future__ import annotations
@@ -242,11 +245,12 @@ def normalize_part(raw: Any) -> Any:
             args=raw.get("args") or raw.get("input") or {},
         )
     if kind in ("tool-result", "tool_result"):
+        result, is_error = unwrap_tool_output(raw["result"] if "result" in raw else raw.get("output"))
         return ToolResultPart(
             tool_call_id=raw.get("tool_call_id") or raw.get("toolCallId") or "",
             tool_name=raw.get("tool_name") or raw.get("toolName") or "",
-            result=raw.get("result", raw.get("output")),
-            is_error=bool(raw.get("is_error") or raw.get("isError")),
+            result=result,
+            is_error=bool(raw.get("is_error") or raw.get("isError") or is_error),
         )
     try:
         return _part_adapter.validate_python(raw)
@@ -254,6 +258,104 @@ def normalize_part(raw: Any) -> Any:
         raise ConfigurationError(
             f"message content part of type {kind!r} is not understood; use text, image, file, tool-call or tool-result"
         ) from exc
+
+
+_OUTPUT_TYPES = frozenset(("text", "json", "error-text", "error-json", "content", "execution-denied"))
+
+
+def unwrap_tool_output(output: Any) -> tuple[Any, bool]:
+    """(value, is_error) of a tool result; AI SDK v5's `{"type": "json", "value": ...}` envelope is unwrapped."""
+    if isinstance(output, dict) and output.get("type") in _OUTPUT_TYPES and set(output) <= {"type", "value", "reason"}:
+        kind = output["type"]
+        if kind == "execution-denied":
+            reason = f" Reason: {output['reason']}" if output.get("reason") else ""
+            return f"The user declined this tool call.{reason}", False
+        if kind == "content":
+            value = output.get("value") or []
+            texts = [v.get("text", "") for v in value if isinstance(v, dict) and v.get("type") == "text"]
+            return ("".join(texts) if len(texts) == len(value) else value), False
+        return output.get("value"), kind.startswith("error")
+    return output, False
+
+
+def _ui_message(item: dict[str, Any], index: int) -> list[Message]:
+    """A Mastra / AI SDK UI message (`{"id", "role", "parts": [...]}`): text, reasoning, files, sources and tool
+    parts (`tool-NAME` / `dynamic-tool`); a tool part with its output becomes the call plus a tool message."""
+    role = item.get("role")
+    if role not in ("system", "user", "assistant"):
+        raise ConfigurationError(
+            f"messages[{index}].role: expected one of system, user, assistant for a UI message; got {role!r}",
+            field="messages",
+        )
+    parts: list[Any] = []
+    results: list[ToolResultPart] = []
+    raw_parts = item["parts"]
+    if not isinstance(raw_parts, list):
+        raise ConfigurationError(f"messages[{index}].parts: expected a list, got {type(raw_parts).__name__}",
+                                 field="messages")
+    for j, raw in enumerate(raw_parts):
+        if not isinstance(raw, dict):
+            raise ConfigurationError(f"messages[{index}].parts[{j}]: expected a dict, got {type(raw).__name__}",
+                                     field="messages")
+        kind = str(raw.get("type", ""))
+        if kind == "text":
+            parts.append(TextPart(text=str(raw.get("text", ""))))
+        elif kind == "reasoning":
+            parts.append(ReasoningPart(text=str(raw.get("text") or raw.get("reasoning") or "")))
+        elif kind == "file":
+            mt = raw.get("mediaType") or raw.get("media_type") or raw.get("mimeType")
+            is_image = str(mt or "").startswith("image/")
+            parts.append(_image_or_file(raw.get("url") or raw.get("data"), mt, kind="image" if is_image else "file",
+                                        extra={"filename": raw.get("filename")}))
+        elif kind == "source-url":
+            parts.append(SourcePart(url=str(raw.get("url", "")), title=raw.get("title"), id=raw.get("sourceId")))
+        elif kind.startswith("tool-") or kind == "dynamic-tool":
+            name = raw.get("toolName") if kind == "dynamic-tool" else kind.removeprefix("tool-")
+            call_id = raw.get("toolCallId") or raw.get("tool_call_id") or ""
+            args = raw.get("input") or raw.get("args") or {}
+            parts.append(ToolCallPart(tool_call_id=call_id, tool_name=str(name or ""), args=args))
+            state = raw.get("state")
+            if "output" in raw or "result" in raw or state == "output-error":
+                if state == "output-error":
+                    value, is_error = raw.get("errorText") or "tool error", True
+                else:
+                    value, is_error = unwrap_tool_output(raw["output"] if "output" in raw else raw["result"])
+                results.append(ToolResultPart(tool_call_id=call_id, tool_name=str(name or ""), result=value,
+                                              is_error=is_error))
+        elif kind in ("step-start", "source-document") or kind.startswith("data-"):
+            continue  # markers and app data: nothing a model reads
+        else:
+            raise ConfigurationError(
+                f"messages[{index}].parts[{j}]: part type {kind!r} is not understood; UI messages take text, "
+                "reasoning, file, source-url and tool-NAME parts",
+                field="messages",
+            )
+    out = [Message(role=role, content=parts)]
+    if results:
+        out.append(Message(role="tool", content=list(results)))
+    return out
+
+
+def _is_empty(message: Message) -> bool:
+    return all(isinstance(p, TextPart) and not p.text.strip() for p in message.content)
+
+
+def _normalize_item(item: Any, index: int) -> list[Message]:
+    """One input item -> its messages (a UI message with tool outputs becomes two); empty ones are an error."""
+    content = item.get("content") if isinstance(item, dict) else None
+    if isinstance(content, dict) and isinstance(content.get("parts"), list):  # Mastra's stored format 2
+        out = _ui_message({**item, "parts": content["parts"]}, index)
+    elif isinstance(item, dict) and "parts" in item and not isinstance(content, str | list):
+        out = _ui_message(item, index)
+    else:
+        out = [_normalize_one(item, index)]
+    if not isinstance(item, Message) and _is_empty(out[0]):
+        raise ConfigurationError(
+            f"messages[{index}]: the message has no content (empty text, no parts): {item!r:.80}; "
+            "pass the text to send, or leave the message out",
+            field="messages",
+        )
+    return out
 
 
 def _normalize_one(item: Any, index: int) -> Message:
@@ -308,12 +410,23 @@ def normalize_messages(messages: Any) -> list[Message]:
     if messages is None:
         return []
     if isinstance(messages, str | Message | dict):
-        return [_normalize_one(messages, 0)]
+        return _normalize_item(messages, 0)
     if isinstance(messages, Iterable):
-        return [_normalize_one(m, i) for i, m in enumerate(messages)]
+        return [m for i, item in enumerate(messages) for m in _normalize_item(item, i)]
     raise ConfigurationError(
         f"messages: expected a str, a list of str, dicts or Message; got {type(messages).__name__}", field="messages"
     )
+
+
+def normalize_input(messages: Any) -> list[Message]:
+    """The messages of `generate(messages)` / `prompt(messages)`: like `normalize_messages`, but there must be some."""
+    if messages is None or (isinstance(messages, list | tuple) and not messages):
+        raise ConfigurationError(
+            f"messages: nothing to send ({messages!r}); pass the user's text, e.g. agent.generate(\"Hello\"), "
+            "or a list of messages",
+            field="messages",
+        )
+    return normalize_messages(messages)
 
 
 def system_messages(value: Any, field: str) -> list[Message]:

@@ -63,6 +63,8 @@ class ProcessorContext:
     context: Any = None
     state: dict[str, Any] = field(default_factory=dict)
     """Scratch space kept for this processor for the whole run (e.g. tokens counted so far)."""
+    request_context: dict[str, Any] = field(default_factory=dict)
+    """The call's `request_context=` (who asked, tenant, feature flags ...)."""
 
     def abort(self, reason: str, *, retry: bool = False, metadata: dict[str, Any] | None = None) -> NoReturn:
         """Stop the run (a tripwire), or with `retry=True` (in process_output_step) ask for the step again."""
@@ -91,14 +93,19 @@ def hook(processor: Any, name: str) -> Callable[..., Any] | None:
 
 def check_processors(processors: Any, field_name: str) -> list[Any]:
     """Validate a processors option: objects with at least one hook of the right kind."""
+    from .errors import ConfigurationError
+
     if processors is None:
         return []
+    if not isinstance(processors, list | tuple):
+        raise ConfigurationError(
+            f"{field_name}: expected a list of processors, got {type(processors).__name__} {processors!r:.40}",
+            field=field_name,
+        )
     items = list(processors)
     names = HOOKS_IN if field_name == "input_processors" else HOOKS_OUT
     for i, p in enumerate(items):
         if not any(hook(p, n) for n in names):
-            from .errors import ConfigurationError
-
             raise ConfigurationError(
                 f"{field_name}[{i}]: {p!r:.60} has none of the hooks {', '.join(names)}; subclass "
                 "playground.Processor and define one",

@@ -10,10 +10,17 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from .errors import OptionsError
+
+
+def _a_number(v: Any) -> Any:
+    """Numbers only: True/False and "10" are mistakes, not 1/0 and 10."""
+    if isinstance(v, bool | str | bytes):
+        raise ValueError(f"expected a number, got {type(v).__name__} {v!r:.20}")
+    return v
 
 
 class ModelSettings(BaseModel):
@@ -35,6 +42,14 @@ class ModelSettings(BaseModel):
     @classmethod
     def _one_stop(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @field_validator(
+        "temperature", "max_output_tokens", "top_p", "top_k", "presence_penalty", "frequency_penalty", "seed",
+        "max_retries", mode="before",
+    )
+    @classmethod
+    def _numbers(cls, v: Any) -> Any:
+        return _a_number(v)
 
     def set_fields(self) -> dict[str, Any]:
         """The fields a person set (not None), by snake_case name."""
@@ -106,7 +121,8 @@ def _describe(exc: ValidationError, prefix: str) -> str:
             allowed = ", ".join(ModelSettings.model_fields)
             msgs.append(f"{name}: unknown setting; known settings are {allowed}")
         else:
-            msgs.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            msg = err["msg"].removeprefix("Value error, ")
+            msgs.append(f"{name}: {msg}" if "got " in msg else f"{name}: {msg} (got {err.get('input')!r})")
     return "; ".join(msgs)
 
 
@@ -178,6 +194,10 @@ class CallOptions(BaseModel):
     on_abort: Callable[..., Any] | None = None
     run_id: str | None = None
     telemetry: Any = None
+    tracing_options: Any = None
+    tracing_context: Any = None
+    request_context: Any = None
+    prices: Any = None
     input_processors: list[Any] | None = None
     output_processors: list[Any] | None = None
     max_processor_retries: int | None = Field(default=None, ge=0, le=20)
@@ -192,6 +212,34 @@ class CallOptions(BaseModel):
     @classmethod
     def _settings(cls, v: Any) -> Any:
         return parse_model_settings(v)
+
+    @field_validator("max_steps", "tool_call_concurrency", "max_processor_retries", "timeout", mode="before")
+    @classmethod
+    def _numbers(cls, v: Any) -> Any:
+        return _a_number(v)
+
+    @field_validator("run_id", mode="before")
+    @classmethod
+    def _run_id(cls, v: Any) -> Any:
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            raise ValueError("run_id must be a non-empty string (or leave it out for a generated one)")
+        return v
+
+    @field_validator("input_processors", "output_processors", mode="before")
+    @classmethod
+    def _processors(cls, v: Any, info: ValidationInfo) -> Any:
+        from .processors import check_processors
+
+        return None if v is None else check_processors(v, str(info.field_name))
+
+    @field_validator("client_tools", mode="before")
+    @classmethod
+    def _client_tools(cls, v: Any) -> Any:
+        from .tools import tools_by_name
+
+        if v is not None:
+            tools_by_name(v, "client_tools")
+        return v
 
     @field_validator("stop_when", mode="before")
     @classmethod
@@ -233,6 +281,6 @@ def _describe_options(exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             msgs.append(f"{loc}: unknown option; known options are {known}")
         else:
-            msg = err["msg"].removeprefix("Value error, ")
-            msgs.append(f"{loc}: {msg} (got {err.get('input')!r:.80})")
+            msg = err["msg"].removeprefix("Value error, ").removeprefix(f"{loc}: ")
+            msgs.append(f"{loc}: {msg}" if "got " in msg else f"{loc}: {msg} (got {err.get('input')!r:.80})")
     return "; ".join(msgs)

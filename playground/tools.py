@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -31,6 +33,10 @@ class ToolContext:
     messages: list[Any] = field(default_factory=list)
     context: Any = None
     abort_signal: Any = None
+    request_context: dict[str, Any] = field(default_factory=dict)
+    """The call's `request_context=` (Mastra's RequestContext): who asked, tenant, feature flags ..."""
+    span: Any = None
+    """The tool's `execute_tool` OpenTelemetry span when one is recorded (add your own attributes or events)."""
 
 
 _ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters|Params)\s*:\s*$", re.I)
@@ -98,6 +104,7 @@ class Tool:
             raise ConfigurationError(
                 f"tool name {name!r}: use 1-64 letters, digits, '_' or '-' (what every provider accepts)", field="name"
             )
+        check_policy(requires_approval, f"tool {name!r}: requires_approval")
         self.name = name
         self.description = description
         self.fn = execute
@@ -143,6 +150,7 @@ class Tool:
                 "Call the tool again with a JSON object matching its schema.",
                 tool_name=self.name,
             )
+        self._refuse_non_finite(args)
         if self._args_model is None:
             return _validate_json_schema(self.name, self.parameters, dict(args))
         try:
@@ -156,7 +164,21 @@ class Tool:
                 "Call it again with arguments matching its schema.",
                 tool_name=self.name,
             ) from None
-        return {k: getattr(model, k) for k in type(model).model_fields}
+        out = {k: getattr(model, k) for k in type(model).model_fields}
+        self._refuse_non_finite(out)  # "nan" / "inf" strings that validation turned into floats
+        return out
+
+    def _refuse_non_finite(self, args: Mapping[str, Any]) -> None:
+        """NaN and infinities are invalid arguments: every comparison with NaN is False, so `amount > 100` could never
+        ask for approval, and no JSON can carry them back."""
+        bad = non_finite_paths(args)
+        if bad:
+            raise ToolArgumentsError(
+                f"Invalid arguments for tool {self.name!r}: "
+                + "; ".join(f"{where}: {value} is not a finite number" for where, value in bad)
+                + ". Call it again with arguments matching its schema.",
+                tool_name=self.name,
+            )
 
     def requires_approval_for(self, args: Mapping[str, Any], context: Any = None) -> bool:
         """The tool's own policy for these arguments. A policy that raises fails closed (approval required)."""
@@ -201,6 +223,38 @@ class Tool:
         flags = " client" if self.is_client_tool else ""
         flags += " requires_approval" if self.requires_approval else ""
         return f"Tool({self.name!r}{flags})"
+
+
+def non_finite_paths(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """(where, value) of every NaN or infinity in `value` (floats and Decimals, in dicts, lists and models)."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [(path or "(arguments)", repr(value))]
+    if isinstance(value, Decimal):
+        return [] if value.is_finite() else [(path or "(arguments)", str(value))]
+    if isinstance(value, Mapping):
+        found: list[tuple[str, str]] = []
+        for k, v in value.items():
+            found += non_finite_paths(v, f"{path}.{k}" if path else str(k))
+        return found
+    if isinstance(value, list | tuple | set | frozenset):
+        found = []
+        for i, v in enumerate(value):
+            found += non_finite_paths(v, f"{path}.{i}" if path else str(i))
+        return found
+    if isinstance(value, BaseModel):
+        return non_finite_paths({k: getattr(value, k) for k in type(value).model_fields}, path)
+    return []
+
+
+def check_policy(policy: Any, field: str) -> None:
+    """An approval policy is True, False or a callable; anything else (None, "no", 0) is refused, not guessed at."""
+    if isinstance(policy, bool) or callable(policy):
+        return
+    raise ConfigurationError(
+        f"{field}: expected True, False or a function of the arguments returning bool, got "
+        f"{type(policy).__name__} {policy!r:.40}",
+        field="requires_approval",
+    )
 
 
 def evaluate_policy(policy: ApprovalPolicy | None, tool_name: str, args: Mapping[str, Any], context: Any) -> bool:
@@ -266,6 +320,12 @@ def _model_from_signature(fn: Callable[..., Any], name: str) -> tuple[type[BaseM
     for pname, param in sig.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
+        if param.kind is param.POSITIONAL_ONLY:
+            raise ConfigurationError(
+                f"tool {name!r}: parameter {pname!r} is positional-only (before '/'); tools are called with keyword "
+                "arguments, so remove the '/'",
+                field="tools",
+            )
         hint = hints.get(pname, Any)
         if hint is ToolContext:
             context_param = pname
@@ -399,16 +459,69 @@ def as_tool(value: Any, name: str | None = None) -> Tool:
         if name and name != t.name:
             t.name = name
         return t
-    if isinstance(value, dict) and name:
-        return Tool(
-            name,
-            value.get("description", ""),
-            value.get("parameters") or value.get("input_schema") or value.get("inputSchema"),
-            value.get("execute"),
-            requires_approval=value.get("requires_approval", False),
-        )
+    if isinstance(value, dict):
+        return _tool_from_dict(value, name)
     raise ConfigurationError(
         f"tool {name or value!r}: expected a Tool, a function, or a dict with a name", field="tools"
+    )
+
+
+# The keys a tool dict may have (Mastra's createTool shape and ours), grouped by what they set. Two spellings of one
+# setting must agree; any other key is an error, since a misspelt `requireApproval` would otherwise drop a guard.
+_DICT_TOOL_KEYS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "id"),
+    "description": ("description",),
+    "parameters": ("parameters", "input_schema", "inputSchema"),
+    "output_schema": ("output_schema", "outputSchema"),
+    "execute": ("execute",),
+    "requires_approval": ("requires_approval", "requireApproval"),
+    "strict": ("strict",),
+}
+
+
+def _tool_from_dict(value: dict[str, Any], name: str | None) -> Tool:
+    """A Tool from a dict such as Mastra's `{"id", "description", "inputSchema", "execute", "requireApproval"}`."""
+    label = name or value.get("name") or value.get("id") or "?"
+    known = {k for keys in _DICT_TOOL_KEYS.values() for k in keys}
+    unknown = sorted(str(k) for k in value if k not in known)
+    if unknown:
+        raise ConfigurationError(
+            f"tool {label!r}: unknown key(s) {unknown} in a tool dict; known keys are {sorted(known)}",
+            field="tools",
+        )
+    picked: dict[str, Any] = {}
+    for setting, keys in _DICT_TOOL_KEYS.items():
+        given = [(k, value[k]) for k in keys if k in value]
+        if len(given) > 1 and any(v is not given[0][1] and v != given[0][1] for _, v in given[1:]):
+            spelled = " and ".join(repr(k) for k, _ in given)
+            raise ConfigurationError(
+                f"tool {label!r}: {spelled} are two spellings of one setting with different values; give one",
+                field="tools",
+            )
+        if given:
+            picked[setting] = given[0][1]
+    tool_name = name or picked.get("name")
+    if not isinstance(tool_name, str) or not tool_name:
+        raise ConfigurationError(
+            "a tool dict needs a name: give it a 'name' (or Mastra's 'id'), or pass tools as a {name: tool} dict",
+            field="tools",
+        )
+    description = picked.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigurationError(f"tool {tool_name!r}: description must be a string", field="tools")
+    execute = picked.get("execute")
+    if execute is not None and not callable(execute):
+        raise ConfigurationError(f"tool {tool_name!r}: execute must be a function", field="tools")
+    policy = picked.get("requires_approval", False)
+    check_policy(policy, f"tool {tool_name!r}: requires_approval")
+    return Tool(
+        tool_name,
+        description,
+        picked.get("parameters"),
+        execute,
+        requires_approval=policy,
+        strict=picked.get("strict"),
+        output_schema=picked.get("output_schema"),
     )
 
 
@@ -416,6 +529,12 @@ def tools_by_name(tools: Any, field_name: str = "tools") -> dict[str, Tool]:
     """Normalise a list of tools or a {name: tool} mapping into {name: Tool}, rejecting duplicate names."""
     if tools is None:
         return {}
+    if not isinstance(tools, Mapping | list | tuple | set | frozenset):
+        raise ConfigurationError(
+            f"{field_name}: expected a list of tools or a {{name: tool}} dict, got {type(tools).__name__} "
+            f"{tools!r:.40}",
+            field=field_name,
+        )
     items: list[tuple[str | None, Any]] = (
         list(tools.items()) if isinstance(tools, Mapping) else [(None, t) for t in tools]
     )

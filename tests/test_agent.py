@@ -537,3 +537,95 @@ def test_finished_runs_leave_no_live_state_behind() -> None:
     assert suspended.suspend_payload is not None
     agent.approve_tool_call(suspended.run_id, suspended.suspend_payload.tool_call_id)
     assert agent._live == {} and ran == ["9"]
+
+
+# -- issue 10: abort, re-running a generation, the preview runs input processors ------------------------------------
+
+
+@tool
+def _side_effect(city: str) -> str:
+    """Records that it ran."""
+    _side_effects.append(city)
+    return "ran"
+
+
+_side_effects: list[str] = []
+
+
+def _abort_during_call(signal: AbortSignal, reply: dict[str, Any]) -> Scripted:
+    """A server that answers with tool calls, while the user presses Stop during the (non-streaming) call."""
+
+    class AbortingScript(Scripted):
+        def handler(self, request: httpx2.Request) -> httpx2.Response:
+            signal.abort("user pressed stop")
+            return super().handler(request)
+
+    return AbortingScript(reply)
+
+
+def test_abort_during_a_non_streaming_call_runs_no_tool_of_that_step() -> None:
+    _side_effects.clear()
+    signal = AbortSignal()
+    script = _abort_during_call(signal, completion(None, [("c1", "_side_effect", {"city": "Paris"})]))
+    result = make_agent(script, tools=[_side_effect]).generate("weather", abort_signal=signal)
+    assert result.finish_reason == "aborted"
+    assert _side_effects == [] and result.tool_results == []
+    assert len(script.requests) == 1
+    assert all(not m.tool_calls for m in result.messages)  # no unanswered tool call left in the conversation
+
+
+async def test_abort_during_a_non_streaming_call_runs_no_tool_async() -> None:
+    _side_effects.clear()
+    signal = AbortSignal()
+    script = _abort_during_call(signal, completion(None, [("c1", "_side_effect", {"city": "Paris"})]))
+    agent = Agent(model="openai-chat:gpt-test", api_key=KEY, tools=[_side_effect],
+                  async_http_client=script.async_client())
+    result = await agent.generate_async("weather", abort_signal=signal)
+    assert result.finish_reason == "aborted" and _side_effects == []
+
+
+def test_a_stopped_stream_does_not_stop_the_generation_for_good() -> None:
+    script = Scripted(completion("one two three four"), completion("again"), completion("later"), completion("more"))
+    gen = make_agent(script, tools=[]).prompt("x")
+    run = gen.stream()
+    for ev in run:
+        if isinstance(ev, TextDeltaEvent):
+            run.abort()
+    assert run.result is not None and run.result.finish_reason == "aborted"
+    assert gen.generate_now().text == "again"
+    assert gen.stream().final_result().text.strip() == "later"
+    assert gen.generate_later().result(timeout=10).text == "more"
+
+
+def test_request_preview_runs_the_input_processors() -> None:
+    from playground import PIIRedactor
+
+    script = Scripted(completion("ok"))
+    agent = make_agent(script, tools=[], input_processors=[PIIRedactor()])
+    gen = agent.prompt("Mail ada@example.com")
+    preview = gen.request_preview()
+    assert "ada@example.com" not in json.dumps(preview["body"])
+    assert "[EMAIL]" in json.dumps(preview["body"])
+    gen.generate_now()
+    assert preview["body"] == script.bodies[0]  # the preview is the request that was sent
+
+
+def test_request_preview_applies_prepare_step_of_the_first_step() -> None:
+    script = Scripted(completion("ok"))
+
+    def prepare(step_number: int) -> dict[str, Any]:
+        return {"system": f"Step {step_number}: be terse."}
+
+    gen = make_agent(script, tools=[]).prompt("x", prepare_step=prepare)
+    preview = gen.request_preview()
+    gen.generate_now()
+    assert preview["body"] == script.bodies[0]
+    assert "Step 0: be terse." in json.dumps(preview["body"])
+
+
+def test_request_preview_reports_a_tripwire_instead_of_crashing() -> None:
+    from playground import PIIRedactor
+
+    gen = make_agent(Scripted(), tools=[], input_processors=[PIIRedactor(strategy="block")]).prompt("ada@example.com")
+    preview = gen.request_preview()
+    assert any("would stop this run" in w and "email" in w for w in preview["warnings"])

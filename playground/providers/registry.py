@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigurationError, MissingAPIKeyError
+from ..masking import check_api_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,12 @@ def split_model_string(model: str) -> tuple[str, str]:
         raise ConfigurationError(
             f"model: unknown provider {prefix!r} in {model!r}; known providers: {', '.join(PROVIDERS)}", field="model"
         )
+    if not name.strip() and prefix != "demo":
+        raise ConfigurationError(
+            f"model: {model!r} names no model after the provider; write it as PROVIDER:MODEL, e.g. "
+            f"'{prefix}:MODEL_NAME'",
+            field="model",
+        )
     return prefix, name or ("demo-1" if prefix == "demo" else name)
 
 
@@ -95,8 +102,22 @@ def env_api_key(entry: ProviderEntry) -> str | None:
     for var in entry.env_keys:
         value = os.environ.get(var)
         if value:
-            return value
+            return check_api_key(value, provider=entry.prefix, field=var)
     return None
+
+
+def key_family(provider: str) -> str:
+    """Providers that share a key and a host (OpenAI's two APIs) form one family; every other provider is its own."""
+    prefix = ALIASES.get(provider.lower(), provider.lower())
+    entry = PROVIDERS.get(prefix)
+    if entry is None:
+        return prefix
+    return entry.env_keys[0] if entry.env_keys else prefix
+
+
+def same_key_owner(model_a: str, model_b: str) -> bool:
+    """Whether a key given for `model_a`'s provider may be sent with `model_b` (same provider family)."""
+    return key_family(split_model_string(model_a)[0]) == key_family(split_model_string(model_b)[0])
 
 
 def resolve_provider(
@@ -110,7 +131,7 @@ def resolve_provider(
     """A provider instance for a model string. Raises MissingAPIKeyError naming the variable to set."""
     prefix, name = split_model_string(model)
     entry = PROVIDERS[prefix]
-    key = api_key or env_api_key(entry)
+    key = check_api_key(api_key, provider=prefix) or env_api_key(entry)
     if entry.key_required and not key:
         raise MissingAPIKeyError(prefix, list(entry.env_keys))
     url = base_url or (os.environ.get(entry.env_base_url) if entry.env_base_url else None)
