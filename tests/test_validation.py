@@ -1,3 +1,4 @@
+# pyright: reportArgumentType=false
 """Every public argument is checked where it enters, with an error naming the field (issue 10, Core).
 
 Each case is something a new user typed; before the fix it crashed deep inside (AttributeError, TypeError from httpx)
