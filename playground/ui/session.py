@@ -41,6 +41,7 @@ log line; every text that leaves the session passes through the transport's mask
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -55,7 +56,7 @@ from pydantic import ValidationError
 
 from ..agent import Agent
 from ..errors import ConfigurationError, PlaygroundError
-from ..events import ErrorEvent, FinishEvent, StreamEvent
+from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
 from ..generation import StreamRun
 from ..messages import Message
 from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
@@ -63,7 +64,8 @@ from ..providers.transport import Transport, mask_text, mask_value
 from ..result import GenerationResult, Usage
 from ..runs import InMemoryRunStore
 from ..settings import ModelSettings
-from .render import ExchangeView
+from .history import complete_tool_results
+from .render import Block, ExchangeView
 
 BLANK_AGENT = "(blank agent)"
 COMPATIBLE = "openai-compatible"
@@ -71,6 +73,7 @@ SERVER_BASE_URL_ENV = "OPENAI_COMPATIBLE_BASE_URL"
 """The OpenAI-compatible server the operator configured: $OPENAI_COMPATIBLE_API_KEY is sent only there."""
 SAVE_VERSION = 1
 MAX_STEPS_LIMIT = 50
+STOP_GRACE_SECONDS = 0.5  # after Stop, a run that has not ended by itself is cancelled
 DEFAULT_MODELS: dict[str, str] = {
     "demo": "demo-1",
     "openai": "gpt-4.1-mini",
@@ -242,6 +245,10 @@ class PlaygroundSession:
         self._run: StreamRun | None = None
         self._store = InMemoryRunStore()
         self._agent_cache: tuple[tuple[Any, ...], Agent] | None = None
+        self._stop_hook: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self._http: tuple[asyncio.AbstractEventLoop, Any] | None = None  # the async client that counts attempts
+        self.wait_started: float | None = None  # monotonic time a request started waiting for its first byte
+        self.attempt = 0  # the attempt the waiting request is on (real providers)
         self._agent_own: tuple[str, str, str | None] | None = None  # the agent's own provider, model, base URL
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
@@ -553,12 +560,13 @@ class PlaygroundSession:
         active_tools, tool_choice, require_approval, max_steps). Each bad value is skipped and its problem returned.
         """
         order = ("agent", "provider", "base_url", "api_key", "model", "instructions", "settings", "active_tools",
-                 "tool_choice", "require_approval", "max_steps")
+                 "tool_choice", "require_approval", "max_steps", "timeout")
         setters: dict[str, Any] = {
             "agent": self.set_agent, "provider": self.set_provider, "model": self.set_model,
             "base_url": self.set_base_url, "api_key": self.set_api_key, "instructions": self.set_instructions,
             "settings": self.set_settings, "active_tools": self.set_active_tools, "tool_choice": self.set_tool_choice,
             "require_approval": self.set_require_approval, "max_steps": self.set_max_steps,
+            "timeout": self.set_timeout,
         }
         unknown = set(fields) - set(order)
         if unknown:
@@ -600,7 +608,8 @@ class PlaygroundSession:
         key, _server_key = self.key_for(provider, url)  # a typed key only for its own provider and host
         if own and key is None:  # the agent's key goes only to the agent's own provider and host
             key = getattr(self.template, "_api_key", None)
-        cache_key = (self.agent_name, model_string, url, key)
+        extras = _as_given(self.template) if own else self._counting_clients(provider)
+        cache_key = (self.agent_name, model_string, url, key, tuple(id(v) for v in extras.values()))
         if self._agent_cache is not None and self._agent_cache[0] == cache_key:
             return self._agent_cache[1]
         template = self.template
@@ -608,7 +617,7 @@ class PlaygroundSession:
             name=template.name, description=template.description, instructions=template.instructions,
             model=template.model if own else self._model_for(provider, model, url, key), tools=template.tools,
             api_key=key, base_url=url,
-            storage=self._store, timeout=self.timeout, **(_as_given(template) if own else {}),
+            storage=self._store, timeout=self.timeout, **extras,
         )
         agent.provider  # noqa: B018 - resolve now so a missing key or bad model string is reported before sending
         if provider == self.provider and model == self.model and base_url is None:
@@ -731,7 +740,7 @@ class PlaygroundSession:
         self.busy = True
         exchange.status = "running"
         try:
-            async for ev in run:
+            async for ev in self._until_stopped(run, exchange):
                 if isinstance(ev, ErrorEvent):
                     exchange.view.error(self.mask(f"{_label_error(ev.error)}: {ev.error}"))
                     yield ev
@@ -762,7 +771,7 @@ class PlaygroundSession:
                                            tool.schema() if tool else {})
             return
         exchange.status = "stopped" if result.finish_reason == "aborted" else "done"
-        self.messages = list(result.messages)
+        self.messages = complete_tool_results(result.messages)  # a stopped tool call still gets its result
 
     def _fail(self, exchange: Exchange, exc: BaseException) -> ErrorEvent:
         message = self.mask(f"{_label_error(exc)}: {exc}")
@@ -781,12 +790,125 @@ class PlaygroundSession:
         return None
 
     def stop(self) -> bool:
-        """Stop the streaming reply at the next chunk; what arrived so far is kept. False when nothing streams."""
+        """Stop the reply now: a streaming reply ends at its next chunk (what arrived is kept); a request the server
+        has not answered, or a retry wait, is cancelled within STOP_GRACE_SECONDS. False when nothing runs.
+        Safe to call from another thread (Gradio runs Stop beside the streaming handler)."""
         run = self._run
         if run is None:
             return False
         run.abort("stopped by the user")
+        hook = self._stop_hook
+        if hook is not None:
+            loop, event = hook
+            with contextlib.suppress(RuntimeError):  # a closed loop: the run is over anyway
+                loop.call_soon_threadsafe(event.set)
         return True
+
+    async def _until_stopped(self, run: StreamRun, exchange: Exchange) -> AsyncIterator[StreamEvent]:
+        """The run's events, until it ends or the person presses Stop. After Stop the run has STOP_GRACE_SECONDS to
+        end by itself (a stream does, at its next chunk, keeping what arrived); else it is cancelled, which closes an
+        unanswered request's connection, and the exchange is marked stopped with the conversation as it was."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        self._stop_hook = (loop, stop)
+        self._begin_wait()
+        it = run.__aiter__()
+        deadline: float | None = None
+        try:
+            while True:
+                nxt: asyncio.Future[StreamEvent] = asyncio.ensure_future(it.__anext__())
+                while not nxt.done():
+                    if deadline is None:
+                        stopper = asyncio.ensure_future(stop.wait())
+                        await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                        stopper.cancel()
+                        if stop.is_set():
+                            deadline = loop.time() + STOP_GRACE_SECONDS
+                    else:
+                        await asyncio.wait({nxt}, timeout=max(0.0, deadline - loop.time()))
+                        if not nxt.done():
+                            nxt.cancel()
+                            await asyncio.gather(nxt, return_exceptions=True)
+                            self._hard_stopped(exchange)
+                            return
+                try:
+                    ev = nxt.result()
+                except StopAsyncIteration:
+                    return
+                self._note_progress(ev)
+                yield ev
+        finally:
+            self._stop_hook = None
+            self.wait_started = None
+
+    def _hard_stopped(self, exchange: Exchange) -> None:
+        exchange.status = "stopped"
+        exchange.view.finish()
+        exchange.view.blocks.append(Block("notice", text="Stopped before the server answered; the conversation is as "
+                                          "it was before this message.", done=True))
+        self.notice = None
+
+    # -- waiting: what a slow call shows (issue 17 item 3) ------------------------------------------------------------
+    def _begin_wait(self) -> None:
+        self.wait_started = time.monotonic()
+        self.attempt = 0
+
+    def _note_progress(self, ev: StreamEvent) -> None:
+        if isinstance(ev, StepStartEvent):
+            self._begin_wait()
+        elif not isinstance(ev, FinishEvent | ErrorEvent):
+            self.wait_started = None  # the server answers
+
+    async def _count_attempt(self, request: Any) -> None:
+        self.attempt += 1
+
+    def waiting_text(self) -> str | None:
+        """While a request waits for the server's first byte: "Waiting for the server: 12 s · attempt 2 of 3 ·
+        timeout 60 s" (None otherwise). The front ends show it in place of the reply."""
+        if not self.busy or self.wait_started is None:
+            return None
+        waited = time.monotonic() - self.wait_started
+        retries = self.settings.max_retries if self.settings.max_retries is not None else 2
+        parts = [f"Waiting for the {'demo model' if self.simulated else 'server'}: {waited:.0f} s"]
+        if self.attempt > 1 or not self.simulated:
+            parts.append(f"attempt {max(self.attempt, 1)} of {retries + 1}")
+        if self.timeout:
+            parts.append(f"timeout {self.timeout:g} s")
+        return " · ".join(parts) + " (Stop cancels it)"
+
+    def set_timeout(self, value: Any) -> None:
+        """Seconds a request may wait for the server (each attempt); empty: the default, 60."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            self.timeout = 60.0
+            self._agent_cache = None
+            return
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"Timeout: {value!r} is not a number of seconds", field="timeout") from None
+        if not 1 <= seconds <= 3600:
+            raise ConfigurationError(f"Timeout: {seconds:g} s is out of range; use 1 to 3600 seconds",
+                                     field="timeout")
+        if seconds != self.timeout:
+            self.timeout = seconds
+            self._agent_cache = None
+
+    def _counting_clients(self, provider: str) -> dict[str, Any]:
+        """For a real provider, an async client of this session whose request hook counts attempts (retries are
+        new requests), so a slow call can say which attempt it is on. {} outside an event loop or for the demo."""
+        if provider == "demo" or provider not in PROVIDERS:
+            return {}
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return {}
+        held = self._http
+        if held is None or held[0] is not loop or held[1].is_closed:
+            import httpx2
+
+            client = httpx2.AsyncClient(follow_redirects=True, event_hooks={"request": [self._count_attempt]})
+            self._http = held = (loop, client)
+        return {"async_http_client": held[1]}
 
     def reset(self) -> None:
         """Clear the conversation, the exchanges and any pending approval; the settings stay."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -133,3 +133,150 @@ def test_the_operator_key_goes_only_to_the_operator_host(session: PlaygroundSess
     assert session.list_models() == [] and ENV_KEY not in (session.notice or "")
     session.set_api_key(KEY)  # they must type their own
     assert auth_header(session.inspect("hi"))
+
+
+# -- 3. Stop cancels a request the server has not answered; a slow call says what it waits for ---------------------
+
+import asyncio  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from playground import ToolCallDeltaEvent  # noqa: E402
+from playground.messages import Message, ToolCallPart  # noqa: E402
+from playground.ui.history import complete_tool_results, is_valid_conversation  # noqa: E402
+
+
+class _Silent(BaseHTTPRequestHandler):
+    """Answers the first request with 503 (Retry-After: 0) when asked to, then never answers: a server that hangs."""
+
+    fail_first = False
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        type(self).seen.append(self.headers.get("authorization") or "")
+        if type(self).fail_first and len(type(self).seen) == 1:
+            body = b'{"error": {"message": "busy"}}'
+            self.send_response(503)
+            self.send_header("retry-after", "0")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        time.sleep(20)  # the server never answers in time
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    _Silent.seen = []
+    _Silent.fail_first = False
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Silent)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def wait_for(predicate: Any, seconds: float = 10.0) -> None:
+    end = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.05)
+
+
+async def test_stop_cancels_an_unanswered_request_at_once(session: PlaygroundSession, silent_server: str) -> None:
+    await collect(session.send("look up order 42"))  # a finished exchange before
+    before = list(session.messages)
+    assert session.configure(provider="openai-compatible", base_url=silent_server, model="m1", timeout="30",
+                             settings={"max_retries": 0}) == []
+    task = asyncio.ensure_future(collect(session.send("hello")))
+    await wait_for(lambda: session.waiting_text() is not None and session.attempt == 1)
+    text = session.waiting_text() or ""
+    assert "Waiting for the server" in text and "attempt 1 of 1" in text and "timeout 30 s" in text
+    refused = await collect(session.send("another"))  # Send while busy: refused with a word, never dropped
+    assert refused and "still" in (session.notice or "")
+    started = time.monotonic()
+    threading.Thread(target=session.stop).start()  # Gradio calls Stop from another thread
+    await asyncio.wait_for(task, timeout=5)
+    assert time.monotonic() - started < 3  # not the server's 20 s
+    assert session.exchanges[-1].status == "stopped" and not session.busy
+    assert session.messages == before  # the conversation is as it was
+    session.set_provider("demo")
+    await collect(session.send("2+2"))
+    assert "2 + 2 = 4" in session.exchanges[-1].view.text
+
+
+async def test_a_retry_shows_its_attempt(session: PlaygroundSession, silent_server: str) -> None:
+    _Silent.fail_first = True
+    session.configure(provider="openai-compatible", base_url=silent_server, model="m1",
+                      settings={"max_retries": 1})
+    task = asyncio.ensure_future(collect(session.send("hello")))
+    await wait_for(lambda: session.attempt == 2)
+    assert "attempt 2 of 2" in (session.waiting_text() or "")
+    session.stop()
+    await asyncio.wait_for(task, timeout=5)
+    assert session.exchanges[-1].status == "stopped"
+
+
+def test_timeout_is_set_on_the_page_and_checked(session: PlaygroundSession) -> None:
+    assert session.configure(timeout="5") == [] and session.timeout == 5
+    assert "Timeout" in session.configure(timeout="soon")[0]
+    assert "out of range" in session.configure(timeout="0")[0]
+
+
+# -- 5. after Stop, the history is a conversation every provider accepts --------------------------------------------
+
+
+def test_a_tool_call_without_result_gets_one() -> None:
+    call = ToolCallPart(tool_call_id="c1", tool_name="refund", args={"order_id": "42"})
+    broken = [Message.user("refund order 42"), Message(role="assistant", content=[call])]
+    assert not is_valid_conversation(broken)
+    fixed = complete_tool_results(broken)
+    assert is_valid_conversation(fixed) and fixed[-1].role == "tool"
+    assert fixed[-1].tool_results[0].tool_call_id == "c1" and fixed[-1].tool_results[0].is_error
+
+
+async def test_stop_while_a_tool_call_streams_leaves_a_valid_history(session: PlaygroundSession,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.05")
+    events = []
+    async for ev in session.send("look up order 42"):
+        events.append(ev)
+        if isinstance(ev, ToolCallDeltaEvent):
+            session.stop()
+    assert session.exchanges[-1].status == "stopped"
+    assert is_valid_conversation(session.messages)
+    monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0")
+    await collect(session.send("2+2"))
+    assert session.exchanges[-1].status == "done"
+    assert is_valid_conversation(session.messages)
+
+
+async def test_an_aborted_result_with_an_unanswered_call_leaves_a_valid_history(session: PlaygroundSession) -> None:
+    """What a real provider's stream gives when Stop lands after a complete tool call and before the tool runs."""
+    from playground.result import GenerationResult
+    from playground.ui.session import Exchange
+
+    call = ToolCallPart(tool_call_id="call_1", tool_name="lookup_order", args={"order_id": "42"})
+    aborted = GenerationResult(finish_reason="aborted", messages=[
+        Message.user("look up order 42"), Message(role="assistant", content=[call])])
+    exchange = Exchange(0, "look up order 42", session.config(), [])
+    session.exchanges.append(exchange)
+    session._finished(exchange, aborted)
+    assert exchange.status == "stopped"
+    assert is_valid_conversation(session.messages)
+    assert "stopped the reply" in str(session.messages[-1].tool_results[0].result)
+    preview = session.inspect("2+2")  # what the next request sends: a result for every call
+    wire = preview["body"]["messages"]
+    assert [m["role"] for m in wire][-3:] == ["assistant", "tool", "user"]

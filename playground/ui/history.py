@@ -1,0 +1,45 @@
+"""Conversation repair for the playgrounds: what a person's Stop leaves behind must still be a conversation every
+provider accepts. An assistant tool call needs its tool result before the next user message (OpenAI, Anthropic and
+Gemini answer 400 otherwise), so a call that was stopped before its result gets one saying so."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..messages import Message, ToolResultPart
+
+STOPPED_RESULT = "Not run: the person stopped the reply before this tool call finished."
+
+
+def complete_tool_results(messages: Sequence[Message], note: str = STOPPED_RESULT) -> list[Message]:
+    """`messages` with a result for every tool call: a call with none gets an error result carrying `note`, placed in
+    the tool message that follows its assistant message (made when there is none). Other messages are unchanged."""
+    out: list[Message] = []
+    items = list(messages)
+    i = 0
+    while i < len(items):
+        msg = items[i]
+        out.append(msg)
+        i += 1
+        calls = msg.tool_calls if msg.role == "assistant" else []
+        if not calls:
+            continue
+        tool_msgs: list[Message] = []
+        while i < len(items) and items[i].role == "tool":
+            tool_msgs.append(items[i])
+            i += 1
+        answered = {r.tool_call_id for m in tool_msgs for r in m.tool_results}
+        missing = [ToolResultPart(tool_call_id=c.tool_call_id, tool_name=c.tool_name, result=note, is_error=True)
+                   for c in calls if c.tool_call_id not in answered]
+        if missing and tool_msgs:
+            last = tool_msgs[-1]
+            tool_msgs[-1] = last.model_copy(update={"content": [*last.content, *missing]})
+        elif missing:
+            tool_msgs.append(Message(role="tool", content=list(missing)))
+        out += tool_msgs
+    return out
+
+
+def is_valid_conversation(messages: Sequence[Message]) -> bool:
+    """Every assistant tool call is answered by a tool result before the next non-tool message."""
+    return complete_tool_results(messages) == list(messages)
