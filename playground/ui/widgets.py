@@ -14,8 +14,10 @@ import asyncio
 import base64
 import html
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -25,7 +27,15 @@ from ..errors import PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StreamEvent, ToolApprovalEvent
 from ..providers.registry import PROVIDERS
 from .render import SETTING_LABELS, TOOL_STATUS_LABELS, Block, exchange_panels, steps_html, usage_chart_html, usage_rows
-from .session import SETTING_FIELDS, CompareColumn, CompareOutcome, Exchange, PlaygroundSession, provider_choices
+from .session import (
+    SETTING_FIELDS,
+    CompareColumn,
+    CompareOutcome,
+    Exchange,
+    PendingApproval,
+    PlaygroundSession,
+    provider_choices,
+)
 
 __all__ = ["ACTIONS", "PANELS", "PlaygroundWidget"]
 
@@ -42,6 +52,7 @@ ACTIONS: dict[str, str] = {
     "set_tool_choice": "tool_choice_menu",
     "set_require_approval": "approval_box",
     "set_max_steps": "max_steps_box",
+    "set_timeout": "timeout_box",
     "inspect": "inspect_button",
     "send": "send_button",
     "approve": "approve_button",
@@ -58,6 +69,7 @@ ACTIONS: dict[str, str] = {
 
 PANELS: tuple[str, ...] = ("Inspect", "Raw request", "Raw response", "Reasoning", "Sources", "Usage", "Steps", "Code")
 
+_EXAMPLE = re.compile(r'Try:\s*"([^"]+)"')  # an example message in an agent file's docstring
 _INT_SETTINGS = frozenset({"max_output_tokens", "top_k", "seed", "max_retries"})
 
 _CSS = """<style>
@@ -65,6 +77,7 @@ _CSS = """<style>
 .pgw-title{font-size:16px;font-weight:600;margin-right:8px}
 .pgw-badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:11px;background:#fff8c5;
   border:1px solid #d4a72c;color:#7d4e00}
+.pgw-badge.pgw-real{background:#ffebe9;border-color:#cf222e;color:#a40e26}
 .pgw-notice{color:#a40e26;background:#ffebe9;border-left:4px solid #cf222e;padding:4px 8px;margin:2px 0;
   white-space:pre-wrap}
 .pgw-chat{display:flex;flex-direction:column;gap:6px;padding:4px}
@@ -224,6 +237,27 @@ def parse_compare_columns(text: str) -> list[CompareColumn]:
 # The widget
 
 
+def _placeholder(session: PlaygroundSession) -> str:
+    """The message box's hint: the agent's own example when its docs give one ("Try: ..."), else a neutral one."""
+    source = getattr(session.template, "_playground_source", None)
+    if source:
+        try:
+            match = _EXAMPLE.search(Path(source).read_text(encoding="utf-8")[:2000])
+        except OSError:
+            match = None
+        if match:
+            return f"Message… (Enter sends; e.g. {match.group(1)})"
+    return "Message… (Enter sends)"
+
+
+def _real_provider_warning(session: PlaygroundSession) -> str:
+    """The browser playground's warning, word for word in spirit: a real provider gets every message sent."""
+    entry = PROVIDERS.get(session.provider)
+    label = entry.label if entry is not None else session.provider
+    where = f" at {session.mask(session.base_url)}" if session.base_url else ""
+    return f"Real provider: messages are sent to {label}{where}"
+
+
 def _label(text: str) -> w.HTML:
     return w.HTML(f"<b>{html.escape(text)}</b>")
 
@@ -237,6 +271,7 @@ class PlaygroundWidget:
         self._syncing = False
         self._inspect_preview: dict[str, Any] | None = None
         self._last_render = 0.0
+        self._approval_for: str | None = None  # the pending call the approval card was filled for
 
 
         def full() -> w.Layout:  # one Layout per widget: hiding one must not hide the others
@@ -251,9 +286,13 @@ class PlaygroundWidget:
                                       layout=w.Layout(width="36px"))
         self.base_url_box = w.Text(description="Base URL", placeholder="http://127.0.0.1:8000/v1",
                                    continuous_update=False, layout=full())
+        # The typed key is taken into the session and the box emptied at once, so the key is never part of the widget
+        # state JupyterLab saves into the .ipynb or that widget embedding exports.
         self.api_key_box = w.Password(description="API key", placeholder="from the environment when empty",
                                       continuous_update=False, layout=full())
         self.key_status = w.HTML()
+        self.forget_key_button = w.Button(description="Forget key", tooltip="Drop the key typed for this session",
+                                          layout=w.Layout(display="none"))
         self.instructions_box = w.Textarea(placeholder="Instructions (system prompt)", continuous_update=False,
                                            layout=w.Layout(width="100%", height="90px"))
         self.setting_boxes: dict[str, w.Text | w.Textarea] = {}
@@ -273,6 +312,8 @@ class PlaygroundWidget:
         self.tool_choice_menu = w.Dropdown(description="Tool choice", layout=full())
         self.approval_box = w.Checkbox(description="Require approval for every tool call", indent=False)
         self.max_steps_box = w.BoundedIntText(description="Max steps", min=1, max=50, layout=full())
+        self.timeout_box = w.Text(description="Timeout (s)", placeholder="60", continuous_update=False,
+                                  tooltip="Seconds a request may wait for the server (each attempt)", layout=full())
         self.save_button = w.Button(description="Save session", icon="download")
         self.save_link = w.HTML()
         self.load_upload = w.FileUpload(accept=".json", multiple=False, description="Load session")
@@ -282,9 +323,10 @@ class PlaygroundWidget:
         config = w.VBox(
             [
                 self.agent_menu, self.provider_menu, w.HBox([self.model_box, self.models_button], layout=full()),
-                self.base_url_box, self.api_key_box, self.key_status, _label("Instructions"), self.instructions_box,
+                self.base_url_box, self.api_key_box, w.HBox([self.key_status, self.forget_key_button]),
+                _label("Instructions"), self.instructions_box,
                 settings_acc, _label("Tools"), self.tools_area, self.tool_choice_menu, self.approval_box,
-                self.max_steps_box, w.HBox([self.save_button, self.load_upload]), self.save_link,
+                self.max_steps_box, self.timeout_box, w.HBox([self.save_button, self.load_upload]), self.save_link,
             ],
             layout=w.Layout(width="340px", min_width="300px", padding="0 8px 0 0"),
         )
@@ -295,8 +337,9 @@ class PlaygroundWidget:
         self.chat = w.HTML(layout=w.Layout(height="360px", overflow="auto", border="1px solid #d0d7de",
                                            padding="4px"))
         self.chat.add_class("pgw-chat-box")
-        self.message_box = w.Textarea(placeholder="Message… (e.g. refund order 42)", continuous_update=True,
-                                      layout=w.Layout(flex="1", height="60px"))
+        # Enter sends (the text field sends "submit"); the field stops key events, so Shift+Enter never runs the cell
+        self.message_box = w.Text(placeholder=_placeholder(session), continuous_update=True,
+                                  layout=w.Layout(flex="1"))
         self.message_box.add_class("pgw-message")
         self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
         self.inspect_button = w.Button(description="Inspect", tooltip="Show the exact request; nothing is sent")
@@ -357,16 +400,19 @@ class PlaygroundWidget:
         self.provider_menu.observe(self._setter(self._on_provider), names="value")
         self.model_box.observe(self._setter(lambda v: self.session.set_model(v)), names="value")
         self.base_url_box.observe(self._setter(lambda v: self.session.set_base_url(v)), names="value")
-        self.api_key_box.observe(self._setter(lambda v: self.session.set_api_key(v)), names="value")
+        self.api_key_box.observe(self._setter(self._on_key), names="value")
+        self.forget_key_button.on_click(lambda _b: self.forget_key())
         self.instructions_box.observe(self._setter(lambda v: self.session.set_instructions(v)), names="value")
         for box in self.setting_boxes.values():
             box.observe(self._setter(lambda _v: self._apply_settings()), names="value")
         self.tool_choice_menu.observe(self._setter(lambda v: self.session.set_tool_choice(v)), names="value")
         self.approval_box.observe(self._setter(lambda v: self.session.set_require_approval(v)), names="value")
         self.max_steps_box.observe(self._setter(lambda v: self.session.set_max_steps(v)), names="value")
+        self.timeout_box.observe(self._setter(lambda v: self.session.set_timeout(v)), names="value")
         self.exchange_menu.observe(self._setter(self._on_select), names="value")
         self.models_button.on_click(lambda _b: self.list_models())
         self.send_button.on_click(lambda _b: self._send_from_box())
+        self.message_box.on_msg(self._on_message_msg)
         self.inspect_button.on_click(lambda _b: self.inspect(self.message_box.value))
         self.stop_button.on_click(lambda _b: self.stop())
         self.clear_button.on_click(lambda _b: self.reset())
@@ -396,6 +442,24 @@ class PlaygroundWidget:
     def _on_agent(self, name: str) -> None:
         self.session.set_agent(name)
         self._inspect_preview = None
+
+    def _on_key(self, key: str) -> None:
+        if not key:
+            return  # the box emptied by the widget itself, or nothing typed: the session's key stays
+        try:
+            self.session.set_api_key(key)
+        finally:
+            self._syncing = True
+            try:
+                self.api_key_box.value = ""  # never kept in widget state (saved notebooks, embedding)
+            finally:
+                self._syncing = False
+
+    def forget_key(self) -> None:
+        """Drop the key typed for this session (the agent's own key or the environment's applies again)."""
+        self.session.set_api_key(None)
+        self._sync_controls()
+        self.refresh()
 
     def _on_provider(self, provider: str) -> None:
         self.session.set_provider(provider)
@@ -456,14 +520,20 @@ class PlaygroundWidget:
             self.provider_menu.value = s.provider
             self.model_box.value = s.model
             self.model_box.placeholder = "model name"
-            needs_url = s.provider in PROVIDERS and (PROVIDERS[s.provider].needs_base_url or s.provider == "ollama")
+            needs_url = s.provider in PROVIDERS and (PROVIDERS[s.provider].needs_base_url or s.provider == "ollama"
+                                                     or bool(s.base_url))
             self.base_url_box.layout.display = None if needs_url else "none"
             self.base_url_box.value = s.base_url or ""
             entry = PROVIDERS.get(s.provider)
             needs_key = entry is not None and bool(entry.env_keys) and s.provider != "demo"
             self.api_key_box.layout.display = None if needs_key else "none"
+            self.api_key_box.placeholder = ("key set (hidden); type another to replace it" if s.has_api_key else
+                                            "the agent's own key when empty" if s.uses_agent_key else
+                                            "from the environment when empty")
+            self.forget_key_button.layout.display = None if s.has_api_key else "none"
             self.key_status.value = self._key_status_html()
             self.instructions_box.value = s.instructions
+            self.message_box.placeholder = _placeholder(s)
             set_fields = s.settings.set_fields()
             for name, box in self.setting_boxes.items():
                 value = set_fields.get(name)
@@ -492,6 +562,8 @@ class PlaygroundWidget:
             self.tool_choice_menu.disabled = not s.active_tools
             self.approval_box.value = s.require_approval
             self.max_steps_box.value = s.max_steps
+            if s.notice is None:
+                self.timeout_box.value = "" if s.timeout in (None, 60.0) else f"{s.timeout:g}"
         finally:
             self._syncing = False
 
@@ -501,6 +573,9 @@ class PlaygroundWidget:
             return ""
         if s.has_api_key:
             return '<span class="pgw-muted">Key set for this session (never shown or saved).</span>'
+        if s.uses_agent_key:
+            return ('<span class="pgw-muted">Using the agent\'s own key (its <code>api_key</code>, never shown), '
+                    "for its own provider and host only.</span>")
         from .session import key_source
 
         source = key_source(s.provider)
@@ -515,19 +590,15 @@ class PlaygroundWidget:
     def refresh(self) -> None:
         """Re-render the header, notice, chat, approval box and panels from the session."""
         s = self.session
-        badge = ' <span class="pgw-badge">Demo model: simulated, runs offline</span>' if s.simulated else ""
+        badge = ' <span class="pgw-badge">Demo model: simulated, runs offline</span>' if s.simulated else (
+            f' <span class="pgw-badge pgw-real">{esc(_real_provider_warning(s))}</span>')
         self.header.value = (f'<span class="pgw-title">Agent Playground</span><code>{esc(s.model_string)}</code>'
                              f" · agent <b>{esc(s.agent_name)}</b>{badge}")
         self.notice.value = f'<div class="pgw-notice">{esc(s.notice)}</div>' if s.notice else ""
         self._render_chat()
         pending = s.pending
         if pending is not None and not s.busy:
-            self.approval_text.value = (
-                f"<b>{esc(pending.tool_name)}</b> waits for your approval. Edit the arguments if needed, then "
-                "approve or decline."
-            )
-            self.approval_args.value = json.dumps(pending.args, indent=2, ensure_ascii=False)
-            self.approval_area.layout.display = None
+            self._show_approval(pending)
         else:
             self.approval_area.layout.display = "none"
         self.send_button.disabled = s.busy
@@ -546,6 +617,19 @@ class PlaygroundWidget:
         finally:
             self._syncing = False
         self._render_panels()
+
+    def _show_approval(self, pending: PendingApproval) -> None:
+        """Fill the approval card for a newly pending call only: what the person typed (edited arguments, even invalid
+        JSON, a decline reason) stays through re-renders and setting changes, and never carries over to another call."""
+        if self._approval_for != pending.tool_call_id:
+            self._approval_for = pending.tool_call_id
+            self.approval_args.value = json.dumps(pending.args, indent=2, ensure_ascii=False)
+            self.decline_reason.value = ""
+        self.approval_text.value = (
+            f"<b>{esc(pending.tool_name)}</b> waits for your approval. Edit the arguments if needed, then "
+            "approve or decline."
+        )
+        self.approval_area.layout.display = None
 
     def _render_chat(self) -> None:
         self.chat.value = chat_html(self.session.exchanges)
@@ -643,9 +727,14 @@ class PlaygroundWidget:
             await task
 
     # -- running the streaming actions -------------------------------------------------------------------------
+    def _on_message_msg(self, _widget: Any, content: Mapping[str, Any], _buffers: Any) -> None:
+        if isinstance(content, Mapping) and content.get("event") == "submit":
+            self._send_from_box()
+
     def _send_from_box(self) -> None:
         text = self.message_box.value
-        if text.strip() and not self.session.busy:
+        s = self.session
+        if text.strip() and not s.busy and s.pending is None:  # a refused message stays in the box
             self.message_box.value = ""
         self._launch(self._send_events(text))
 

@@ -28,7 +28,8 @@ GRADIO_APP = REPO / "playground" / "ui" / "gradio_app.py"
 
 # Public methods of the session that are not actions a person takes: read-only helpers, and `configure`, the batch
 # form of the setters (a front end may call the setters one by one or `configure(field=...)`).
-NOT_ACTIONS = {"mask", "tool_schemas", "selected_exchange", "config", "configure"}
+NOT_ACTIONS = {"mask", "tool_schemas", "selected_exchange", "config", "configure", "key_for", "server_key_allowed",
+               "waiting_text"}
 
 
 def session_actions() -> set[str]:
@@ -190,6 +191,8 @@ async def test_each_control_calls_its_session_action() -> None:
     assert pg.session.require_approval is True
     fired("set_max_steps", lambda: setattr(pg.max_steps_box, "value", 3))
     assert pg.session.max_steps == 3
+    fired("set_timeout", lambda: setattr(pg.timeout_box, "value", "30"))
+    assert pg.session.timeout == 30
     fired("set_model", lambda: setattr(pg.model_box, "value", "demo-2"))
     assert pg.session.model == "demo-2"
     fired("set_agent", lambda: setattr(pg.agent_menu, "value", "weather"))
@@ -297,3 +300,143 @@ def test_saved_session_json_round_trips_through_the_widget() -> None:
     assert other.load(data) == []
     assert json.loads(data)["exchanges"][0]["user_text"] == "look up order 42"
     assert "look up order 42" in other.chat.value
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Issue 20.1: the agent you pass is the agent you get (model, base URL, key); issue 9: the typed key is never kept in
+# widget state
+
+
+AGENT_KEY = "sk-agent-own-key-0123456789abcdef"
+ENV_KEY = "sk-environment-key-0123456789abcd"
+TYPED_KEY = "sk-typed-in-the-box-0123456789ab"
+
+
+def _scripted_agent(model: str, **kwargs: Any) -> tuple[Any, Any]:
+    from playground import Agent
+    from tests.scripted import Scripted, completion
+
+    server = Scripted(completion("Hello from the own model of the agent."), completion("Second answer."))
+    agent = Agent(name="billing", instructions="Be brief.", model=model, http_client=server.client(),
+                  async_http_client=server.async_client(), **kwargs)
+    return agent, server
+
+
+async def test_playground_uses_the_agents_model_key_and_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)
+    agent, server = _scripted_agent("openai-chat:gpt-4.1-mini", api_key=AGENT_KEY)
+    pg = Playground(agent)
+    assert pg.session.model_string == "openai-chat:gpt-4.1-mini"
+    assert "Demo model" not in pg.header.value and "messages are sent" in pg.header.value
+    assert "agent's own key" in pg.key_status.value
+    await pg.send("hi")
+    assert "Hello from the own model of the agent." in pg.chat.value
+    sent = server.requests[0]
+    assert sent.headers["authorization"] == f"Bearer {AGENT_KEY}"  # never the environment's: another account
+    assert ENV_KEY not in str(sent.headers)
+    assert AGENT_KEY not in _all_html(pg) and AGENT_KEY not in pg.session.save()
+
+
+async def test_playground_keeps_an_openai_compatible_agents_base_url() -> None:
+    agent, server = _scripted_agent("openai-compatible:llama3", base_url="http://127.0.0.1:9/v1", api_key=AGENT_KEY)
+    pg = Playground(agent)
+    assert pg.session.base_url == "http://127.0.0.1:9/v1" and pg.base_url_box.value == "http://127.0.0.1:9/v1"
+    assert pg.base_url_box.layout.display is None
+    await pg.send("hi")
+    assert str(server.requests[0].url) == "http://127.0.0.1:9/v1/chat/completions"
+    assert server.requests[0].headers["authorization"] == f"Bearer {AGENT_KEY}"
+    # a model the person chooses on another host never gets the agent's key
+    pg.base_url_box.value = "http://127.0.0.1:8/v1"
+    preview = pg.session.inspect("hi")
+    assert preview["url"] == "http://127.0.0.1:8/v1/chat/completions"
+    assert "authorization" not in {k.lower() for k in preview["headers"]}
+
+
+def test_an_agent_whose_model_cannot_be_used_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from playground import Agent
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    pg = Playground(Agent(name="billing", model="openai-chat:gpt-4.1-mini"))
+    assert pg.session.model_string == "openai-chat:gpt-4.1-mini"  # not silently the demo model
+    assert "needs an API key" in pg.notice.value and "OPENAI_API_KEY" in pg.notice.value
+    assert pg.api_key_box.layout.display is None
+    pg2 = Playground(Agent(name="local", model="openai-compatible:llama3"))
+    assert "has no base_url" in pg2.notice.value
+
+
+def test_a_typed_key_is_not_kept_in_widget_state_or_embedding(tmp_path: Path) -> None:
+    from ipywidgets.embed import embed_minimal_html
+
+    pg, _ = _widget()
+    pg.provider_menu.value = "openai-compatible"
+    pg.base_url_box.value = "http://127.0.0.1:9/v1"
+    pg.model_box.value = "llama3"
+    pg.api_key_box.value = TYPED_KEY
+    assert pg.session.has_api_key and pg.api_key_box.value == ""
+    assert "Key set for this session" in pg.key_status.value and pg.forget_key_button.layout.display is None
+    state = json.dumps(pg.root.get_manager_state(), default=str)
+    assert TYPED_KEY not in state and '"_view_name": "PasswordView"' in state
+    page = tmp_path / "embedded.html"
+    embed_minimal_html(str(page), views=[pg.root], title="playground")
+    assert '"PasswordModel"' in page.read_text() and TYPED_KEY not in page.read_text()
+    assert pg.session.inspect("hi")["headers"]["Authorization"] != f"Bearer {TYPED_KEY}"  # masked, but set
+    pg.forget_key_button.click()
+    assert not pg.session.has_api_key and pg.forget_key_button.layout.display == "none"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Issue 20.3: the approval card keeps what the person typed
+
+
+async def test_invalid_json_keeps_the_edit_and_says_what_is_wrong() -> None:
+    pg, _ = _widget()
+    await pg.send("refund order 42")
+    broken = '{"order_id": "42", "amount": }'
+    pg.approval_args.value = broken
+    pg.approve_button.click()
+    await pg.wait()
+    assert "not valid JSON" in pg.notice.value
+    assert pg.approval_args.value == broken and pg.session.pending is not None
+    assert pg.approval_area.layout.display is None
+
+
+async def test_a_setting_change_keeps_edited_arguments_and_a_typed_message() -> None:
+    pg, _ = _widget()
+    await pg.send("refund order 42")
+    edited = '{"order_id": "42", "amount": 20}'
+    pg.approval_args.value = edited
+    pg.setting_boxes["temperature"].value = "0.3"
+    pg.approval_box.value = True
+    assert pg.approval_args.value == edited
+    pg.message_box.value = "look up order 7"
+    pg.send_button.click()
+    await pg.wait()
+    assert pg.message_box.value == "look up order 7"  # refused while the approval waits: not erased
+    assert "waits for approval" in pg.notice.value
+    assert pg.approval_args.value == edited
+    pg.approve_button.click()
+    await pg.wait()
+    assert "refunded 20" in pg.chat.value
+
+
+async def test_a_decline_reason_does_not_carry_over() -> None:
+    pg, _ = _widget()
+    await pg.send("refund order 42")
+    pg.decline_reason.value = "too much"
+    pg.decline_button.click()
+    await pg.wait()
+    await pg.send("refund order 7")
+    assert pg.session.pending is not None and pg.decline_reason.value == ""
+    assert '"order_id": "7"' in pg.approval_args.value
+
+
+async def test_enter_in_the_message_box_sends() -> None:
+    pg, spy = _widget()
+    pg.message_box.value = "look up order 42"
+    pg.message_box._handle_custom_msg({"event": "submit"}, [])  # what the front end sends on Enter
+    await pg.wait()
+    assert "send" in spy.calls and pg.message_box.value == ""
+    assert "lookup_order returned" in pg.chat.value
+    assert "refund order 42" in pg.message_box.placeholder  # the support agent's own example
+    pg.agent_menu.value = "weather"
+    assert "weather in Paris" in pg.message_box.placeholder and "refund" not in pg.message_box.placeholder
