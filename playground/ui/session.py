@@ -62,7 +62,7 @@ from ..messages import Message
 from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
 from ..providers.transport import Transport, mask_text, mask_value
 from ..result import GenerationResult, Usage
-from ..runs import InMemoryRunStore
+from ..runs import InMemoryRunStore, RunState
 from ..settings import ModelSettings
 from .history import complete_tool_results
 from .render import Block, ExchangeView
@@ -1017,11 +1017,12 @@ class PlaygroundSession:
                     "view": ex.view.to_dict(),
                     "result": ex.result.model_dump(mode="json", exclude={"error"}) if ex.result else None,
                     "error": ex.error,
-                    "status": "done" if ex.status in ("running", "suspended") and ex.result else ex.status,
+                    "status": ex.status if ex.status != "running" else "stopped",
                     "decisions": ex.decisions,
                 }
                 for ex in self.exchanges
             ],
+            "pending": self._saved_pending(),
         }
         text = json.dumps(mask_value(data, self.secrets), indent=2, default=str, ensure_ascii=False)
         for secret in self.secrets:
@@ -1036,7 +1037,12 @@ class PlaygroundSession:
             raise ConfigurationError(f"Load session: the file is not valid JSON ({exc})", field="session") from None
         if not isinstance(raw, dict) or raw.get("playground_session") != SAVE_VERSION:
             raise ConfigurationError("Load session: this is not a saved playground session", field="session")
-        config = dict(raw.get("config") or {})
+        # read every part before changing anything: a damaged file leaves the current conversation as it was
+        messages, exchanges, pending, run_state = _read_saved(raw)
+        config = raw.get("config") or {}
+        if not isinstance(config, dict):
+            raise ConfigurationError("Load session: 'config' must be an object of settings", field="session")
+        config = dict(config)
         problems: list[str] = []
         if config.get("agent") not in self.agents:
             problems.append(f"Agent {config.get('agent')!r} is not available here; using {BLANK_AGENT!r}")
@@ -1049,19 +1055,23 @@ class PlaygroundSession:
         if "base_url" in fields and fields["base_url"] is None:
             fields["base_url"] = ""
         problems += self.configure(**fields)
-        try:
-            self.messages = [Message.model_validate(m) for m in raw.get("messages") or []]
-            for i, item in enumerate(raw.get("exchanges") or []):
-                ex = Exchange(i, item.get("user_text", ""), item.get("config") or {}, item.get("history") or [],
-                              preview=item.get("preview"), view=ExchangeView.from_dict(item.get("view") or {}),
-                              result=GenerationResult.model_validate(item["result"]) if item.get("result") else None,
-                              error=item.get("error"), status=item.get("status", "done"),
-                              decisions=list(item.get("decisions") or []))
-                self.exchanges.append(ex)
-        except (ValueError, KeyError, TypeError) as exc:
-            self.reset()
-            raise ConfigurationError(f"Load session: the file is damaged ({exc})", field="session") from None
+        self.messages = messages
+        self.exchanges = exchanges
+        if pending is not None and run_state is not None:
+            self._store.save(run_state)  # the suspended run, so Approve / Decline resume it here
+            self.pending = pending
         return problems
+
+    def _saved_pending(self) -> dict[str, Any] | None:
+        """The pending approval and its suspended run (data only, no key), so a loaded session can decide it."""
+        p = self.pending
+        if p is None:
+            return None
+        state = self._store.load(p.run_id)
+        if state is None:
+            return None
+        return {"run_id": p.run_id, "tool_call_id": p.tool_call_id, "tool_name": p.tool_name, "args": p.args,
+                "exchange": p.exchange, "schema": p.schema, "run": state.model_dump(mode="json")}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1076,6 +1086,63 @@ def _message_text(text: Any) -> str:
 
 def _label(name: str) -> str:
     return name.replace("_", " ")
+
+
+def _read_saved(raw: dict[str, Any]) -> tuple[list[Message], list[Exchange], PendingApproval | None, RunState | None]:
+    """The conversation, exchanges and pending approval of a saved session, read whole before anything changes.
+    A damaged part raises ConfigurationError naming it, e.g. "exchanges[1].result: ..."."""
+
+    def bad(where: str, exc: Exception | str) -> ConfigurationError:
+        detail = exc if isinstance(exc, str) else (
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+            if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}")
+        return ConfigurationError(f"Load session: {where} is damaged ({detail}); nothing was changed",
+                                  field="session")
+
+    items = raw.get("messages") or []
+    if not isinstance(items, list):
+        raise bad("messages", "expected a list")
+    messages: list[Message] = []
+    for i, m in enumerate(items):
+        try:
+            messages.append(Message.model_validate(m))
+        except (ValueError, TypeError) as exc:
+            raise bad(f"messages[{i}]", exc) from None
+    saved = raw.get("exchanges") or []
+    if not isinstance(saved, list):
+        raise bad("exchanges", "expected a list")
+    exchanges: list[Exchange] = []
+    for i, item in enumerate(saved):
+        if not isinstance(item, dict):
+            raise bad(f"exchanges[{i}]", "expected an object")
+        part = "view"
+        try:
+            view = ExchangeView.from_dict(item.get("view") or {})
+            part = "result"
+            result = GenerationResult.model_validate(item["result"]) if item.get("result") else None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise bad(f"exchanges[{i}].{part}", exc) from None
+        status = item.get("status", "done")
+        if status not in ("done", "suspended", "error", "stopped"):
+            raise bad(f"exchanges[{i}].status", f"unknown status {status!r}")
+        exchanges.append(Exchange(i, str(item.get("user_text", "")), dict(item.get("config") or {}),
+                                  list(item.get("history") or []), preview=item.get("preview"), view=view,
+                                  result=result, error=item.get("error"), status=status,
+                                  decisions=list(item.get("decisions") or [])))
+    p = raw.get("pending")
+    if not p:
+        return messages, exchanges, None, None
+    try:
+        state = RunState.model_validate(p["run"])
+        pending = PendingApproval(str(p["run_id"]), str(p["tool_call_id"]), str(p["tool_name"]), dict(p["args"]),
+                                  int(p["exchange"]), dict(p.get("schema") or {}))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise bad("pending", exc) from None
+    if state.run_id != pending.run_id or not 0 <= pending.exchange < len(exchanges):
+        raise bad("pending", "its run or exchange does not match the rest of the file")
+    if not any(c.tool_call_id == pending.tool_call_id and c.decision is None for c in state.pending):
+        raise bad("pending", f"the run has no undecided call {pending.tool_call_id!r}")
+    return messages, exchanges, pending, state
 
 
 def _settings_problem(exc: Exception) -> str:

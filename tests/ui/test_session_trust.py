@@ -4,6 +4,7 @@ keys that stay with their provider and host, valid history after Stop, save/load
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -280,3 +281,40 @@ async def test_an_aborted_result_with_an_unanswered_call_leaves_a_valid_history(
     preview = session.inspect("2+2")  # what the next request sends: a result for every call
     wire = preview["body"]["messages"]
     assert [m["role"] for m in wire][-3:] == ["assistant", "tool", "user"]
+
+
+# -- 11. save and load keep a pending approval decidable; a failed load changes nothing ------------------------------
+
+
+async def test_a_pending_approval_survives_save_and_load(session: PlaygroundSession) -> None:
+    await collect(session.send("refund order 42"))
+    assert session.pending is not None
+    data = session.save()
+    assert json.loads(data)["exchanges"][0]["status"] == "suspended"  # not rewritten as done
+    other = PlaygroundSession(load_agents(AGENTS))
+    assert other.load(data) == []
+    assert other.pending is not None and other.pending.tool_name == "refund"
+    assert other.pending.args == {"order_id": "42"}
+    assert other.exchanges[0].status == "suspended"
+    await collect(other.approve(other.pending.tool_call_id, {"order_id": "42", "amount": 5}))
+    assert other.pending is None and other.exchanges[0].status == "done"
+    assert "refunded 5" in other.exchanges[0].view.text
+
+
+async def test_a_damaged_file_changes_nothing_and_names_the_part(session: PlaygroundSession) -> None:
+    await collect(session.send("look up order 42"))
+    good = json.loads(session.save())
+    other = PlaygroundSession(load_agents(AGENTS))
+    await collect(other.send("2+2"))
+    damaged = json.loads(json.dumps(good))
+    damaged["exchanges"][0]["result"]["steps"] = "not a list"
+    with pytest.raises(ValueError, match=r"exchanges\[0\]\.result") as info:
+        other.load(json.dumps(damaged))
+    assert "nothing was changed" in str(info.value)
+    assert len(other.exchanges) == 1 and other.exchanges[0].user_text == "2+2"  # as it was
+    assert other.agent_name == "support" and other.messages
+    damaged = json.loads(json.dumps(good))
+    damaged["messages"][0] = {"role": "nobody"}
+    with pytest.raises(ValueError, match=r"messages\[0\]"):
+        other.load(json.dumps(damaged))
+    assert other.exchanges[0].user_text == "2+2"
