@@ -12,9 +12,11 @@ from .errors import (
     ApprovalError,
     AuthenticationError,
     ConfigurationError,
+    ConflictError,
     ConnectionFailedError,
     ContextLengthError,
     InvalidRequestError,
+    MalformedResponseError,
     MissingAPIKeyError,
     NotFoundError,
     OptionsError,
@@ -22,9 +24,12 @@ from .errors import (
     PlaygroundError,
     ProviderError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
+    StorageError,
     StreamError,
     StructuredOutputError,
+    TimeoutError_,
     ToolArgumentsError,
     ToolError,
 )
@@ -45,9 +50,11 @@ from .events import (
 from .generation import Generation, StreamRun
 from .jobs import Job
 from .loop import has_tool_call, step_count_is
+from .memory import Memory, MemoryReport
 from .messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
 from .output import StructuredOutput
 from .processors import PIIRedactor, Processor, ProcessorContext, TokenLimiter, TripwireError
+from .pricing import Cost
 from .result import (
     Embedding,
     EmbeddingResult,
@@ -76,8 +83,10 @@ __all__ = [
     "ApprovalError",
     "AuthenticationError",
     "ConfigurationError",
+    "ConflictError",
     "ConnectionFailedError",
     "ContextLengthError",
+    "Cost",
     "EmbedGeneration",
     "Embedding",
     "EmbeddingResult",
@@ -90,6 +99,9 @@ __all__ = [
     "InMemoryRunStore",
     "InvalidRequestError",
     "Job",
+    "MalformedResponseError",
+    "Memory",
+    "MemoryReport",
     "Message",
     "MissingAPIKeyError",
     "ModelSettings",
@@ -107,6 +119,7 @@ __all__ = [
     "RawResponse",
     "ReasoningDeltaEvent",
     "ReasoningPart",
+    "RequestTimeoutError",
     "RunState",
     "ServerError",
     "Source",
@@ -116,6 +129,7 @@ __all__ = [
     "Step",
     "StepFinishEvent",
     "StepStartEvent",
+    "StorageError",
     "StreamError",
     "StreamEvent",
     "StreamRun",
@@ -124,6 +138,7 @@ __all__ = [
     "SuspendPayload",
     "TextDeltaEvent",
     "TextPart",
+    "TimeoutError_",
     "TokenLimiter",
     "Tool",
     "ToolApprovalEvent",

@@ -18,7 +18,7 @@ from .providers.transport import Transport
 from .result import EmbeddingResult, GenerationResult, fast_construct
 from .runs import RunState, RunStore, find_call, record_decision, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings
-from .tools import Tool, tools_by_name
+from .tools import Tool, check_guard_options, tools_by_name
 from .tracing import (
     check_observability_options,
     dynamic_instructions,
@@ -204,6 +204,7 @@ class Agent:
         from .memory import fold_legacy_memory_options
 
         merged = fold_legacy_memory_options({**self.default_options, **options})
+        check_guard_options(merged)  # require_tool_approval="no" or 0 is refused, never read as False
         parsed = CallOptions.parse(merged)
         parse_structured_output(parsed.structured_output)  # a bad schema fails before anything is sent
         check_observability_options(parsed)  # telemetry, tracing_options, request_context, prices
@@ -601,12 +602,14 @@ class EmbedGeneration:
     def embed_now(self) -> EmbeddingResult:
         provider, transport = self._provider()
         spec = provider.build_embed_request(self.inputs, self.options)
-        return self._result(provider, transport, spec, transport.send(spec))
+        with traced_embedding(provider, self.inputs, self._observe, self.agent.prices) as done:
+            return done(self._result(provider, transport, spec, transport.send(spec)))
 
     async def embed_async(self) -> EmbeddingResult:
         provider, transport = self._provider()
         spec = provider.build_embed_request(self.inputs, self.options)
-        return self._result(provider, transport, spec, await transport.send_async(spec))
+        with traced_embedding(provider, self.inputs, self._observe, self.agent.prices) as done:
+            return done(self._result(provider, transport, spec, await transport.send_async(spec)))
 
     def embed_later(self, *, queue: str = "default") -> Any:
         from .jobs import Job

@@ -60,8 +60,11 @@ class ProviderError(PlaygroundError):
         self.provider = provider
         self.request_id = request_id
         self.raw_body = raw_body
-        self.retryable = retryable if retryable is not None else (status == 429 or (status or 0) >= 500)
+        self.retryable = retryable if retryable is not None else (status in (408, 409, 429) or (status or 0) >= 500)
+        """True exactly for the statuses the transport retries (408, 409, 429, 5xx): a later try may succeed."""
         self.retry_after = retry_after
+        self.attempts: int | None = None
+        """How many requests were sent before this error was raised (retries included), when known."""
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -85,6 +88,8 @@ class ProviderError(PlaygroundError):
             "provider": self.provider,
             "request_id": self.request_id,
             "raw_body": self.raw_body,
+            "retryable": self.retryable,
+            "retry_after": self.retry_after,
         }
 
 
@@ -128,6 +133,19 @@ class StreamError(ProviderError):
     """The provider reported an error in the middle of a stream."""
 
 
+class MalformedResponseError(ProviderError):
+    """A 2xx answer that is not what the protocol promises: HTML, truncated or empty JSON, a JSON array where an object
+    belongs, a garbage stream line, a body that fails to decompress, an empty stream. Not retried."""
+
+
+class RequestTimeoutError(ProviderError):
+    """408: the server gave up waiting for the request; retried before it is raised."""
+
+
+class ConflictError(ProviderError):
+    """409: a conflicting request was in flight (OpenAI, Anthropic); retried before it is raised."""
+
+
 class AbortedError(PlaygroundError):
     """The call was aborted through its abort signal or `stop()`."""
 
@@ -149,6 +167,16 @@ class ApprovalError(PlaygroundError):
     """An approval or decline could not be applied (unknown run, unknown call, already resolved)."""
 
 
+class StorageError(PlaygroundError):
+    """The run store could not be read or written (unwritable folder, a file that is not a database, a disk that is
+    full, a store made by a newer version). Raised during a run, `.result` keeps what the model answered so far."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.result: Any = None
+
+
 class StructuredOutputError(PlaygroundError):
     """The model's answer did not validate against the structured output schema (error_strategy='strict')."""
 
@@ -168,7 +196,11 @@ def error_class_for_status(status: int) -> type[ProviderError]:
         return NotFoundError
     if status == 429:
         return RateLimitError
-    if status in (400, 409, 413, 422):
+    if status == 408:
+        return RequestTimeoutError
+    if status == 409:
+        return ConflictError
+    if status in (400, 413, 422):
         return InvalidRequestError
     if status >= 500:
         return ServerError

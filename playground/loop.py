@@ -31,7 +31,7 @@ from .events import (
 )
 from .messages import Message, ToolCallPart, ToolResultPart, system_messages
 from .output import StructuredOutput
-from .processors import ProcessorContext, TripwireError, hook, processor_id
+from .processors import ProcessorContext, StreamRecord, TripwireError, hook, processor_id
 from .providers.base import HttpRequestSpec, ModelCall, ModelResponse, ResponseFormat
 from .providers.transport import RetryPolicy, Transport
 from .result import (
@@ -126,6 +126,15 @@ class Invoke:
 @dataclass(slots=True)
 class Emit:
     event: StreamEvent
+
+
+class CallbackError(PlaygroundError):
+    """A user callback (on_chunk, on_step_finish, on_finish, prepare_step, a stop condition) raised. The drivers throw
+    it into the loop, so `on_error` runs and the partial result is kept on the error, then raise the original."""
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        super().__init__(f"{name} raised {type(error).__name__}: {error}")
+        self.error = error
 
 
 Effect = ModelRequest | RunTools | Invoke | Emit
@@ -260,6 +269,8 @@ def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> Loo
                 retry_delay=getattr(provider, "retry_delay", None),
             )
             keep = _stream_filter(setup, state, step_no) if setup.output_processors else None
+            if keep is not None:
+                keep = StreamRecord(keep)  # so what the hooks made of the stream reaches result.text/reasoning
             chat = setup.trace.start_chat(provider, call, spec, step_no) if setup.trace is not None else None
             try:
                 outcome: ModelOutcome = yield ModelRequest(
@@ -277,14 +288,17 @@ def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> Loo
             state.steps.append(step)
             # fired during the call (a non-streaming call cannot be cut short): no tool of this step may run
             aborted = outcome.aborted or (opts.abort_signal is not None and opts.abort_signal.aborted)
-            if resp.parts and not (aborted and resp.tool_calls):  # unanswered tool calls cannot stay
-                state.messages.append(resp.message())
+            answer = resp.message() if resp.parts and not (aborted and resp.tool_calls) else None
+            if answer is not None:  # unanswered tool calls cannot stay
+                state.messages.append(answer)
             if not setup.stream and (keep is not None or opts.on_chunk is not None):  # someone listens
                 for ev in _synthesised_deltas(resp, step_no):
                     if keep is None:
                         yield Emit(ev)
                     elif (kept := keep(ev)) is not None:
                         yield Emit(kept)
+            if isinstance(keep, StreamRecord):
+                keep.apply(step, answer)
             if aborted:
                 step.finish_reason = "aborted"
                 return (yield from _finish(setup, state, "aborted", started))
@@ -319,7 +333,9 @@ def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> Loo
     except TripwireError as trip:
         state.tripwire = trip.to_dict()
         return (yield from _finish(setup, state, "tripwire", started))
-    except PlaygroundError as exc:
+    except PlaygroundError as failure:
+        # a user callback that raised is reported as itself (drivers.py unwraps CallbackError when it leaves)
+        exc: Any = failure.error if isinstance(failure, CallbackError) else failure
         if opts.on_error is not None:
             yield Invoke(opts.on_error, accepted_kwargs(opts.on_error, {"error": exc}))
         failed_step = getattr(exc, "partial_step", None)  # what a stream produced before it failed (drivers.py)

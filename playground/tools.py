@@ -246,15 +246,23 @@ def non_finite_paths(value: Any, path: str = "") -> list[tuple[str, str]]:
     return []
 
 
-def check_policy(policy: Any, field: str) -> None:
+def check_policy(policy: Any, where: str, field: str = "requires_approval") -> None:
     """An approval policy is True, False or a callable; anything else (None, "no", 0) is refused, not guessed at."""
     if isinstance(policy, bool) or callable(policy):
         return
     raise ConfigurationError(
-        f"{field}: expected True, False or a function of the arguments returning bool, got "
+        f"{where}: expected True, False or a function of the arguments returning bool, got "
         f"{type(policy).__name__} {policy!r:.40}",
-        field="requires_approval",
+        field=field,
     )
+
+
+def check_guard_options(options: Mapping[str, Any]) -> None:
+    """Call options that decide approval must say what they mean: `require_tool_approval` is True, False or a
+    function (a string such as "no" or a 0 is an error, not False)."""
+    for key in ("require_tool_approval", "requireToolApproval"):
+        if key in options:
+            check_policy(options[key], key, "require_tool_approval")
 
 
 def evaluate_policy(policy: ApprovalPolicy | None, tool_name: str, args: Mapping[str, Any], context: Any) -> bool:

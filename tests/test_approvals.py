@@ -18,7 +18,9 @@ import pytest
 from playground import (
     Agent,
     ApprovalError,
+    ConfigurationError,
     InMemoryRunStore,
+    OptionsError,
     SqliteRunStore,
     ToolApprovalEvent,
     ToolArgumentsError,
@@ -373,3 +375,246 @@ def test_two_processes_suspend_then_approve_runs_the_tool_once(tmp_path: Path) -
     assert third["error"] == "ApprovalError" and "it ran once" in third["message"]
     assert count.read_text() == "42\n"
     assert b"sk-proc-secret" not in (tmp_path / "home" / "runs.sqlite3").read_bytes()
+
+
+# -- ids from the model are not trusted ----------------------------------------------------------------------------
+
+
+def _tool_messages(body: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(m["tool_call_id"], m["content"]) for m in body["messages"] if m["role"] == "tool"]
+
+
+@pytest.mark.parametrize("wire_id", ["c1", ""])
+def test_duplicate_or_empty_ids_get_their_own_and_one_approval_runs_one_call(wire_id: str) -> None:
+    """Some OpenAI-compatible servers send "" or repeat an id: each call still gets an id of its own."""
+    log: list[str] = []
+    script = Scripted(
+        completion(None, [(wire_id, "refund", {"order_id": "1"}), (wire_id, "refund", {"order_id": "2"})]),
+        completion("One refunded, one declined."),
+    )
+    agent = make_agent(script, log)
+    result = agent.generate("refund 1 and 2")
+    assert result.suspend_payload is not None
+    pending = result.suspend_payload.pending
+    ids = [c.tool_call_id for c in pending]
+    assert len(set(ids)) == 2 and wire_id not in ids and all(ids)
+    assert [c.args["order_id"] for c in pending] == ["1", "2"]
+    if wire_id:  # the model's id names two calls: refused, never guessed
+        with pytest.raises(ApprovalError, match=r"gave 2 tool calls the id 'c1'.*use the run's own id"):
+            agent.approve_tool_call(result.run_id, wire_id)
+    else:
+        with pytest.raises(ApprovalError, match="tool_call_id: expected the id of a pending call, got ''"):
+            agent.approve_tool_call(result.run_id, wire_id)
+    assert log == []
+
+    partial = agent.approve_tool_call(result.run_id, ids[0])
+    assert log == ["refund 1 10.0"]  # only the call approved, with its own arguments
+    assert partial.finish_reason == "suspended"
+    assert partial.suspend_payload is not None and [c.tool_call_id for c in partial.suspend_payload.pending] == [
+        ids[1]
+    ]
+    final = agent.decline_tool_call(result.run_id, ids[1], reason="not this one")
+    assert final.finish_reason == "stop" and final.text == "One refunded, one declined."  # finishable
+    assert log == ["refund 1 10.0"]
+    # the provider gets its own ids back, each result in the order of its calls
+    assert _tool_messages(script.bodies[1]) == [
+        (wire_id, "refunded 10.0 on 1"),
+        (wire_id, "The user declined this tool call; it was not run. Reason: not this one"),
+    ]
+    assistant = next(m for m in script.bodies[1]["messages"] if m["role"] == "assistant")
+    assert [c["id"] for c in assistant["tool_calls"]] == [wire_id, wire_id]
+    assert [(r.tool_call_id, r.approval) for r in final.tool_results] == [(ids[0], "approved"), (ids[1], "declined")]
+
+
+def test_duplicate_ids_among_free_tools_keep_each_result() -> None:
+    log: list[str] = []
+    script = Scripted(
+        completion(None, [("", "lookup", {"order_id": "1"}), ("", "lookup", {"order_id": "2"})]),
+        completion("Both delivered."),
+    )
+    result = make_agent(script, log).generate("look up 1 and 2")
+    assert result.finish_reason == "stop" and log == ["lookup 1", "lookup 2"]
+    assert [r.result for r in result.tool_results] == ["order 1: delivered", "order 2: delivered"]
+    assert len({r.tool_call_id for r in result.tool_results}) == 2
+    assert _tool_messages(script.bodies[1]) == [("", "order 1: delivered"), ("", "order 2: delivered")]
+
+
+def test_an_id_reused_in_a_later_step_cannot_reach_the_earlier_call() -> None:
+    """Servers that number calls per response send `call_0` again in the next step."""
+    log: list[str] = []
+    script = Scripted(
+        completion(None, [("call_0", "refund", {"order_id": "1"})]),
+        completion(None, [("call_0", "refund", {"order_id": "2", "amount": 99})]),
+        completion("done"),
+    )
+    agent = make_agent(script, log)
+    first = agent.generate("refund 1 then 2")
+    second = agent.approve_tool_call(first.run_id, "call_0")
+    assert log == ["refund 1 10.0"] and second.finish_reason == "suspended"
+    assert second.suspend_payload is not None
+    new_id = second.suspend_payload.tool_call_id
+    assert new_id != "call_0" and second.suspend_payload.args == {"order_id": "2", "amount": 99}
+    with pytest.raises(ApprovalError, match=rf"already approved, it ran once.*calls still waiting: {new_id}"):
+        agent.approve_tool_call(first.run_id, "call_0")
+    assert log == ["refund 1 10.0"]
+    assert agent.approve_tool_call(first.run_id, new_id).text == "done"
+    assert log == ["refund 1 10.0", "refund 2 99.0"]
+    assert _tool_messages(script.bodies[2])[-1] == ("call_0", "refunded 99.0 on 2")
+
+
+# -- run ids -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store", ["sqlite", "memory"])
+def test_a_new_run_cannot_take_a_stored_runs_id(store: str) -> None:
+    log: list[str] = []
+    storage = SqliteRunStore() if store == "sqlite" else InMemoryRunStore()
+    script = Scripted(completion(None, [("c1", "refund", {"order_id": "1", "amount": 5})]))
+    agent = make_agent(script, log, storage=storage)
+    first = agent.generate("refund 1", run_id="run-shared")
+    assert first.finish_reason == "suspended" and first.run_id == "run-shared"
+
+    later = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "2", "amount": 500})])), log,
+                       storage=storage)
+    with pytest.raises(OptionsError, match=r"run_id: 'run-shared' is the id of a stored run \(pending\)"):
+        later.generate("refund 2", run_id="run-shared")
+    with pytest.raises(OptionsError, match="run_id"):
+        later.stream("refund 2", run_id="run-shared").final_result()
+
+    done = make_agent(Scripted(completion("Refunded 5 on order 1.")), log, storage=storage).approve_tool_call(
+        "run-shared", "c1"
+    )
+    assert log == ["refund 1 5.0"]  # the stored call's arguments, never the later run's
+    assert done.text == "Refunded 5 on order 1."
+    with pytest.raises(OptionsError, match=r"stored run \(finished\)"):  # finished runs are kept: still refused
+        later.generate("refund 2", run_id="run-shared")
+
+
+def test_two_runs_suspending_under_one_id_at_once_store_only_the_first() -> None:
+    store = SqliteRunStore()
+    log: list[str] = []
+    a = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "A"})])), log, storage=store)
+    b = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "B"})])), log, storage=store)
+    gen_a = a.prompt("a", run_id="race")
+    gen_b = b.prompt("b", run_id="race")
+    stream_a = iter(gen_a.stream())
+    next(stream_a)  # run A has started (its run_id was free) but has not suspended yet
+    assert gen_b.generate_now().finish_reason == "suspended"  # run B suspends first under the id
+    with pytest.raises(OptionsError, match="'race' is the id of a stored run") as info:
+        list(stream_a)
+    assert info.value.result is not None  # type: ignore[attr-defined]  # what the model answered is kept
+    stored = store.load("race")
+    assert stored is not None and stored.pending[0].args == {"order_id": "B"}
+
+
+def test_several_runs_in_one_store_are_resolved_independently() -> None:
+    """Two suspended runs whose calls have the same ids: approving one never touches the other."""
+    log: list[str] = []
+    store = SqliteRunStore()
+    a = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "A", "amount": 1})])), log, storage=store)
+    b = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "B", "amount": 2})])), log, storage=store)
+    run_a, run_b = a.generate("a"), b.generate("b")
+    assert run_a.run_id != run_b.run_id
+    resumer = make_agent(Scripted(completion("A done.")), log, storage=store)
+    assert resumer.approve_tool_call(run_a.run_id, "c1").text == "A done."
+    assert log == ["refund A 1.0"]
+    still = store.load(run_b.run_id)
+    assert still is not None and still.status == "suspended" and still.pending[0].decision is None
+    resumer_b = make_agent(Scripted(completion("B declined.")), log, storage=store)
+    assert resumer_b.decline_tool_call(run_b.run_id, "c1").text == "B declined."
+    assert log == ["refund A 1.0"]
+
+
+# -- guards that cannot be relaxed by spelling -----------------------------------------------------------------------
+
+
+def test_dict_tools_honour_require_approval_in_both_spellings() -> None:
+    for key in ("requireApproval", "requires_approval"):
+        log: list[str] = []
+
+        def pay(amount: float, _log: list[str] = log) -> str:
+            _log.append(f"pay {amount}")
+            return "paid"
+
+        mastra_tool = {
+            "id": "pay",
+            "description": "Pay an amount.",
+            "inputSchema": {"type": "object", "properties": {"amount": {"type": "number"}}, "required": ["amount"]},
+            "execute": pay,
+            key: True,
+        }
+        script = Scripted(completion(None, [("c1", "pay", {"amount": 5})]), completion("ok"))
+        agent = Agent(model="openai-chat:gpt-test", api_key=KEY, tools=[mastra_tool], http_client=script.client())
+        result = agent.generate("pay 5")
+        assert result.finish_reason == "suspended" and log == [], key
+        agent.approve_tool_call(result.run_id, "c1")
+        assert log == ["pay 5"]
+
+
+@pytest.mark.parametrize(
+    ("tool_dict", "message"),
+    [
+        ({"description": "x", "requireApproveal": True}, r"unknown key\(s\) \['requireApproveal'\]"),
+        ({"description": "x", "require_approval": True}, r"unknown key\(s\) \['require_approval'\]"),
+        ({"requireApproval": True, "requires_approval": False}, "two spellings of one setting"),
+        ({"requireApproval": "no"}, "requires_approval: expected True, False or a function"),
+        ({"requires_approval": None}, "requires_approval: expected True, False or a function"),
+        ({"requireApproval": 0}, "requires_approval: expected True, False or a function"),
+    ],
+)
+def test_a_tool_dict_that_could_drop_a_guard_is_refused(tool_dict: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Agent(tools={"wipe": {**tool_dict, "execute": lambda: "wiped"}})
+    with pytest.raises(ConfigurationError, match=message):
+        Agent().generate("x", client_tools={"wipe": tool_dict})
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0, None, "yes"])
+def test_require_tool_approval_takes_a_bool_or_a_function_only(value: Any) -> None:
+    log: list[str] = []
+    script = Scripted(completion(None, [("c1", "lookup", {"order_id": "1"})]), completion("ok"))
+    agent = make_agent(script, log)
+    with pytest.raises(ConfigurationError, match="require_tool_approval: expected True, False or a function"):
+        agent.generate("x", require_tool_approval=value)
+    with pytest.raises(ConfigurationError, match="requireToolApproval: expected True, False or a function"):
+        agent.generate("x", requireToolApproval=value)
+    with pytest.raises(ConfigurationError, match="require_tool_approval"):
+        make_agent(script, log, default_options={"require_tool_approval": value}).generate("x")
+    assert script.requests == [] and log == []
+
+    def wipe() -> str:
+        return "wiped"
+
+    with pytest.raises(ConfigurationError, match="requires_approval: expected True, False or a function"):
+        tool(requires_approval=value)(wipe)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf"), "NaN", "inf", "-Infinity"])
+def test_non_finite_numbers_are_invalid_arguments(bad: Any) -> None:
+    """`amount > 100` is False for NaN: a policy on numbers must not be slipped by one."""
+    log: list[str] = []
+
+    @tool(requires_approval=lambda args: args["amount"] > 100)
+    def pay(amount: float) -> str:
+        log.append(f"pay {amount}")
+        return "paid"
+
+    raw = '{"amount": %s}' % ("NaN" if bad != bad else str(bad) if isinstance(bad, float) else json.dumps(bad))
+    reply = completion(None, [("c1", "pay", {"amount": 1})])
+    reply["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = raw.replace("inf", "Infinity")
+    script = Scripted(reply, completion("could not pay"))
+    agent = Agent(model="openai-chat:gpt-test", api_key=KEY, tools=[pay], http_client=script.client())
+    result = agent.generate("pay")
+    assert log == []
+    assert result.tool_results[0].is_error
+    assert "Invalid arguments for tool 'pay': amount: " in result.tool_results[0].result
+    assert "is not a finite number" in result.tool_results[0].result
+
+    # edited arguments too
+    script = Scripted(completion(None, [("c1", "pay", {"amount": 500})]), completion("ok"))
+    agent = Agent(model="openai-chat:gpt-test", api_key=KEY, tools=[pay], http_client=script.client())
+    suspended = agent.generate("pay 500")
+    assert suspended.finish_reason == "suspended"
+    with pytest.raises(ToolArgumentsError, match=r"Edited arguments for tool call 'c1' \(pay\) are invalid: amount"):
+        agent.approve_tool_call(suspended.run_id, "c1", args={"amount": bad})
+    assert log == []
