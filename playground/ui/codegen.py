@@ -34,12 +34,14 @@ def key_variable(provider: str) -> str:
 
 def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str,
                 agent_source: str | None = None, *, decisions: Sequence[Mapping[str, Any]] = (),
-                stream: bool = False) -> str:
+                stream: bool = False, tools: Mapping[str, Any] | None = None) -> str:
     """Python that makes the same call with `playground` (the key comes from the environment).
 
     `decisions` are the person's approval decisions of the exchange, in order (`tool`, `approved`, `args` as approved,
     `reason` of a decline): the script makes the same ones, so a declined call is declined and an edited one runs with
-    the edited arguments. `stream=True` streams the reply as the page did."""
+    the edited arguments. `stream=True` streams the reply as the page did. `tools` (the agent's Tool objects) are
+    imported from their modules when the agent has no file (an agent made in a notebook); tools defined in the
+    notebook itself are referred to by name, with a comment saying where they come from."""
     provider = str(config.get("provider") or "demo")
     model = str(config.get("model") or "")
     model_string = "demo" if provider == "demo" and model in ("", "demo-1") else f"{provider}:{model}"
@@ -54,7 +56,11 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
         shown = str(Path(agent_source).resolve())  # absolute: the script runs from any folder
         lines.append(f"base = runpy.run_path({shown!r})[\"agent\"]  # the agent's tools")
         tools_arg = "    tools=base.tools,\n"
-    agent_kwargs = f"    name={config.get('agent', 'agent')!r},\n" if agent_source else ""
+    elif tools:
+        imports, names = _tool_imports(tools)
+        lines += [*imports, ""]
+        tools_arg = f"    tools=[{', '.join(names)}],\n"
+    agent_kwargs = f"    name={config.get('agent', 'agent')!r},\n" if agent_source or tools else ""
     lines.append(f"INSTRUCTIONS = {_py(config.get('instructions') or '')}")
     lines.append("")
     base_url = config.get("base_url")
@@ -79,7 +85,7 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
         options.append(f"    model_settings=ModelSettings({args}),")
     options.append(f"    max_steps={config.get('max_steps', 5)!r},")
     active = config.get("active_tools")
-    if agent_source and active is not None:
+    if (agent_source or tools) and active is not None:
         options.append(f"    active_tools={list(active)!r},")
         choice = config.get("tool_choice") or "auto"
         if choice not in ("auto", "none", "required"):
@@ -98,6 +104,30 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
         lines.append("print(result.text)")
     lines.append("print(result.usage)")
     return "\n".join(lines) + "\n"
+
+
+def _tool_imports(tools: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(import lines, names for `tools=[...]`) for an agent's tools: each function imported from its module; those
+    defined in a notebook (or the running script) are named with a comment, since no import can reach them."""
+    imports: list[str] = []
+    names: list[str] = []
+    local: list[str] = []
+    for tool in tools.values():
+        fn = getattr(tool, "fn", None)
+        module = getattr(fn, "__module__", None)
+        name = getattr(fn, "__name__", None)
+        if not isinstance(name, str) or not name.isidentifier():
+            name = str(getattr(tool, "name", "tool"))
+            local.append(name)
+        elif not isinstance(module, str) or module == "__main__" or module.startswith("playground_agents_"):
+            local.append(name)
+        else:
+            imports.append(f"from {module} import {name}")
+        names.append(name)
+    if local:
+        imports.append(f"# {', '.join(local)}: defined in your notebook; run this there (after those cells) or paste "
+                       "their definitions here")
+    return imports, names
 
 
 def _stream_helper() -> list[str]:

@@ -935,11 +935,13 @@ class PlaygroundSession:
                 request = self.inspect(text)
             except (PlaygroundError, ValueError):
                 request = None
-        source = getattr(self.agents.get(str(config.get("agent")), None), "_playground_source", None)
+        template = self.agents.get(str(config.get("agent")), None)
+        source = getattr(template, "_playground_source", None)
         return {
             "python": self.mask(python_code(config, history, text, agent_source=source,
                                             decisions=ex.decisions if ex is not None else (),
-                                            stream=ex.streamed if ex is not None else False)),
+                                            stream=ex.streamed if ex is not None else False,
+                                            tools=template.tools if template is not None and not source else None)),
             "curl": self.mask(curl_command(request, config.get("provider", "demo"))) if request else
             "# no request yet: send a message first",
         }

@@ -440,3 +440,52 @@ async def test_enter_in_the_message_box_sends() -> None:
     assert "refund order 42" in pg.message_box.placeholder  # the support agent's own example
     pg.agent_menu.value = "weather"
     assert "weather in Paris" in pg.message_box.placeholder and "refund" not in pg.message_box.placeholder
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Issue 20.2: the Code panel reproduces the exchange
+
+
+async def test_code_export_runs_from_the_notebooks_folder_with_tools_choice_and_settings() -> None:
+    pg, _ = _widget()
+    pg.setting_boxes["temperature"].value = "0.3"
+    pg.tool_choice_menu.value = "refund"
+    await pg.send("refund order 42")
+    pg.approval_args.value = '{"order_id": "42", "amount": 20}'
+    await pg.approve(pg.approval_args.value)
+    assert "refunded 20" in pg.chat.value
+    code = pg.session.export_code()["python"]
+    assert "temperature=0.3" in code and "active_tools=['lookup_order', 'refund']" in code
+    assert "'tool_name': 'refund'" in code
+    env = {k: v for k, v in __import__("os").environ.items() if not k.endswith("_API_KEY")}
+    env["PLAYGROUND_DEMO_DELAY"] = "0"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO / "notebooks", env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "refunded 20.0" in out.stdout  # the tool ran, with the edited arguments
+
+
+async def test_code_export_of_an_agent_made_in_a_notebook_names_its_tools() -> None:
+    import contextlib
+    import io
+
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(  # a notebook's cells: tools and the agent defined in __main__
+        "from playground import Agent, tool\n"
+        "@tool\n"
+        "def get_weather(city: str) -> dict:\n"
+        "    '''The weather in a city.'''\n"
+        "    return {'city': city, 'forecast': 'sunny'}\n"
+        "agent = Agent(name='forecaster', model='demo', tools=[get_weather])\n",
+        namespace,
+    )
+    pg = Playground(namespace["agent"])
+    await pg.send("What's the weather in Paris?")
+    assert "sunny" in pg.chat.value
+    code = pg.session.export_code()["python"]
+    assert "tools=[get_weather]" in code and "defined in your notebook" in code
+    assert "active_tools=['get_weather']" in code
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, namespace)  # run in the notebook, after the cells that define the tools
+    assert "sunny" in printed.getvalue()
