@@ -304,6 +304,7 @@ class TokenLimiter(Processor):
             ctx.abort(f"the answer went over the budget of {self.max_tokens} tokens",
                       metadata={"max_tokens": self.max_tokens})
         ctx.state["tokens"] = self.max_tokens
+        ctx.state["cut"] = True
         return None
 
     def truncate(self, text: str) -> str:
@@ -323,6 +324,9 @@ class TokenLimiter(Processor):
     def process_output_result(self, result: Any, ctx: ProcessorContext) -> Any:
         size = self.count(result.text)
         if size <= self.max_tokens:
+            if ctx.state.get("cut"):  # the stream hook already cut it (and that is what result.text holds)
+                result.text = result.text.rstrip()
+                result.warnings.append(f"the answer was cut to {self.max_tokens} tokens by the token limiter")
             return result
         if self.strategy == "abort":
             ctx.abort(f"the answer has about {size} tokens, over the budget of {self.max_tokens}",
@@ -330,3 +334,41 @@ class TokenLimiter(Processor):
         result.text = self.truncate(result.text)
         result.warnings.append(f"the answer was cut to {self.max_tokens} tokens by the token limiter")
         return result
+
+
+class StreamRecord:
+    """Wraps a run's chunk filter (the process_output_stream hooks) and keeps the text and reasoning that passed it,
+    so `result.text` and `result.reasoning` are what the hooks made of the stream, not the model's raw words."""
+
+    __slots__ = ("keep", "reasoning", "text")
+
+    def __init__(self, keep: Callable[[Any], Any]) -> None:
+        self.keep = keep
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+
+    def __call__(self, chunk: Any) -> Any:
+        kept = self.keep(chunk)
+        if isinstance(kept, TextDeltaEvent):
+            self.text.append(kept.text)
+        elif isinstance(kept, ReasoningDeltaEvent):
+            self.reasoning.append(kept.text)
+        return kept
+
+    def apply(self, step: Any, message: Message | None) -> None:
+        """Put the kept text and reasoning on the step (and the kept text in the assistant message it produced)."""
+        text = "".join(self.text)
+        if text != step.text:
+            step.text = text
+            if message is not None:
+                parts: list[Any] = []
+                for p in message.content:
+                    if isinstance(p, TextPart):
+                        if not any(isinstance(q, TextPart) for q in parts) and text:
+                            parts.append(TextPart(text=text))
+                    else:
+                        parts.append(p)
+                message.content = parts
+        reasoning = "".join(self.reasoning)
+        if reasoning != "".join(r.text for r in step.reasoning):
+            step.reasoning = [ReasoningPart(text=reasoning)] if reasoning else []

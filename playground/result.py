@@ -10,9 +10,10 @@ import json
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from .messages import Message, ReasoningPart, SourcePart, TextPart, extract_json
+from .pricing import Cost
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -75,6 +76,8 @@ class ToolResult(BaseModel):
     is_error: bool = False
     duration_ms: float = 0.0
     approval: Literal["not-required", "approved", "declined", "auto"] = "not-required"
+    exchange: dict[str, Any] | None = None
+    """The tool's own wire exchange, when it has one: an MCP server's JSON-RPC request and response (masked)."""
 
 
 class Source(BaseModel):
@@ -159,6 +162,10 @@ class Step(BaseModel):
     time_to_first_chunk_ms: float | None = None
     attempts: int = 1
     rate_limit: dict[str, str] = Field(default_factory=dict)
+    cost: Cost | None = None
+    """What this model call cost (pricing.py); None when the model's price is not known."""
+    span_id: str | None = None
+    """The id of this step's `chat` span when OpenTelemetry recorded one (hex)."""
 
     @property
     def reasoning_text(self) -> str | None:
@@ -197,8 +204,14 @@ class GenerationResult(BaseModel):
     suspend_payload: SuspendPayload | None = None
     run_id: str = ""
     trace_id: str | None = None
+    cost: Cost | None = None
+    """The cost of every step; None when any step's price is not known (never a partial sum)."""
     messages: list[Message] = Field(default_factory=list)
     remembered_messages: list[Message] = Field(default_factory=list)
+    """What memory added to this call, in the order the model reads it: recalled messages, then the thread's history."""
+    memory: Any = None
+    """With memory=: a playground.memory.MemoryReport (thread, history, recalled with scores, working memory
+    before/after, messages saved)."""
     error: Any = None
     tripwire: Tripwire | None = None
     context: list[Message] = Field(default_factory=list)
@@ -251,6 +264,14 @@ class GenerationResult(BaseModel):
     def to_json(self, **kwargs: Any) -> str:
         return self.model_dump_json(**kwargs)
 
+    @field_serializer("error", when_used="always")
+    def _serialise_error(self, error: Any) -> Any:
+        """An exception (a failed run's `.result.error`) serialises as its fields, so a partial result stays JSON."""
+        if isinstance(error, BaseException):
+            to_dict = getattr(error, "to_dict", None)
+            return to_dict() if callable(to_dict) else {"type": type(error).__name__, "message": str(error)}
+        return error
+
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 80 else self.text[:77] + "..."
         return (
@@ -285,6 +306,8 @@ class EmbeddingResult(BaseModel):
     raw_response: RawResponse | None = None
     context: list[str] = Field(default_factory=list)
     latency_ms: float | None = None
+    cost: Cost | None = None
+    trace_id: str | None = None
 
     @property
     def embeddings(self) -> list[list[float]]:

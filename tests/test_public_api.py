@@ -27,6 +27,11 @@ def test_all_is_complete_and_importable() -> None:
         "notebook",
         "ui",
         "cli",
+        "masking",
+        "memory",
+        "store",
+        "pricing",
+        "tracing",
     }
     assert public <= set(playground.__all__), f"missing from __all__: {sorted(public - set(playground.__all__))}"
     for name in playground.__all__:

@@ -1,0 +1,844 @@
+"""OpenTelemetry spans for every run, model call, tool call and embedding, after the GenAI semantic conventions.
+
+    invoke_agent {agent}        one per run (a resumed run: one more per resumption, linked to the first part)
+      chat {model}              one per model call (step), with request settings, response id/model, usage, cost
+      execute_tool {tool}       one per tool run
+      await_approval {tool}     the time a suspended run waited for a person
+    embeddings {model}          one per embedding call
+
+Spans go to the *global* tracer provider, so a user's own set-up (Jaeger, Phoenix, Langfuse, Logfire, an OTLP
+collector) just works. With no provider set nothing is recorded and this module costs one dictionary lookup per run:
+it does not even import OpenTelemetry unless something else did, or `OTEL_EXPORTER_OTLP_ENDPOINT` is set (then, with
+the `otel` extra installed, an OTLP/HTTP exporter is set up on first use).
+
+Message content (inputs, outputs, tool arguments and results) is recorded only when asked for:
+`telemetry={"record_inputs": True, "record_outputs": True}` on a call, or the standard environment variable
+`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import OptionsError
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span, Tracer
+
+    from .result import EmbeddingResult, GenerationResult, Step
+
+CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+OTLP_ENVS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+SCOPE = "playground"
+_MAX_ATTR = 64_000  # longest content attribute kept; the rest is cut with a marker
+
+# our provider prefix -> gen_ai.provider.name (the convention's well-known values where there is one)
+PROVIDER_NAMES = {
+    "openai": "openai",
+    "openai-chat": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gcp.gemini",
+    "ollama": "ollama",
+    "openai-compatible": "openai",
+    "demo": "playground.demo",
+}
+
+# ----------------------------------------------------------------------------------------------------------------
+# Options
+
+
+@dataclass(slots=True)
+class Telemetry:
+    """The `telemetry=` option: `is_enabled`, `record_inputs`, `record_outputs`, `function_id`, `metadata`."""
+
+    enabled: bool = True
+    record_inputs: bool = False
+    record_outputs: bool = False
+    function_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_TELEMETRY_KEYS = {
+    "is_enabled": "enabled",
+    "isEnabled": "enabled",
+    "enabled": "enabled",
+    "record_inputs": "record_inputs",
+    "recordInputs": "record_inputs",
+    "record_outputs": "record_outputs",
+    "recordOutputs": "record_outputs",
+    "function_id": "function_id",
+    "functionId": "function_id",
+    "metadata": "metadata",
+}
+
+
+def capture_from_env() -> bool:
+    """True when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT asks for message content on spans."""
+    value = os.environ.get(CAPTURE_ENV, "").strip().lower()
+    return value in ("true", "1", "yes", "span_only", "span_and_event")
+
+
+def parse_telemetry(value: Any) -> Telemetry:
+    """Validate `telemetry=`; content capture defaults to the standard environment variable."""
+    env = capture_from_env()
+    if value is None:
+        return Telemetry(record_inputs=env, record_outputs=env)
+    if isinstance(value, bool):
+        return Telemetry(enabled=value, record_inputs=env, record_outputs=env)
+    if not isinstance(value, Mapping):
+        raise OptionsError(
+            "telemetry: expected a dict such as {'record_inputs': True, 'record_outputs': True}, "
+            f"got {type(value).__name__}",
+            field="telemetry",
+        )
+    out = Telemetry(record_inputs=env, record_outputs=env)
+    for key, raw in value.items():
+        name = _TELEMETRY_KEYS.get(key)
+        if name is None:
+            raise OptionsError(
+                f"telemetry.{key}: unknown key; known keys are is_enabled, record_inputs, record_outputs, "
+                "function_id, metadata",
+                field="telemetry",
+            )
+        if name == "metadata":
+            if not isinstance(raw, Mapping):
+                raise OptionsError("telemetry.metadata: expected a dict", field="telemetry")
+            out.metadata = dict(raw)
+        elif name == "function_id":
+            out.function_id = None if raw is None else str(raw)
+        else:
+            if not isinstance(raw, bool):
+                raise OptionsError(f"telemetry.{key}: expected True or False, got {raw!r}", field="telemetry")
+            setattr(out, name, raw)
+    return out
+
+
+@dataclass(slots=True)
+class TracingOptions:
+    """`tracing_options=`: `metadata` (span attributes), `trace_id` + `parent_span_id` (join an existing trace,
+    hex as in W3C traceparent), `tracer_provider` (use this provider instead of the global one)."""
+
+    metadata: dict[str, Any] = field(default_factory=dict)
+    trace_id: str | None = None
+    parent_span_id: str | None = None
+    tracer_provider: Any = None
+
+
+_TRACING_KEYS = {
+    "metadata": "metadata",
+    "trace_id": "trace_id",
+    "traceId": "trace_id",
+    "parent_span_id": "parent_span_id",
+    "parentSpanId": "parent_span_id",
+    "tracer_provider": "tracer_provider",
+    "tracerProvider": "tracer_provider",
+}
+
+
+def parse_tracing_options(value: Any) -> TracingOptions:
+    if value is None:
+        return TracingOptions()
+    if not isinstance(value, Mapping):
+        raise OptionsError(
+            f"tracing_options: expected a dict (metadata, trace_id, parent_span_id), got {type(value).__name__}",
+            field="tracing_options",
+        )
+    out = TracingOptions()
+    for key, raw in value.items():
+        name = _TRACING_KEYS.get(key)
+        if name is None:
+            raise OptionsError(
+                f"tracing_options.{key}: unknown key; known keys are metadata, trace_id, parent_span_id, "
+                "tracer_provider",
+                field="tracing_options",
+            )
+        if name == "metadata":
+            if not isinstance(raw, Mapping):
+                raise OptionsError("tracing_options.metadata: expected a dict", field="tracing_options")
+            out.metadata = dict(raw)
+        elif name in ("trace_id", "parent_span_id"):
+            width = 32 if name == "trace_id" else 16
+            text = str(raw or "").lower()
+            if len(text) != width or any(c not in "0123456789abcdef" for c in text) or int(text, 16) == 0:
+                raise OptionsError(
+                    f"tracing_options.{key}: expected {width} hex digits (not all zero), got {raw!r}",
+                    field="tracing_options",
+                )
+            setattr(out, name, text)
+        else:
+            out.tracer_provider = raw
+    if out.parent_span_id and not out.trace_id:
+        raise OptionsError("tracing_options.parent_span_id needs trace_id too", field="tracing_options")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The tracer
+
+
+_cache_lock = threading.Lock()
+_cached: tuple[Any, Any] | None = None  # (provider, tracer or None)
+_env_configured = False
+
+
+def _otel_in_use() -> bool:
+    """Whether anything could have set a tracer provider: OpenTelemetry imported, or an OTLP endpoint set."""
+    return "opentelemetry.trace" in sys.modules or any(e in os.environ for e in OTLP_ENVS)
+
+
+def get_tracer(provider: Any = None) -> Tracer | None:
+    """The tracer for `provider` (default: the global one); None when spans would not be recorded anywhere."""
+    global _cached
+    if provider is None and not _otel_in_use():
+        return None
+    from opentelemetry import trace
+
+    if provider is None:
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, trace.ProxyTracerProvider) and _configure_from_env():
+            provider = trace.get_tracer_provider()
+    cached = _cached
+    if cached is not None and cached[0] is provider:
+        return cached[1]
+    tracer: Any = None
+    if not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        from . import __version__
+
+        tracer = provider.get_tracer(SCOPE, __version__)
+        if isinstance(tracer, trace.NoOpTracer):
+            tracer = None
+    with _cache_lock:
+        _cached = (provider, tracer)
+    return tracer
+
+
+def _configure_from_env() -> bool:
+    """With no provider set and OTEL_EXPORTER_OTLP_ENDPOINT in the environment, set up the SDK with an OTLP/HTTP
+    exporter once (needs the `otel` extra). True when a provider was set."""
+    global _env_configured
+    if _env_configured or not any(os.environ.get(e) for e in OTLP_ENVS):
+        return False
+    with _cache_lock:
+        if _env_configured:
+            return False
+        _env_configured = True
+        try:
+            from opentelemetry import trace
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        except ImportError:
+            import warnings
+
+            warnings.warn(
+                "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK/exporter is not installed: "
+                "pip install 'agent-playground[otel]' to export traces",
+                stacklevel=3,
+            )
+            return False
+        service = os.environ.get("OTEL_SERVICE_NAME") or "agent-playground"
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(provider)
+        return True
+
+
+def _hex_trace(span: Span) -> str:
+    return format(span.get_span_context().trace_id, "032x")
+
+
+def _hex_span(span: Span) -> str:
+    return format(span.get_span_context().span_id, "016x")
+
+
+def _error_type(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status >= 400:
+        return str(status)
+    if isinstance(code, str) and code and len(code) < 64:
+        return code
+    return type(exc).__qualname__
+
+
+def _fail(span: Span, exc: BaseException) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_attribute("error.type", _error_type(exc))
+    span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+    span.record_exception(exc)
+
+
+def _json(value: Any) -> str:
+    from .result import jsonable
+
+    text = json.dumps(jsonable(value), ensure_ascii=False)
+    return text if len(text) <= _MAX_ATTR else text[:_MAX_ATTR] + "…(truncated)"
+
+
+def _attr_value(value: Any) -> Any:
+    if isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return _json(value)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Messages in the conventions' JSON shape (only when content capture is on)
+
+
+def _parts(message: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for p in message.content:
+        t = p.type
+        if t == "text":
+            out.append({"type": "text", "content": p.text})
+        elif t == "reasoning":
+            out.append({"type": "reasoning", "content": p.text})
+        elif t == "tool-call":
+            out.append({"type": "tool_call", "id": p.tool_call_id, "name": p.tool_name, "arguments": p.args})
+        elif t == "tool-result":
+            out.append({"type": "tool_call_response", "id": p.tool_call_id, "response": p.result})
+        elif t in ("image", "file"):
+            out.append({"type": "uri" if p.url else "blob", "modality": t, "uri": p.url, "mime_type": p.media_type})
+    return out
+
+
+def input_messages(messages: list[Any]) -> tuple[str, str | None]:
+    """(gen_ai.input.messages, gen_ai.system_instructions) as JSON text."""
+    system = [{"type": "text", "content": m.text} for m in messages if m.role == "system"]
+    rest = [{"role": m.role, "parts": _parts(m)} for m in messages if m.role != "system"]
+    return _json(rest), (_json(system) if system else None)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A run's spans
+
+
+_SETTING_ATTRS = (
+    ("temperature", "gen_ai.request.temperature"),
+    ("max_output_tokens", "gen_ai.request.max_tokens"),
+    ("top_p", "gen_ai.request.top_p"),
+    ("top_k", "gen_ai.request.top_k"),
+    ("presence_penalty", "gen_ai.request.presence_penalty"),
+    ("frequency_penalty", "gen_ai.request.frequency_penalty"),
+    ("stop_sequences", "gen_ai.request.stop_sequences"),
+    ("seed", "gen_ai.request.seed"),
+)
+
+
+def provider_name(provider: Any) -> str:
+    name = str(getattr(provider, "name", "") or "")
+    return PROVIDER_NAMES.get(name, name or "unknown")
+
+
+def _server(url: str) -> tuple[str | None, int | None]:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None, None
+
+
+def _cost_attrs(span: Span, cost: Any, prefix: str = "playground.cost") -> None:
+    if cost is None:
+        return
+    span.set_attribute(f"{prefix}.total", float(cost.total))
+    span.set_attribute(f"{prefix}.input", float(cost.input))
+    span.set_attribute(f"{prefix}.output", float(cost.output))
+    span.set_attribute(f"{prefix}.currency", cost.currency)
+    span.set_attribute(f"{prefix}.source", cost.source)
+
+
+class RunTrace:
+    """The spans of one run (or one resumed part of it). Made by `start_run`; the loop calls the methods."""
+
+    def __init__(self, tracer: Tracer, span: Span, telemetry: Telemetry, agent: str) -> None:
+        from opentelemetry import trace
+
+        self.tracer = tracer
+        self.span = span
+        self.telemetry = telemetry
+        self.agent = agent
+        self.context: Context = trace.set_span_in_context(span)
+        self.trace_id = _hex_trace(span)
+        self.span_id = _hex_span(span)
+        self._ended = False
+
+    # -- model calls ------------------------------------------------------------------------------------------------
+    def start_chat(self, provider: Any, call: Any, spec: Any, step_no: int) -> Span:
+        from opentelemetry.trace import SpanKind
+
+        model = str(getattr(provider, "model", call.model))
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider_name(provider),
+            "gen_ai.request.model": model,
+            "gen_ai.agent.name": self.agent,
+            "playground.step": step_no,
+        }
+        if call.stream:
+            attrs["gen_ai.request.stream"] = True
+        settings = call.settings
+        for name, attr in _SETTING_ATTRS:
+            value = getattr(settings, name, None)
+            if value is not None:
+                attrs[attr] = list(value) if isinstance(value, list) else value
+        host, port = _server(spec.url)
+        if host:
+            attrs["server.address"] = host
+            if port:
+                attrs["server.port"] = port
+        if call.tools:
+            attrs["gen_ai.tool.definitions"] = _json(
+                [{"type": "function", "name": t.name, "description": t.description} for t in call.tools]
+            )
+        if self.telemetry.record_inputs:
+            messages, system = input_messages(call.messages)
+            attrs["gen_ai.input.messages"] = messages
+            if system:
+                attrs["gen_ai.system_instructions"] = system
+        return self.tracer.start_span(f"chat {model}", self.context, SpanKind.CLIENT, attributes=attrs)
+
+    def end_chat(self, span: Span, step: Step, response: Any) -> None:
+        step.span_id = _hex_span(span) if span.is_recording() else None
+        if span.is_recording():
+            usage = step.usage
+            span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
+            span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+            if usage.cached_input_tokens:
+                span.set_attribute("gen_ai.usage.cache_read.input_tokens", usage.cached_input_tokens)
+            if usage.cache_creation_input_tokens:
+                span.set_attribute("gen_ai.usage.cache_creation.input_tokens", usage.cache_creation_input_tokens)
+            if usage.reasoning_tokens:
+                span.set_attribute("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens)
+            if step.response.id:
+                span.set_attribute("gen_ai.response.id", step.response.id)
+            if step.response.model_id:
+                span.set_attribute("gen_ai.response.model", step.response.model_id)
+            span.set_attribute("gen_ai.response.finish_reasons", [step.raw_finish_reason or step.finish_reason])
+            if step.time_to_first_chunk_ms is not None:
+                span.set_attribute("gen_ai.response.time_to_first_chunk", step.time_to_first_chunk_ms / 1000)
+            if step.attempts > 1:
+                span.set_attribute("playground.attempts", step.attempts)
+            _cost_attrs(span, getattr(step, "cost", None))
+            if self.telemetry.record_outputs and response is not None:
+                out = {"role": "assistant", "parts": _parts(response.message()), "finish_reason": step.finish_reason}
+                span.set_attribute("gen_ai.output.messages", _json([out]))
+        span.end()
+
+    def fail_chat(self, span: Span, exc: BaseException) -> None:
+        if isinstance(exc, GeneratorExit):
+            span.set_attribute("playground.cancelled", True)
+        else:
+            _fail(span, exc)
+        span.end()
+
+    # -- tools ------------------------------------------------------------------------------------------------------
+    def traced_tool(self, tool: Any, call: Any) -> Any:
+        return TracedTool(tool, self, call)
+
+    def approval_waits(self, state: Any, suspended_ns: int | None) -> None:
+        """One `await_approval {tool}` span per call the suspended run waited on, from suspension until now."""
+        if suspended_ns is None:
+            return
+        from opentelemetry.trace import SpanKind
+
+        now = time.time_ns()
+        for p in state.pending:
+            attrs: dict[str, Any] = {
+                "gen_ai.operation.name": "await_approval",
+                "gen_ai.tool.name": p.tool_name,
+                "gen_ai.tool.call.id": p.tool_call_id,
+                "playground.approval.decision": p.decision or "undecided",
+            }
+            if p.reason:
+                attrs["playground.approval.reason"] = p.reason
+            span = self.tracer.start_span(
+                f"await_approval {p.tool_name}", self.context, SpanKind.INTERNAL, attributes=attrs,
+                start_time=min(suspended_ns, now),
+            )
+            span.end(end_time=now)
+
+    # -- the run ----------------------------------------------------------------------------------------------------
+    def suspending(self, state: Any) -> None:
+        """Keep what a resumption needs to continue this trace (written with the run state)."""
+        first = state.trace or {}
+        state.trace = {
+            "trace_id": self.trace_id,
+            "first_span_id": first.get("first_span_id") or self.span_id,
+            "span_id": self.span_id,
+            "suspended_ns": time.time_ns(),
+        }
+
+    def end(self, result: GenerationResult) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        span = self.span
+        if span.is_recording():
+            usage = result.usage
+            span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
+            span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+            span.set_attribute("gen_ai.response.finish_reasons", [result.finish_reason])
+            span.set_attribute("playground.steps", len(result.steps))
+            if result.response.model_id:
+                span.set_attribute("gen_ai.response.model", result.response.model_id)
+            _cost_attrs(span, getattr(result, "cost", None))
+            if result.tripwire is not None:
+                span.set_attribute("playground.tripwire.reason", result.tripwire.reason)
+            if self.telemetry.record_outputs:
+                span.set_attribute("gen_ai.output.messages", _json([
+                    {"role": m.role, "parts": _parts(m)} for m in result.response.messages
+                ]))
+        span.end()
+
+    def fail(self, exc: BaseException) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        if isinstance(exc, GeneratorExit):
+            self.span.set_attribute("playground.cancelled", True)
+        else:
+            _fail(self.span, exc)
+        self.span.end()
+
+
+class TracedTool:
+    """A tool whose runs are `execute_tool {name}` spans (the span is current while the tool runs, so spans the
+    tool makes itself nest under it). Everything else is the tool's own."""
+
+    def __init__(self, tool: Any, trace: RunTrace, call: Any) -> None:
+        self._tool = tool
+        self._trace = trace
+        self._call = call
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tool, name)
+
+    def _start(self) -> Span:
+        from opentelemetry.trace import SpanKind
+
+        tool = self._tool
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": tool.name,
+            "gen_ai.tool.call.id": self._call.tool_call_id,
+            "gen_ai.tool.type": "function",
+        }
+        if tool.description:
+            attrs["gen_ai.tool.description"] = tool.description[:1000]
+        if self._trace.telemetry.record_inputs:
+            attrs["gen_ai.tool.call.arguments"] = _json(self._call.args)
+        return self._trace.tracer.start_span(
+            f"execute_tool {tool.name}", self._trace.context, SpanKind.INTERNAL, attributes=attrs
+        )
+
+    def _done(self, span: Span, value: Any) -> None:
+        if self._trace.telemetry.record_outputs and span.is_recording():
+            span.set_attribute("gen_ai.tool.call.result", _json(value))
+        span.end()
+
+    def run(self, args: Mapping[str, Any], ctx: Any = None, *, validated: bool = False) -> Any:
+        from opentelemetry import trace
+
+        span = self._start()
+        if ctx is not None:
+            ctx.span = span
+        try:
+            with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                value = self._tool.run(args, ctx, validated=validated)
+        except BaseException as exc:
+            _fail(span, exc)
+            span.end()
+            raise
+        self._done(span, value)
+        return value
+
+    async def arun(self, args: Mapping[str, Any], ctx: Any = None, *, validated: bool = False) -> Any:
+        from opentelemetry import trace
+
+        span = self._start()
+        if ctx is not None:
+            ctx.span = span
+        try:
+            with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                value = await self._tool.arun(args, ctx, validated=validated)
+        except BaseException as exc:
+            _fail(span, exc)
+            span.end()
+            raise
+        self._done(span, value)
+        return value
+
+
+def _parent_context(options: Any, topts: TracingOptions, state: Any) -> tuple[Any, list[Any]]:
+    """(the parent context, links) of a run's span: a resumption continues its own trace (linked to the first
+    part); else `tracing_context`, else `tracing_options` trace_id/parent_span_id, else the current context."""
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+    from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
+
+    stored = getattr(state, "trace", None) or {}
+    if stored.get("trace_id") and stored.get("span_id"):
+        trace_id = int(stored["trace_id"], 16)
+        last = SpanContext(trace_id, int(stored["span_id"], 16), True, TraceFlags(TraceFlags.SAMPLED))
+        first_id = int(stored.get("first_span_id") or stored["span_id"], 16)
+        first = SpanContext(trace_id, first_id, True, TraceFlags(TraceFlags.SAMPLED))
+        link = Link(first, {"playground.link": "resumed run"})
+        return trace.set_span_in_context(NonRecordingSpan(last)), [link]
+    parent = getattr(options, "tracing_context", None)
+    if parent is not None:
+        if isinstance(parent, trace.Span):
+            return trace.set_span_in_context(parent), []
+        if isinstance(parent, SpanContext):
+            return trace.set_span_in_context(NonRecordingSpan(parent)), []
+        if isinstance(parent, Mapping):  # an OpenTelemetry Context (a mapping of context keys)
+            return parent, []
+        raise OptionsError(
+            f"tracing_context: expected an OpenTelemetry Span, SpanContext or Context, got {type(parent).__name__}",
+            field="tracing_context",
+        )
+    if topts.trace_id:
+        span_id = int(topts.parent_span_id, 16) if topts.parent_span_id else None
+        if span_id is None:
+            # a trace to join but no parent: the run's span is a root of that trace (a made-up remote parent id)
+            import secrets
+
+            span_id = int.from_bytes(secrets.token_bytes(8), "big") or 1
+        ctx = SpanContext(int(topts.trace_id, 16), span_id, True, TraceFlags(TraceFlags.SAMPLED))
+        return trace.set_span_in_context(NonRecordingSpan(ctx)), []
+    return otel_context.get_current(), []
+
+
+def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | None:
+    """Start the `invoke_agent` span of a run (or of its resumption). None when tracing is off."""
+    options = setup.options
+    topts_raw = getattr(options, "tracing_options", None)
+    tracing_context = getattr(options, "tracing_context", None)
+    if topts_raw is None and tracing_context is None and not _otel_in_use():
+        return None  # the common case with no OpenTelemetry anywhere: nothing imported, nothing made
+    telemetry = parse_telemetry(getattr(options, "telemetry", None))
+    if not telemetry.enabled:
+        return None
+    topts = parse_tracing_options(topts_raw)
+    tracer = get_tracer(topts.tracer_provider)
+    if tracer is None:
+        return None
+    from opentelemetry.trace import SpanKind
+
+    parent, links = _parent_context(options, topts, state)
+    agent = setup.agent_name or "agent"
+    attrs: dict[str, Any] = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": agent,
+        "gen_ai.request.model": setup.model,
+        "playground.run.id": state.run_id,
+    }
+    provider_prefix = setup.model.split(":", 1)[0] if ":" in setup.model else setup.model
+    attrs["gen_ai.provider.name"] = PROVIDER_NAMES.get(provider_prefix, provider_prefix)
+    if resume:
+        attrs["playground.resumed"] = True
+    if telemetry.function_id:
+        attrs["playground.function_id"] = telemetry.function_id
+    for key, value in {**telemetry.metadata, **topts.metadata}.items():
+        attrs[f"playground.metadata.{key}"] = _attr_value(value)
+    if telemetry.record_inputs and not resume:
+        messages, system = input_messages([*state.system, *state.context, *state.messages])
+        attrs["gen_ai.input.messages"] = messages
+        if system:
+            attrs["gen_ai.system_instructions"] = system
+    span = tracer.start_span(f"invoke_agent {agent}", parent, SpanKind.INTERNAL, attributes=attrs, links=links)
+    if not span.is_recording():
+        span.end()
+        return None
+    run = RunTrace(tracer, span, telemetry, agent)
+    if resume:
+        stored = getattr(state, "trace", None) or {}
+        run.approval_waits(state, stored.get("suspended_ns"))
+    return run
+
+
+def traced_loop(make: Callable[[], Any], setup: Any, state: Any, *, resume: bool = False) -> Any:
+    """Run the loop generator `make()` inside the run's span (a generator too: `yield from traced_loop(...)`)."""
+    run = start_run(setup, state, resume=resume)
+    if run is None:
+        return (yield from make())
+    setup.trace = run
+    try:
+        result = yield from make()
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    run.end(result)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Embeddings
+
+
+class EmbedSpan:
+    """The `embeddings {model}` span of one embedding call (a no-op object when tracing is off)."""
+
+    def __init__(self, provider: Any, inputs: list[str], options: Mapping[str, Any]) -> None:
+        self.span: Span | None = None
+        if not _otel_in_use() and "tracing_options" not in options and "tracing_context" not in options:
+            return
+        telemetry = parse_telemetry(options.get("telemetry"))
+        if not telemetry.enabled:
+            return
+        topts = parse_tracing_options(options.get("tracing_options"))
+        tracer = get_tracer(topts.tracer_provider)
+        if tracer is None:
+            return
+        from opentelemetry.trace import SpanKind
+
+        class _Opts:
+            tracing_context = options.get("tracing_context")
+
+        parent, _ = _parent_context(_Opts(), topts, None)
+        model = str(getattr(provider, "model", ""))
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "embeddings",
+            "gen_ai.provider.name": provider_name(provider),
+            "gen_ai.request.model": model,
+            "playground.inputs": len(inputs),
+        }
+        for key, value in topts.metadata.items():
+            attrs[f"playground.metadata.{key}"] = _attr_value(value)
+        if telemetry.record_inputs:
+            attrs["gen_ai.input.messages"] = _json([{"role": "user", "parts": [{"type": "text", "content": t}]}
+                                                    for t in inputs])
+        span = tracer.start_span(f"embeddings {model}", parent, SpanKind.CLIENT, attributes=attrs)
+        self.span = span if span.is_recording() else None
+        if self.span is None:
+            span.end()
+
+    def end(self, result: EmbeddingResult) -> None:
+        span = self.span
+        if span is None:
+            return
+        span.set_attribute("gen_ai.usage.input_tokens", result.usage.input_tokens)
+        if result.model:
+            span.set_attribute("gen_ai.response.model", result.model)
+        if result.data:
+            span.set_attribute("gen_ai.embeddings.dimension.count", len(result.data[0].embedding))
+        _cost_attrs(span, getattr(result, "cost", None))
+        result.trace_id = _hex_trace(span)
+        span.end()
+
+    def fail(self, exc: BaseException) -> None:
+        if self.span is not None:
+            _fail(self.span, exc)
+            self.span.end()
+
+
+_OBSERVE_KEYS = ("telemetry", "tracing_options", "tracingOptions", "tracing_context", "tracingContext", "prices")
+
+
+def split_embed_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what the provider sends, what only tracing and pricing read) of `agent.embed(..., **options)`."""
+    sent = {k: v for k, v in options.items() if k not in _OBSERVE_KEYS}
+    observe = {_snake(k): v for k, v in options.items() if k in _OBSERVE_KEYS}
+    parse_telemetry(observe.get("telemetry"))
+    parse_tracing_options(observe.get("tracing_options"))
+    if observe.get("prices") is not None:
+        from .pricing import parse_prices
+
+        observe["prices"] = parse_prices(observe["prices"])
+    return sent, observe
+
+
+def _snake(key: str) -> str:
+    return {"tracingOptions": "tracing_options", "tracingContext": "tracing_context"}.get(key, key)
+
+
+@contextmanager
+def traced_embedding(
+    provider: Any, inputs: list[str], observe: Mapping[str, Any], agent_prices: Any
+) -> Iterator[Callable[[EmbeddingResult], EmbeddingResult]]:
+    """`with traced_embedding(...) as done: return done(result)`: the `embeddings {model}` span around the call,
+    and the result's cost and trace id."""
+    from .pricing import price_usage
+
+    span = EmbedSpan(provider, inputs, observe)
+    prices = merged_prices(agent_prices, observe.get("prices"))
+
+    def done(result: EmbeddingResult) -> EmbeddingResult:
+        result.cost = price_usage(
+            result.usage,
+            provider=str(getattr(provider, "name", "")),
+            model=str(getattr(provider, "model", "")),
+            response_model=result.model.split(":", 1)[-1] if result.model else None,
+            base_url=getattr(provider, "base_url", None),
+            prices=prices,
+        )
+        span.end(result)
+        return result
+
+    try:
+        yield done
+    except BaseException as exc:
+        span.fail(exc)
+        raise
+
+
+def merged_prices(agent_prices: Any, call_prices: Any) -> dict[str, dict[str, Any]] | None:
+    """The agent's price overrides with the call's on top (each a `prices=` value, parsed or not)."""
+    from .pricing import parse_prices
+
+    if call_prices is None:
+        return agent_prices or None
+    call = parse_prices(call_prices)  # idempotent: parsed prices parse to themselves
+    if not agent_prices:
+        return call
+    return {**agent_prices, **(call or {})}
+
+
+def check_observability_options(options: Any) -> None:
+    """Fail at the call, naming the field, for a bad telemetry=, tracing_options=, tracing_context=,
+    request_context= or prices=."""
+    if options.telemetry is not None:
+        parse_telemetry(options.telemetry)
+    if options.tracing_options is not None:
+        parse_tracing_options(options.tracing_options)
+    rc = options.request_context
+    if rc is not None and not isinstance(rc, Mapping):
+        raise OptionsError(
+            f"request_context: expected a mapping (e.g. {{'user_id': 'u1'}}), got {type(rc).__name__}",
+            field="request_context",
+        )
+    if options.prices is not None:
+        from .pricing import parse_prices
+
+        parse_prices(options.prices)
+
+
+def dynamic_instructions(fn: Callable[..., Any], request_context: Any) -> Any:
+    """Call dynamic instructions: `fn(request_context=...)`, or `fn(ctx)` with one positional parameter, or `fn()`."""
+    import inspect
+
+    ctx = dict(request_context or {})
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn(ctx)
+    if "request_context" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return fn(request_context=ctx)
+    if params:
+        return fn(ctx)
+    return fn()
