@@ -327,6 +327,11 @@ class DemoBrain:
         user = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
         last = messages[-1] if messages else {}
         reply: dict[str, Any] = {"content": "", "reasoning": "", "tool_calls": [], "annotations": []}
+        from .demo_memory import memory_reply  # memory in play: recall facts, update working memory, titles
+
+        remembered = memory_reply(body)
+        if remembered is not None:
+            return remembered
 
         schema = _requested_schema(body, system)
         if last.get("role") == "tool":

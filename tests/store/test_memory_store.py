@@ -1,0 +1,142 @@
+"""One suite for every MemoryStore backend (SQLite and a real PostgreSQL), plus an agent remembering through each."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+
+import pytest
+
+from playground import Agent, Memory
+from playground.store.memory_base import (
+    SCHEMA_VERSION,
+    StoredMessage,
+    ThreadInfo,
+    open_memory_store,
+    pack_vector,
+    scan_python,
+    top_by_cosine,
+    unpack_vector,
+)
+
+
+def msg(i: int, thread: str, resource: str | None, text: str, vec: list[float] | None = None) -> StoredMessage:
+    return StoredMessage(
+        id=f"m{i}", thread_id=thread, resource_id=resource, role="user",
+        message=json.dumps({"role": "user", "content": [{"type": "text", "text": text}]}), text=text,
+        embedding=pack_vector(vec) if vec is not None else None,
+    )
+
+
+def test_schema_is_versioned_and_reopening_keeps_data(store_url: str) -> None:
+    store = open_memory_store(store_url)
+    assert store.schema_version() == SCHEMA_VERSION
+    store.save_thread(ThreadInfo("t1", "u1", "First"))
+    store.add_messages([msg(1, "t1", "u1", "hello")])
+    store.close()
+    again = open_memory_store(store_url)  # migrations run again and change nothing
+    assert again.schema_version() == SCHEMA_VERSION
+    assert [m.text for m in again.messages("t1")] == ["hello"]
+    assert again.get_thread("t1").title == "First"  # type: ignore[union-attr]
+    again.close()
+
+
+def test_threads_messages_ordering_trimming_and_idempotent_writes(store_url: str) -> None:
+    store = open_memory_store(store_url)
+    store.save_thread(ThreadInfo("t1", "u1", None, {"topic": "x"}))
+    store.save_thread(ThreadInfo("t2", "u2", "Other"))
+    assert store.add_messages([msg(i, "t1", "u1", f"text {i}") for i in range(5)]) == 5
+    assert store.add_messages([msg(3, "t1", "u1", "changed"), msg(9, "t1", "u1", "new")]) == 1  # m3 kept as it was
+    assert [m.text for m in store.messages("t1")] == ["text 0", "text 1", "text 2", "text 3", "text 4", "new"]
+    assert [m.text for m in store.messages("t1", last=2)] == ["text 4", "new"]
+    assert [t.id for t in store.list_threads("u1")] == ["t1"]
+    assert {t.id for t in store.list_threads()} == {"t1", "t2"}
+    assert store.get_thread("t1").metadata == {"topic": "x"}  # type: ignore[union-attr]
+    assert store.existing_ids(["m1", "m7", "m9"]) == {"m1", "m9"}
+    near = store.neighbours("t1", store.messages("t1")[2].seq, 1, 1)
+    assert [m.text for m in near] == ["text 1", "text 2", "text 3"]
+    store.set_working_memory("thread", "t1", "# notes")
+    store.delete_thread("t1")
+    assert store.get_thread("t1") is None and store.messages("t1") == []
+    assert store.get_working_memory("thread", "t1") is None
+    assert store.count_messages() == 0
+    store.close()
+
+
+def test_search_by_thread_and_by_resource_with_exclusions(store_url: str) -> None:
+    store = open_memory_store(store_url)
+    store.add_messages([
+        msg(1, "t1", "u1", "cats", [1.0, 0.0, 0.0]),
+        msg(2, "t1", "u1", "dogs", [0.0, 1.0, 0.0]),
+        msg(3, "t2", "u1", "kittens", [0.9, 0.1, 0.0]),
+        msg(4, "t3", "u2", "other user's cats", [1.0, 0.0, 0.0]),
+        msg(5, "t1", "u1", "no vector"),
+    ])
+    by_resource = store.search([1.0, 0.0, 0.0], 2, resource_id="u1")
+    assert [h.message.text for h in by_resource] == ["cats", "kittens"]
+    assert by_resource[0].score == pytest.approx(1.0, abs=1e-6)
+    assert by_resource[1].score == pytest.approx(0.9 / math.sqrt(0.82), abs=1e-5)
+    by_thread = store.search([1.0, 0.0, 0.0], 5, thread_id="t1")
+    assert [h.message.text for h in by_thread] == ["cats", "dogs"]
+    excluded = store.search([1.0, 0.0, 0.0], 1, resource_id="u1", exclude=["m1"])
+    assert [h.message.text for h in excluded] == ["kittens"]
+    store.close()
+
+
+def test_concurrent_writers_lose_nothing(store_url: str) -> None:
+    store = open_memory_store(store_url)
+
+    def write(w: int) -> None:
+        for i in range(20):
+            store.add_messages([msg(w * 100 + i, f"t{w}", "u", f"{w}-{i}")])
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count_messages() == 80
+    assert [m.text for m in store.messages("t2")] == [f"2-{i}" for i in range(20)]
+    store.close()
+
+
+def test_agent_remembers_through_each_backend(store_url: str) -> None:
+    memory = Memory(semantic_recall={"top_k": 2, "message_range": 0}, embedder="demo", storage=store_url)
+    agent = Agent(name="a", model="demo", memory=memory)
+    agent.generate("My name is Grace and I live in Arlington", memory={"thread": "old", "resource": "u1"})
+    result = agent.generate("What is my name?", memory={"thread": "new", "resource": "u1"})
+    assert "Grace" in result.text
+    assert result.memory.recalled and result.memory.recalled[0].thread_id == "old"
+    assert memory.store.url == store_url
+    memory.store.close()
+
+
+def test_vector_packing_and_both_scans_agree() -> None:
+    rng = random.Random(7)
+    rows = [(i, pack_vector([rng.uniform(-1, 1) for _ in range(16)])) for i in range(300)]
+    query = [rng.uniform(-1, 1) for _ in range(16)]
+    fast = top_by_cosine(query, rows, 5)
+    from array import array
+
+    slow = scan_python(array("f", pack_vector(query)), rows, 5)
+    assert [k for k, _ in fast] == [k for k, _ in slow]
+    assert [s for _, s in fast] == pytest.approx([s for _, s in slow], abs=1e-5)
+    v = unpack_vector(pack_vector([3.0, 4.0]))
+    assert v == pytest.approx([0.6, 0.8])
+    assert top_by_cosine([1.0, 0.0], [(1, pack_vector([1.0, 0.0, 0.0]))], 3) == []  # other dimension: skipped
+
+
+def test_bad_url_names_the_fix(tmp_path: object) -> None:
+    with pytest.raises(ValueError, match="postgresql://"):
+        open_memory_store("mysql://x")
+
+
+def test_default_store_lives_under_playground_home(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    import os
+    from pathlib import Path
+
+    monkeypatch.delenv("PLAYGROUND_DATABASE_URL", raising=False)
+    store = open_memory_store()
+    assert Path(store.url.removeprefix("sqlite:///")) == Path(os.environ["PLAYGROUND_HOME"]) / "memory.sqlite3"
