@@ -193,6 +193,8 @@ class RunSetup:
     output_processors: list[Any] = field(default_factory=list)
     max_processor_retries: int = 2
     processor_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent: list[Message] | None = None
+    """The messages of the latest model call (system included): `result.context`, as ActiveAgent documents it."""
     trace: Any = None
     """The run's spans (tracing.RunTrace) while OpenTelemetry records them, else None."""
     prices: Any = None
@@ -252,6 +254,7 @@ def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> Loo
             sent = [*state.system, *plan.system, *state.context, *state.messages]
             if setup.input_processors:
                 sent = yield from _process_input_step(setup, state, step_no, sent)
+            setup.sent = sent
             call = ModelCall(
                 model=provider.model,
                 messages=sent,
@@ -809,7 +812,9 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
         runs.append(_tool_run(setup, state, tool, call, args, approved=True))
     if runs:
         concurrency = setup.options.tool_call_concurrency or 1
-        with ClaimLease(setup.store, state.run_id, token, lease):  # renewed while the tools run
+        with ClaimLease(setup.store, state.run_id, token, lease) as held:  # renewed while the tools run
+            for run in runs:
+                run.tool = held.watch(run.tool)
             results: list[ToolResult] = yield RunTools(runs, concurrency)
         for run, res in zip(runs, results, strict=True):
             outcomes[run.call.tool_call_id] = (res.result, res.is_error, res.duration_ms)
@@ -1124,7 +1129,7 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason) -> Gen
         run_id=state.run_id,
         messages=[*state.messages],
         remembered_messages=list(state.remembered),
-        context=list(state.context),
+        context=list(setup.sent) if setup.sent is not None else [*state.system, *state.context, *state.messages],
         model=last.model if last else setup.model,
         latency_ms=state.elapsed_ms,
     )

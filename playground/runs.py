@@ -7,6 +7,7 @@ may write it to disk. Callbacks and other live options are kept beside it in mem
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import time
 from collections.abc import Callable
@@ -200,6 +201,37 @@ class ClaimLease:
         self.seconds = seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.crashed = False
+        """A tool ended with a BaseException that is not an Exception (KeyboardInterrupt, SystemExit, a kill in
+        Jupyter): its outcome is unknown, so renewals stop and the call shows as interrupted once the lease ends,
+        even while this process lives on."""
+
+    def watch(self, tool: Any) -> Any:
+        """A copy of `tool` whose runs tell this lease when they end abnormally (see `crashed`)."""
+        clone = copy.copy(tool)
+        run, arun = tool.run, tool.arun
+
+        def watched_run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return run(*args, **kwargs)
+            except Exception:
+                raise
+            except BaseException:
+                self.crashed = True
+                raise
+
+        async def watched_arun(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await arun(*args, **kwargs)
+            except Exception:
+                raise
+            except BaseException:
+                self.crashed = True
+                raise
+
+        clone.run = watched_run
+        clone.arun = watched_arun
+        return clone
 
     def __enter__(self) -> ClaimLease:
         if self.seconds > 0:
@@ -213,7 +245,7 @@ class ClaimLease:
             self._thread.join(timeout=5)
 
     def _renew_until_stopped(self) -> None:
-        while not self._stop.wait(self.seconds / 3):
+        while not self._stop.wait(self.seconds / 3) and not self.crashed:
             # a store that cannot be written lets the lease run out: the call then shows as interrupted
             with contextlib.suppress(Exception):
                 update_run(self.store, self.run_id, self._renew)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -618,3 +619,115 @@ def test_non_finite_numbers_are_invalid_arguments(bad: Any) -> None:
     with pytest.raises(ToolArgumentsError, match=r"Edited arguments for tool call 'c1' \(pay\) are invalid: amount"):
         agent.approve_tool_call(suspended.run_id, "c1", args={"amount": bad})
     assert log == []
+
+
+# -- claims carry a lease: a crash mid-tool leaves the call interrupted, never stuck, never re-run on its own ------
+
+
+class Crash(BaseException):
+    """What a kill looks like from inside: not an Exception, nothing catches it."""
+
+
+def _crashing_refund(log: list[str], crash: list[bool]) -> Any:
+    @tool(requires_approval=True)
+    def refund(order_id: str) -> str:
+        log.append(f"refund {order_id}")
+        if crash:
+            crash.pop()
+            raise Crash()
+        return f"refunded {order_id}"
+
+    return refund
+
+
+def _wait_until_interrupted(store: SqliteRunStore, run_id: str) -> None:
+    for _ in range(200):
+        state = store.load(run_id)
+        if state is not None and state.lifecycle() == "interrupted":
+            return
+        time.sleep(0.02)
+    raise AssertionError("the claim never ran out")
+
+
+def test_a_crash_while_an_approved_tool_runs_leaves_the_call_interrupted_then_a_retry_runs_it() -> None:
+    log: list[str] = []
+    store = SqliteRunStore(lease_seconds=0.3)
+    refund = _crashing_refund(log, [True])
+    agent = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "42"})])), log, tools=[refund],
+                       storage=store)
+    run_id = agent.generate("refund 42").run_id
+    with pytest.raises(Crash):
+        agent.approve_tool_call(run_id, "c1")
+    assert log == ["refund 42"]
+    state = store.load(run_id)
+    assert state is not None and state.lifecycle() == "pending" and state.pending[0].claimed_by is not None
+    again = make_agent(Scripted(completion("x")), log, tools=[refund], storage=store)
+    with pytest.raises(ApprovalError, match="being resolved now by another process"):  # its lease still holds
+        again.approve_tool_call(run_id, "c1")
+
+    _wait_until_interrupted(store, run_id)
+    assert log == ["refund 42"]  # nothing re-ran it on its own
+    listed = {i.run_id: i for i in store.list_runs()}
+    assert listed[run_id].status == "interrupted" and listed[run_id].calls[0]["state"] == "interrupted"
+
+    script = Scripted(completion("Refunded order 42."))
+    retried = make_agent(script, log, tools=[refund], storage=store).approve_tool_call(run_id, "c1")  # a retry
+    assert retried.text == "Refunded order 42." and log == ["refund 42", "refund 42"]
+    assert script.bodies[0]["messages"][-1]["content"] == "refunded 42"
+    with pytest.raises(ApprovalError, match="already approved, it ran once"):
+        again.approve_tool_call(run_id, "c1")
+
+
+def test_an_interrupted_call_can_be_declined_and_the_model_is_told_it_may_have_partly_run() -> None:
+    log: list[str] = []
+    store = SqliteRunStore(lease_seconds=0.2)
+    refund = _crashing_refund(log, [True])
+    agent = make_agent(Scripted(two_refunds()), log, tools=[refund], storage=store)
+    run_id = agent.generate("refund 1 and 2").run_id
+    with pytest.raises(Crash):
+        agent.approve_tool_call(run_id, "c1")
+    _wait_until_interrupted(store, run_id)
+    script = Scripted(completion("Order 1 may be refunded; order 2 was not."))
+    resumer = make_agent(script, log, tools=[refund], storage=store)
+    waiting = resumer.decline_tool_call(run_id, "c2", reason="no")
+    assert waiting.finish_reason == "suspended"  # c1 is interrupted: it waits for a person, not for a process
+    assert waiting.suspend_payload is not None and [c.tool_call_id for c in waiting.suspend_payload.pending] == ["c1"]
+    final = resumer.decline_tool_call(run_id, "c1", reason="check by hand")
+    assert final.finish_reason == "stop" and log == ["refund 1"]
+    assert _tool_messages(script.bodies[0])[0] == (
+        "c1",
+        "An earlier attempt at this tool call was interrupted (the process running it stopped), so it may have partly "
+        "run; the user declined to retry it. Reason: check by hand",
+    )
+
+
+def test_a_live_lease_is_renewed_while_a_slow_tool_runs() -> None:
+    """A tool slower than the lease is not reported interrupted while its process lives (and no one can re-run it)."""
+    log: list[str] = []
+    store = SqliteRunStore(lease_seconds=0.3)
+    started = threading.Event()
+
+    @tool(requires_approval=True)
+    def refund(order_id: str) -> str:
+        started.set()
+        time.sleep(1.0)
+        log.append(f"refund {order_id}")
+        return "ok"
+
+    agent = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "1"})]), completion("done")), log,
+                       tools=[refund], storage=store)
+    run_id = agent.generate("x").run_id
+    worker = threading.Thread(target=agent.approve_tool_call, args=(run_id, "c1"))
+    worker.start()
+    started.wait(5)
+    seen: set[str] = set()
+    while worker.is_alive():
+        state = store.load(run_id)
+        assert state is not None
+        seen.add(state.lifecycle())
+        if state.status == "suspended":
+            with pytest.raises(ApprovalError, match=r"being resolved now|it ran once"):  # (it may just have ended)
+                make_agent(Scripted(), log, tools=[refund], storage=store).approve_tool_call(run_id, "c1")
+        time.sleep(0.05)
+    worker.join()
+    assert "interrupted" not in seen and log == ["refund 1"]
