@@ -14,9 +14,10 @@ from typing import Any
 
 from .errors import AbortedError, ProviderError, ToolError
 from .events import FinishEvent, StreamEvent
-from .loop import Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
+from .loop import CallbackError, Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
 from .processors import TripwireError
 from .providers.base import ModelResponse, loads_json
+from .providers.guard import PARSE_ERRORS, finish_stream, malformed_event, parse_whole, partial_response
 from .providers.transport import (
     HttpResult,
     StreamHandle,
@@ -35,16 +36,50 @@ def _raw_request(req: ModelRequest) -> RawRequest:
     return fast_construct(RawRequest, **masked_request(req.spec, req.transport.secrets))
 
 
-def _masked_error(exc: ProviderError, secrets: list[str]) -> ProviderError:
+def _masked_error(exc: ProviderError, secrets: list[str], provider: str | None = None) -> ProviderError:
     exc.message = mask_text(exc.message, secrets)
     exc.args = (exc.message,)
     exc.raw_body = mask_value(exc.raw_body, secrets)
+    if exc.provider is None and provider is not None:
+        exc.provider = provider
     return exc
 
 
 def _error_from(req: ModelRequest, http: HttpResult) -> ProviderError:
-    err = req.provider.parse_error(http.status, http.headers, http.body)
-    return _masked_error(err, req.transport.secrets)
+    try:
+        err = req.provider.parse_error(http.status, http.headers, http.body)
+    except PARSE_ERRORS as exc:  # an error body a provider's parser did not expect: still a ProviderError
+        from .errors import error_class_for_status
+
+        err = error_class_for_status(http.status)(
+            f"HTTP {http.status} ({type(exc).__name__} while reading the error body)",
+            status=http.status,
+            provider=req.provider.name,
+            raw_body=_json_or_text(http.body),
+        )
+    err.attempts = http.attempts
+    if http.retry_after is not None:  # asked to wait longer than the retry cap: raised at once, not retried early
+        err.retry_after = http.retry_after
+        err.message = (
+            f"{err.message} (the server asked to retry after {http.retry_after:.0f} s, longer than the client "
+            "waits between retries; try again later)"
+        )
+    return _masked_error(err, req.transport.secrets, req.provider.name)
+
+
+def _keep_partial(
+    exc: ProviderError, req: ModelRequest, handle: StreamHandle, parser: Any, started_at: datetime
+) -> ProviderError:
+    """Keep what a stream produced before it failed as a step on the error, for the run's `.result`."""
+    from .loop import _make_step
+
+    exc = _masked_error(exc, req.transport.secrets, req.provider.name)
+    exc.attempts = handle.attempts
+    outcome = _stream_outcome(req, handle, partial_response(parser), started_at, False)
+    step = _make_step(req.step, None, req.provider, outcome, req.spec)  # type: ignore[arg-type]
+    step.finish_reason = "error"
+    exc.partial_step = step  # type: ignore[attr-defined]
+    return exc
 
 
 def _json_or_text(body: bytes) -> Any:
@@ -57,11 +92,12 @@ def _json_or_text(body: bytes) -> Any:
 def _whole_outcome(req: ModelRequest, http: HttpResult, started_at: datetime) -> ModelOutcome:
     if not http.ok:
         raise _error_from(req, http)
-    try:
-        response = req.provider.parse_response(http.status, http.headers, http.body)
-    except ProviderError as exc:
-        raise _masked_error(exc, req.transport.secrets) from None
     secrets = req.transport.secrets
+    try:
+        response = parse_whole(req.provider, http.status, http.headers, http.body, secrets)
+    except ProviderError as exc:
+        exc.attempts = http.attempts
+        raise _masked_error(exc, secrets, req.provider.name) from None
     body = _json_or_text(http.body)
     raw = fast_construct(
         RawResponse,
@@ -77,11 +113,15 @@ def _stream_outcome(
     req: ModelRequest, handle: StreamHandle, response: ModelResponse, started_at: datetime, aborted: bool
 ) -> ModelOutcome:
     now = time.perf_counter()
+    secrets = req.transport.secrets
+    events = handle.raw_events
+    if secrets and any(contains_secret(e, secrets) for e in events):  # a key echoed back in a stream event
+        events = [mask_text(e, secrets) for e in events]
     raw = fast_construct(
         RawResponse,
         status=handle.status,
-        headers=mask_headers(handle.headers, req.transport.secrets),
-        body=handle.raw_events,
+        headers=mask_headers(handle.headers, secrets),
+        body=events,
         stream=True,
     )
     ttfc = (handle.first_chunk_at - handle.started) * 1000 if handle.first_chunk_at else None
@@ -116,7 +156,14 @@ def _tool_result(run: ToolRun, value: Any, is_error: bool, t0: float) -> ToolRes
         result=value,
         is_error=is_error,
         duration_ms=(time.perf_counter() - t0) * 1000,
+        exchange=_exchange_of(run),
     )
+
+
+def _exchange_of(run: ToolRun) -> dict[str, Any] | None:
+    """An MCP tool's JSON-RPC exchange for this call (other tools have none)."""
+    exchange_for = getattr(run.tool, "exchange_for", None)
+    return exchange_for(run.call.tool_call_id) if exchange_for is not None else None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -125,7 +172,10 @@ def _tool_result(run: ToolRun, value: Any, is_error: bool, t0: float) -> ToolRes
 
 def _chunk_sync(on_chunk: Callable[..., Any], event: StreamEvent) -> None:
     """`on_chunk` takes the event as its one positional argument, whatever the callback names it."""
-    _call_sync(on_chunk, {}, (event,))
+    try:
+        _call_sync(on_chunk, {}, (event,))
+    except Exception as exc:
+        raise CallbackError("on_chunk", exc) from exc
 
 
 def _call_sync(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
@@ -171,6 +221,7 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
     step = req.step
     aborted = False
     keep = req.chunk_filter
+    sse: Any = None
     try:
         for sse in transport.stream_events(handle, abort):
             for ev in parser.feed(sse):
@@ -183,8 +234,18 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
     except AbortedError:
         aborted = True
     except ProviderError as exc:
-        raise _masked_error(exc, transport.secrets) from None
-    yield _stream_outcome(req, handle, parser.finish(), started_at, aborted)
+        raise _keep_partial(exc, req, handle, parser, started_at) from None
+    except PARSE_ERRORS as exc:
+        data = sse.data if sse is not None else None
+        err = malformed_event(req.provider, handle.status, data, exc, transport.secrets)
+        raise _keep_partial(err, req, handle, parser, started_at) from None
+    try:
+        response = finish_stream(
+            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted
+        )
+    except ProviderError as exc:
+        raise _keep_partial(exc, req, handle, parser, started_at) from None
+    yield _stream_outcome(req, handle, response, started_at, aborted)
 
 
 def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None) -> Iterator[StreamEvent]:
@@ -197,13 +258,22 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
-                _chunk_sync(on_chunk, final)
+                try:
+                    _chunk_sync(on_chunk, final)
+                except CallbackError as exc:
+                    raise exc.error from None
             yield final
             return
+        except CallbackError as exc:  # the loop called on_error and kept the partial result on the error
+            raise exc.error from None
         value, error = None, None
         if isinstance(effect, Emit):
             if on_chunk is not None:
-                _chunk_sync(on_chunk, effect.event)
+                try:
+                    _chunk_sync(on_chunk, effect.event)
+                except CallbackError as exc:
+                    error = exc
+                    continue
             yield effect.event
         elif isinstance(effect, ModelRequest):
             try:
@@ -212,7 +282,7 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
                         value = item
                     else:
                         yield item  # type: ignore[misc]
-            except (ProviderError, TripwireError) as exc:
+            except (ProviderError, TripwireError, CallbackError) as exc:
                 error = exc
         elif isinstance(effect, RunTools):
             value = _run_tools_sync(effect)
@@ -223,7 +293,10 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
                 except Exception as exc:
                     error = exc
             else:
-                value = _call_sync(effect.fn, effect.kwargs, effect.args)
+                try:
+                    value = _call_sync(effect.fn, effect.kwargs, effect.args)
+                except Exception as exc:
+                    error = CallbackError(getattr(effect.fn, "__name__", "a callback"), exc)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -231,7 +304,10 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
 
 
 async def _chunk_async(on_chunk: Callable[..., Any], event: StreamEvent) -> None:
-    await _call_async(on_chunk, {}, (event,))
+    try:
+        await _call_async(on_chunk, {}, (event,))
+    except Exception as exc:
+        raise CallbackError("on_chunk", exc) from exc
 
 
 async def _call_async(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
@@ -284,6 +360,7 @@ async def _model_async(
     step = req.step
     aborted = False
     keep = req.chunk_filter
+    sse: Any = None
     try:
         async for sse in transport.astream_events(handle, abort):
             for ev in parser.feed(sse):
@@ -296,8 +373,18 @@ async def _model_async(
     except AbortedError:
         aborted = True
     except ProviderError as exc:
-        raise _masked_error(exc, transport.secrets) from None
-    yield _stream_outcome(req, handle, parser.finish(), started_at, aborted)
+        raise _keep_partial(exc, req, handle, parser, started_at) from None
+    except PARSE_ERRORS as exc:
+        data = sse.data if sse is not None else None
+        err = malformed_event(req.provider, handle.status, data, exc, transport.secrets)
+        raise _keep_partial(err, req, handle, parser, started_at) from None
+    try:
+        response = finish_stream(
+            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted
+        )
+    except ProviderError as exc:
+        raise _keep_partial(exc, req, handle, parser, started_at) from None
+    yield _stream_outcome(req, handle, response, started_at, aborted)
 
 
 async def drive_async(
@@ -311,13 +398,22 @@ async def drive_async(
         except StopIteration as stop:
             final = FinishEvent(stop.value)
             if on_chunk is not None:
-                await _chunk_async(on_chunk, final)
+                try:
+                    await _chunk_async(on_chunk, final)
+                except CallbackError as exc:
+                    raise exc.error from None
             yield final
             return
+        except CallbackError as exc:  # the loop called on_error and kept the partial result on the error
+            raise exc.error from None
         value, error = None, None
         if isinstance(effect, Emit):
             if on_chunk is not None:
-                await _chunk_async(on_chunk, effect.event)
+                try:
+                    await _chunk_async(on_chunk, effect.event)
+                except CallbackError as exc:
+                    error = exc
+                    continue
             yield effect.event
         elif isinstance(effect, ModelRequest):
             try:
@@ -326,7 +422,7 @@ async def drive_async(
                         value = item
                     else:
                         yield item  # type: ignore[misc]
-            except (ProviderError, TripwireError) as exc:
+            except (ProviderError, TripwireError, CallbackError) as exc:
                 error = exc
         elif isinstance(effect, RunTools):
             value = await _run_tools_async(effect)
@@ -337,4 +433,7 @@ async def drive_async(
                 except Exception as exc:
                     error = exc
             else:
-                value = await _call_async(effect.fn, effect.kwargs, effect.args)
+                try:
+                    value = await _call_async(effect.fn, effect.kwargs, effect.args)
+                except Exception as exc:
+                    error = CallbackError(getattr(effect.fn, "__name__", "a callback"), exc)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .drivers import _call_sync, drive_async, drive_sync
-from .events import FinishEvent, StreamEvent, TextDeltaEvent
+from .events import ErrorEvent, FinishEvent, StreamEvent, TextDeltaEvent
 from .jobs import Job
 from .loop import Invoke, LoopGen, RunSetup, _plan_step, _process_input, _process_input_step, run_loop
 from .messages import Message
@@ -56,6 +56,8 @@ class StreamRun:
         self.abort_signal = abort
         self.result: GenerationResult | None = None
         self.events: list[StreamEvent] = []
+        self.error: BaseException | None = None
+        """The error the stream raised (after yielding it as an ErrorEvent), if any."""
         self._started = False
 
     def _claim(self) -> LoopGen:
@@ -65,18 +67,37 @@ class StreamRun:
         return self._make_gen()
 
     def __iter__(self) -> Iterator[StreamEvent]:
-        for ev in drive_sync(self._claim(), self._options.on_chunk, self.abort_signal):
-            self.events.append(ev)
-            if isinstance(ev, FinishEvent):
-                self.result = ev.result
-            yield ev
+        gen = self._claim()
+        try:
+            for ev in drive_sync(gen, self._options.on_chunk, self.abort_signal):
+                self.events.append(ev)
+                if isinstance(ev, FinishEvent):
+                    self.result = ev.result
+                yield ev
+        except Exception as exc:
+            yield self._error_event(exc)  # reported as an `error` event first (as Mastra's stream does) ...
+            raise  # ... then raised, with the partial result on `exc.result` and `self.result`
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        async for ev in drive_async(self._claim(), self._options.on_chunk, self.abort_signal):
-            self.events.append(ev)
-            if isinstance(ev, FinishEvent):
-                self.result = ev.result
-            yield ev
+        gen = self._claim()
+        try:
+            async for ev in drive_async(gen, self._options.on_chunk, self.abort_signal):
+                self.events.append(ev)
+                if isinstance(ev, FinishEvent):
+                    self.result = ev.result
+                yield ev
+        except Exception as exc:
+            yield self._error_event(exc)
+            raise
+
+    def _error_event(self, exc: BaseException) -> ErrorEvent:
+        self.error = exc
+        partial = getattr(exc, "result", None)
+        if isinstance(partial, GenerationResult):
+            self.result = partial
+        ev = ErrorEvent(exc, len(partial.steps) if isinstance(partial, GenerationResult) else 0)
+        self.events.append(ev)
+        return ev
 
     def text_stream(self) -> Iterator[str]:
         for ev in self:

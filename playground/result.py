@@ -215,6 +215,7 @@ class GenerationResult(BaseModel):
     error: Any = None
     tripwire: Tripwire | None = None
     context: list[Message] = Field(default_factory=list)
+    """ActiveAgent's `context`: the context that was sent, every message of the latest model call (system included)."""
     model: str = ""
     latency_ms: float | None = None
 

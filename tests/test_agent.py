@@ -629,3 +629,58 @@ def test_request_preview_reports_a_tripwire_instead_of_crashing() -> None:
     gen = make_agent(Scripted(), tools=[], input_processors=[PIIRedactor(strategy="block")]).prompt("ada@example.com")
     preview = gen.request_preview()
     assert any("would stop this run" in w and "email" in w for w in preview["warnings"])
+
+
+# -- issue 10: errors in a stream, raising callbacks, context ------------------------------------------------------
+
+
+def test_stream_reports_a_provider_error_as_an_error_event_before_raising() -> None:
+    from playground import ErrorEvent, ProviderError
+
+    script = Scripted((500, {"error": {"message": "upstream exploded", "code": "server_error"}}))
+    agent = make_agent(script, tools=[])
+    run = agent.stream("x", max_retries=0)
+    seen: list[Any] = []
+    with pytest.raises(ProviderError, match="upstream exploded"):
+        for ev in run:
+            seen.append(ev)
+    assert isinstance(seen[-1], ErrorEvent) and "upstream exploded" in str(seen[-1].error)
+    assert run.error is seen[-1].error and run.result is not None and run.result.finish_reason == "error"
+
+
+async def test_async_stream_reports_a_provider_error_as_an_error_event() -> None:
+    from playground import ErrorEvent, ProviderError
+
+    script = Scripted((400, {"error": {"message": "bad request here", "code": "x"}}))
+    agent = Agent(model="openai-chat:gpt-test", api_key=KEY, async_http_client=script.async_client())
+    seen: list[Any] = []
+    with pytest.raises(ProviderError):
+        async for ev in agent.stream("x"):
+            seen.append(ev)
+    assert isinstance(seen[-1], ErrorEvent)
+
+
+@pytest.mark.parametrize("callback", ["on_step_finish", "on_finish", "on_chunk"])
+def test_a_raising_callback_calls_on_error_and_keeps_the_partial_result(callback: str) -> None:
+    errors: list[Any] = []
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        if callback != "on_chunk" or isinstance(args[0], TextDeltaEvent):  # on_chunk: once the text arrives
+            raise ValueError("my callback broke")
+
+    script = Scripted(completion("the answer"))
+    options: dict[str, Any] = {callback: boom, "on_error": lambda error: errors.append(error)}
+    with pytest.raises(ValueError, match="my callback broke") as info:
+        make_agent(script, tools=[]).generate("x", **options)
+    assert len(errors) == 1 and errors[0] is info.value
+    partial = info.value.result  # type: ignore[attr-defined]
+    assert partial.finish_reason == "error" and partial.error is info.value
+    assert len(partial.steps) == 1 and partial.steps[0].text == "the answer"
+
+
+def test_result_context_is_the_context_that_was_sent() -> None:
+    script = Scripted(completion("ok"))
+    result = make_agent(script, tools=[]).generate("What now?", context=[{"role": "user", "content": "Earlier note"}])
+    sent = script.bodies[-1]["messages"]
+    assert [m.role for m in result.context] == [m["role"] for m in sent] == ["system", "user", "user"]
+    assert [m.text for m in result.context] == ["Be brief.", "Earlier note", "What now?"]

@@ -169,12 +169,12 @@ def test_output_result_hook_replaces_the_result_and_stream_hook_drops_chunks() -
             return chunk
 
         def process_output_result(self, result: Any, ctx: ProcessorContext) -> Any:
-            result.text = result.text.replace("darn", "****")
+            result.text = result.text.strip() + " (censored)"
             return result
 
     run = scripted_agent(Scripted(completion("well darn it")), output_processors=[Censor()]).stream("x")
     assert "".join(run.text_stream()) == "well it "
-    assert run.result is not None and run.result.text == "well **** it "
+    assert run.result is not None and run.result.text == "well it (censored)"  # the dropped chunk stays dropped
 
 
 def test_processor_without_hooks_is_rejected_naming_the_option() -> None:
@@ -182,3 +182,54 @@ def test_processor_without_hooks_is_rejected_naming_the_option() -> None:
 
     with pytest.raises(ConfigurationError, match=r"output_processors\[0\]: .* has none of the hooks"):
         check_processors([object()], "output_processors")
+
+
+# -- issue 10: what process_output_stream makes of the stream is the result ----------------------------------------
+
+
+class Shout(Processor):
+    """Changes only chunks (no result hook): upper-cases text, drops reasoning that mentions a secret."""
+
+    def process_output_stream(self, chunk: Any, ctx: ProcessorContext) -> Any:
+        from playground.events import ReasoningDeltaEvent
+
+        if isinstance(chunk, TextDeltaEvent):
+            chunk.text = chunk.text.upper()
+        elif isinstance(chunk, ReasoningDeltaEvent) and "secret" in chunk.text:
+            return None
+        return chunk
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_stream_hook_changes_reach_result_text_and_reasoning(streamed: bool) -> None:
+    script = Scripted(completion("quiet words", reasoning="the secret plan"))
+    agent = scripted_agent(script, output_processors=[Shout()])
+    if streamed:
+        run = agent.stream("x")
+        seen = "".join(ev.text for ev in run if isinstance(ev, TextDeltaEvent))
+        result = run.final_result()
+        assert seen.strip() == "QUIET WORDS"
+    else:
+        result = agent.generate("x")
+    assert result.text.strip() == "QUIET WORDS"
+    assert result.steps[0].text.strip() == "QUIET WORDS"
+    assert result.reasoning == [] and result.reasoning_text is None
+    assert result.response.messages[-1].text.strip() == "QUIET WORDS"
+
+
+def test_demo_model_stream_hook_reaches_the_result() -> None:
+    result = Agent(model="demo", output_processors=[Shout()]).generate("hello")
+    assert result.text == result.text.upper() and result.text.strip()
+
+
+@pytest.mark.parametrize("where", ["input_processors", "output_processors"])
+def test_an_object_with_no_processor_hook_is_an_error(where: str) -> None:
+    class NotAProcessor:
+        def process(self, messages: Any) -> Any:  # Mastra-shaped name, but not a hook
+            return messages
+
+    with pytest.raises(ConfigurationError, match="none of the hooks") as info:
+        Agent(model="demo", **{where: [NotAProcessor()]})
+    assert info.value.field == where
+    with pytest.raises(ConfigurationError, match="none of the hooks"):
+        Agent(model="demo").generate("hi", **{where: [NotAProcessor()]})

@@ -55,7 +55,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..agent import Agent
-from ..errors import ConfigurationError, PlaygroundError
+from ..errors import ConfigurationError, ConnectionFailedError, PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
 from ..generation import StreamRun
 from ..messages import Message
@@ -65,7 +65,9 @@ from ..result import GenerationResult, Usage
 from ..runs import InMemoryRunStore, RunState
 from ..settings import ModelSettings
 from .history import complete_tool_results
-from .render import Block, ExchangeView
+from ..memory import Memory
+from .render import Block, ExchangeView, _jsonable
+from .threads import ThreadsMixin
 
 BLANK_AGENT = "(blank agent)"
 COMPATIBLE = "openai-compatible"
@@ -172,6 +174,10 @@ class Exchange:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     """The person's approval decisions, in order: {tool, approved, args (as approved), reason} (for the code export)."""
     streamed: bool = True
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    """Every HTTP attempt to a real provider: {attempt, method, url, status, headers} (masked; retries included)."""
+    failure: dict[str, Any] | None = None
+    """How the exchange failed: {error, message, status, retry_after, body} (masked), for the raw panels."""
 
     @property
     def steps(self) -> list[Any]:
@@ -205,8 +211,10 @@ class CompareOutcome:
 # The session
 
 
-class PlaygroundSession:
-    """All state and actions of one person's playground (see the module docstring for the API)."""
+class PlaygroundSession(ThreadsMixin):
+    """All state and actions of one person's playground (see the module docstring for the API).
+
+    `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
 
     def __init__(
         self,
@@ -214,6 +222,7 @@ class PlaygroundSession:
         *,
         agent: str | None = None,
         timeout: float | None = 60.0,
+        memory: Memory | bool | None = None,
     ) -> None:
         problems: list[str] = []
         if isinstance(agents, tuple):
@@ -249,7 +258,9 @@ class PlaygroundSession:
         self._http: tuple[asyncio.AbstractEventLoop, Any] | None = None  # the async client that counts attempts
         self.wait_started: float | None = None  # monotonic time a request started waiting for its first byte
         self.attempt = 0  # the attempt the waiting request is on (real providers)
+        self._live_attempts: list[dict[str, Any]] | None = None  # the running exchange's attempt log
         self._agent_own: tuple[str, str, str | None] | None = None  # the agent's own provider, model, base URL
+        self._init_memory(memory)  # threads (threads.py)
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
         preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
@@ -646,7 +657,7 @@ class PlaygroundSession:
         """The exact request `send(text)` would make (method, URL, headers with the key masked, body, warnings)."""
         text = _message_text(text)
         agent = self._working_agent()
-        gen = agent.prompt([*self.messages, Message.user(text)], **self._options())
+        gen = agent.prompt(self._turn_messages(text), **self._with_memory(agent, self._options(), text))
         preview = gen.request_preview(stream=True)
         return mask_value(preview, self.secrets)
 
@@ -669,7 +680,7 @@ class PlaygroundSession:
         self.selected = None
         try:
             agent = self._working_agent()
-            gen = agent.prompt([*self.messages, Message.user(text)], **self._options())
+            gen = agent.prompt(self._turn_messages(text), **self._with_memory(agent, self._options(), text))
             exchange.preview = mask_value(gen.request_preview(stream=True), self.secrets)
             run = gen.stream()
         except (PlaygroundError, ValueError) as exc:
@@ -742,6 +753,8 @@ class PlaygroundSession:
         try:
             async for ev in self._until_stopped(run, exchange):
                 if isinstance(ev, ErrorEvent):
+                    if ev.error is run.error:
+                        continue  # the stream raises it next: shown once, below
                     exchange.view.error(self.mask(f"{_label_error(ev.error)}: {ev.error}"))
                     yield ev
                     continue
@@ -776,10 +789,18 @@ class PlaygroundSession:
     def _fail(self, exchange: Exchange, exc: BaseException) -> ErrorEvent:
         message = self.mask(f"{_label_error(exc)}: {exc}")
         exchange.error = message
+        exchange.failure = self._failure_record(exc)
         exchange.status = "error"
         exchange.view.error(message)
         self.notice = message
         return ErrorEvent(PlaygroundError(message))
+
+    def _failure_record(self, exc: BaseException) -> dict[str, Any]:
+        """The error as the raw panels show it: class, message, status, Retry-After and the error body (masked)."""
+        record = {"error": type(exc).__name__, "message": str(exc), "status": getattr(exc, "status", None),
+                  "retry_after": getattr(exc, "retry_after", None), "attempts": getattr(exc, "attempts", None),
+                  "body": getattr(exc, "raw_body", None)}
+        return mask_value(_jsonable(record), self.secrets)
 
     def _cannot_start(self) -> str | None:
         if self.busy:
@@ -811,6 +832,7 @@ class PlaygroundSession:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         self._stop_hook = (loop, stop)
+        self._live_attempts = exchange.attempts
         self._begin_wait()
         it = run.__aiter__()
         deadline: float | None = None
@@ -839,6 +861,7 @@ class PlaygroundSession:
                 yield ev
         finally:
             self._stop_hook = None
+            self._live_attempts = None
             self.wait_started = None
 
     def _hard_stopped(self, exchange: Exchange) -> None:
@@ -861,6 +884,15 @@ class PlaygroundSession:
 
     async def _count_attempt(self, request: Any) -> None:
         self.attempt += 1
+        if self._live_attempts is not None:
+            self._live_attempts.append({"attempt": len(self._live_attempts) + 1, "method": request.method,
+                                        "url": self.mask(str(request.url)), "status": None, "headers": {}})
+
+    async def _note_response(self, response: Any) -> None:
+        log = self._live_attempts
+        if log:
+            log[-1]["status"] = response.status_code
+            log[-1]["headers"] = mask_value(dict(response.headers), self.secrets)
 
     def waiting_text(self) -> str | None:
         """While a request waits for the server's first byte: "Waiting for the server: 12 s · attempt 2 of 3 ·
@@ -906,7 +938,8 @@ class PlaygroundSession:
         if held is None or held[0] is not loop or held[1].is_closed:
             import httpx2
 
-            client = httpx2.AsyncClient(follow_redirects=True, event_hooks={"request": [self._count_attempt]})
+            client = httpx2.AsyncClient(follow_redirects=True, event_hooks={
+                "request": [self._count_attempt], "response": [self._note_response]})
             self._http = held = (loop, client)
         return {"async_http_client": held[1]}
 
@@ -920,6 +953,7 @@ class PlaygroundSession:
         self.notice = None
         self._store = InMemoryRunStore()
         self._agent_cache = None
+        self.thread_id = None  # with memory: the next message starts a new thread
 
     def export_code(self, exchange: Exchange | None = None) -> dict[str, str]:
         """{"python": ..., "curl": ...} that reproduce the selected exchange (or the current settings), key masked."""
@@ -949,7 +983,11 @@ class PlaygroundSession:
     # -- models -----------------------------------------------------------------------------------------------
     def list_models(self) -> list[str]:
         """Models the chosen provider lists (the demo does, offline). [] when listing fails: type a name then;
-        the reason is in `notice`."""
+        the reason is in `notice`. Nothing is asked (and nothing said) before the person could give what the listing
+        needs: the base URL of an OpenAI-compatible server, or a key where the provider needs one."""
+        reason = self.cannot_list_models()
+        if reason is not None:
+            return []
         try:
             key, _server_key = self.key_for(self.provider, self.base_url)
             made = self._model_for(self.provider, self.model or "x", self.base_url, key)
@@ -968,9 +1006,40 @@ class PlaygroundSession:
             if not http.ok:
                 raise provider.parse_error(http.status, http.headers, http.body)
             return sorted(provider.parse_list_models(http.status, http.headers, http.body))
-        except Exception as exc:
-            self.notice = self.mask(f"Could not list models ({exc}); type a model name instead.")
+        except ConnectionFailedError as exc:
+            where = self.mask(self.base_url or PROVIDERS[self.provider].label)
+            self.notice = self.mask(f"Models: the server at {where} did not answer ({exc}). Is it running, and is "
+                                    "the base URL right?")
             return []
+        except Exception as exc:
+            self.notice = self.mask(f"Models: could not list them ({_label_error(exc)}: {exc}); type a model name.")
+            return []
+
+    def cannot_list_models(self) -> str | None:
+        """Why the model list cannot be asked for yet (shown as the Model field's hint), or None."""
+        entry = PROVIDERS.get(self.provider)
+        if entry is None:
+            return None
+        if entry.needs_base_url and not self.base_url:
+            return "type the server's base URL first"
+        key, server_key = self.key_for(self.provider, self.base_url)
+        if entry.key_required and key is None and not (server_key and env_api_key(entry)):
+            return "type an API key to list the models"
+        return None
+
+    def key_hint(self) -> str:
+        """Where the next request's key comes from, for the API key field (never the key itself)."""
+        entry = PROVIDERS.get(self.provider)
+        if entry is None or self.provider == "demo":
+            return "the demo model needs no key"
+        key, server_key = self.key_for(self.provider, self.base_url)
+        if key is not None:
+            return "your key: kept for this browser session and sent only to this provider and host"
+        if server_key and env_api_key(entry):
+            return f"empty: the server's ${entry.env_keys[0]} is used (for this host only)"
+        if not entry.key_required:
+            return "optional: type the key this server needs, if any"
+        return f"type your {entry.label} key (kept for this browser session only)"
 
     # -- compare ----------------------------------------------------------------------------------------------
     async def compare(self, text: str, columns: Sequence[CompareColumn]) -> list[CompareOutcome]:
@@ -1021,6 +1090,8 @@ class PlaygroundSession:
                     "error": ex.error,
                     "status": ex.status if ex.status != "running" else "stopped",
                     "decisions": ex.decisions,
+                    "attempts": ex.attempts,
+                    "failure": ex.failure,
                 }
                 for ex in self.exchanges
             ],
@@ -1130,7 +1201,8 @@ def _read_saved(raw: dict[str, Any]) -> tuple[list[Message], list[Exchange], Pen
         exchanges.append(Exchange(i, str(item.get("user_text", "")), dict(item.get("config") or {}),
                                   list(item.get("history") or []), preview=item.get("preview"), view=view,
                                   result=result, error=item.get("error"), status=status,
-                                  decisions=list(item.get("decisions") or [])))
+                                  decisions=list(item.get("decisions") or []),
+                                  attempts=list(item.get("attempts") or []), failure=item.get("failure")))
     p = raw.get("pending")
     if not p:
         return messages, exchanges, None, None
