@@ -292,7 +292,13 @@ class GeminiProvider(BaseProvider):
         )
         if reasons & _AUTH_REASONS or code == "UNAUTHENTICATED":
             error = AuthenticationError(
-                message, status=status, code=code, provider=self.name, request_id=error.request_id, raw_body=payload
+                message,
+                status=status,
+                code=code,
+                provider=self.name,
+                request_id=error.request_id,
+                raw_body=payload,
+                retry_after=error.retry_after,
             )
         delay = self.retry_delay(status, headers, body)
         if delay is not None:

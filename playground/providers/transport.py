@@ -10,14 +10,19 @@ import asyncio
 import functools
 import json
 import random
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AbortedError, ConnectionFailedError, TimeoutError_
+from ..errors import AbortedError, ConfigurationError, ConnectionFailedError, MalformedResponseError, TimeoutError_
+from ..masking import SECRET_HEADERS as SECRET_HEADERS
+from ..masking import contains_secret as contains_secret
+from ..masking import mask_headers as mask_headers
+from ..masking import mask_secret as mask_secret
+from ..masking import mask_text as mask_text
+from ..masking import mask_value as mask_value
 from ..settings import AbortSignal
 from .base import HttpRequestSpec, SSEEvent, StreamFormat
 
@@ -37,62 +42,15 @@ else:
     httpx2 = _LazyHttpx2()
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-DEFAULT_TIMEOUT_SECONDS = 600.0
+"""Statuses retried before an error is raised; `ProviderError.retryable` is true for exactly these (and other 5xx)."""
+DEFAULT_TIMEOUT_SECONDS = 120.0
+"""Read (and write/pool) timeout: the longest a server may stay silent, between connecting and each chunk."""
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"})
-_KEY_QUERY = re.compile(r"([?&](?:key|api_key|apikey|access_token)=)[^&#\s]+", re.I)
+MAX_RETRY_WAIT_SECONDS = 60.0
+"""A Retry-After (or Gemini's RetryInfo) longer than this is not waited out: the error is raised with `retry_after`."""
 
 # ----------------------------------------------------------------------------------------------------------------
-# Masking
-
-
-def mask_secret(value: str) -> str:
-    """`sk-proj-abc...wxyz` -> `sk-p...wxyz`-shaped text that shows enough to tell keys apart and nothing to use."""
-    if len(value) <= 8:
-        return "****"
-    return f"{value[:3]}...{value[-4:]}" if len(value) >= 20 else f"...{value[-2:]}"
-
-
-def mask_text(text: str, secrets: Iterable[str]) -> str:
-    for s in secrets:
-        if s and len(s) >= 4 and s in text:
-            text = text.replace(s, mask_secret(s))
-    if "=" not in text:  # no query parameter that could hold a key
-        return text
-    return _KEY_QUERY.sub(lambda m: m.group(1) + "****", text)
-
-
-def mask_headers(headers: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
-    secrets = [s for s in secrets if s]
-    out = dict(headers)
-    values = "\n".join(out.values())
-    needs_text_mask = "=" in values or any(s in values for s in secrets)  # one look at every value first
-    for name, value in out.items():
-        if name.lower() in SECRET_HEADERS:
-            scheme, _, token = value.partition(" ")
-            out[name] = f"{scheme} {mask_secret(token)}" if token else mask_secret(value)
-        elif needs_text_mask:
-            out[name] = mask_text(value, secrets)
-    return out
-
-
-def mask_value(value: Any, secrets: Iterable[str]) -> Any:
-    """Mask secrets anywhere inside a JSON-like value."""
-    secrets = [s for s in secrets if s]
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        return mask_text(value, secrets)
-    if isinstance(value, dict):
-        return {k: mask_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_value(v, secrets) for v in value]
-    return value
-
-
-def contains_secret(data: bytes, secrets: Iterable[str]) -> bool:
-    """A cheap check before a deep mask: most bodies hold no secret at all."""
-    return any(s and s.encode() in data for s in secrets)
+# Masking (written once in playground/masking.py; re-exported here for the modules that import it from the transport)
 
 
 def masked_request(spec: HttpRequestSpec, secrets: Iterable[str]) -> dict[str, Any]:
@@ -274,6 +232,8 @@ class HttpResult:
     body: bytes
     attempts: int = 1
     elapsed_ms: float = 0.0
+    retry_after: float | None = None
+    """Set when the server asked for a wait longer than the retry cap, so the call was not retried."""
 
     @property
     def ok(self) -> bool:
@@ -287,19 +247,39 @@ class RetryPolicy:
     max_delay: float = 20.0
     retry_delay: Callable[[int, Mapping[str, str], bytes], float | None] | None = None
     """Provider hook: a delay the body asks for (Gemini's RetryInfo); None to use Retry-After or backoff."""
+    max_wait: float = MAX_RETRY_WAIT_SECONDS
+    """The longest wait the server may ask for; beyond it the error is raised at once, carrying `retry_after`."""
 
-    def delay(self, attempt: int, status: int | None, headers: Mapping[str, str], body: bytes) -> float:
+    def asked(self, status: int | None, headers: Mapping[str, str], body: bytes) -> float | None:
+        """The wait the server asked for (provider body hook first, then Retry-After / retry-after-ms), if any."""
         if status is not None and self.retry_delay is not None:
-            asked = self.retry_delay(status, headers, body)
+            try:
+                asked = self.retry_delay(status, headers, body)
+            except (ValueError, TypeError, AttributeError, KeyError):
+                asked = None
             if asked is not None:
-                return min(asked, 60.0)
+                return asked
         from .base import parse_retry_after
 
-        asked = parse_retry_after(headers)
+        return parse_retry_after(headers)
+
+    def delay(self, attempt: int, status: int | None, headers: Mapping[str, str], body: bytes) -> float:
+        asked = self.asked(status, headers, body)
         if asked is not None:
-            return min(asked, 60.0)
+            return min(asked, self.max_wait)
         backoff = min(self.max_delay, self.base_delay * (2**attempt))
         return backoff * (0.75 + random.random() * 0.5)
+
+    def plan(
+        self, attempt: int, status: int, headers: Mapping[str, str], body: bytes
+    ) -> tuple[float | None, float | None]:
+        """(seconds to wait before the next try or None to stop, the server's too-long Retry-After or None)."""
+        if status not in RETRY_STATUSES or attempt >= self.max_retries:
+            return None, None
+        asked = self.asked(status, headers, body)
+        if asked is not None and asked > self.max_wait:
+            return None, asked  # waiting less than asked would only be refused again
+        return self.delay(attempt, status, headers, body), None
 
 
 @dataclass
@@ -316,13 +296,67 @@ class StreamHandle:
     first_chunk_at: float | None = None
 
 
-def _connection_error(exc: Exception, url: str, secrets: Iterable[str]) -> ConnectionFailedError:
+def _who(provider: str | None) -> str:
+    return f"{provider} " if provider else ""
+
+
+def connection_error(
+    exc: Exception, url: str, secrets: Iterable[str], provider: str | None = None, *, attempts: int | None = None
+) -> ConnectionFailedError:
+    """A transport exception as a ConnectionFailedError naming the provider, the (masked) URL and whether to retry."""
     where = mask_text(url, secrets)
+    tried = f" after {attempts} attempts" if attempts and attempts > 1 else ""
     if isinstance(exc, httpx2.TimeoutException):
-        return TimeoutError_(f"The request to {where} timed out ({type(exc).__name__}); raise timeout= or try again.")
-    return ConnectionFailedError(
-        f"Could not reach {where}: {mask_text(str(exc), secrets) or type(exc).__name__}. "
-        "Is the server running and the base URL right?"
+        kind = {
+            "ConnectTimeout": "connecting",
+            "ReadTimeout": "waiting for the answer",
+            "WriteTimeout": "sending the request",
+            "PoolTimeout": "waiting for a free connection",
+        }.get(type(exc).__name__, "waiting")
+        err: ConnectionFailedError = TimeoutError_(
+            f"The request to {_who(provider)}at {where} timed out while {kind}{tried} ({type(exc).__name__}). "
+            "A retry may help if the server is busy; raise timeout= for slow models.",
+            provider=provider,
+            retryable=True,
+        )
+    elif isinstance(exc, httpx2.UnsupportedProtocol | httpx2.InvalidURL | httpx2.LocalProtocolError):
+        detail = mask_text(str(exc), secrets) or type(exc).__name__
+        err = ConnectionFailedError(
+            f"Could not reach {where} ({provider or 'provider'}): {detail}. A retry will not help: fix the base URL.",
+            provider=provider,
+            retryable=False,
+        )
+    else:
+        detail = mask_text(str(exc), secrets) or type(exc).__name__
+        err = ConnectionFailedError(
+            f"Could not reach {where} ({provider or 'provider'}){tried}: {detail}. "
+            "Is the server running and the base URL right? A retry may help if the connection was dropped "
+            "or the server was briefly down.",
+            provider=provider,
+            retryable=True,
+        )
+    err.attempts = attempts
+    return err
+
+
+def _connection_error(exc: Exception, url: str, secrets: Iterable[str]) -> ConnectionFailedError:
+    return connection_error(exc, url, secrets)
+
+
+def malformed_body_error(
+    provider: str | None, status: int, what: str, secrets: Iterable[str], raw_body: Any = None
+) -> MalformedResponseError:
+    """A 2xx answer that breaks the protocol (bad gzip, HTML, truncated JSON ...), named with provider and status."""
+    return MalformedResponseError(
+        mask_text(
+            f"{provider or 'The provider'} answered HTTP {status}, but the body is not what the protocol promises: "
+            f"{what}.",
+            secrets,
+        ),
+        status=status,
+        provider=provider,
+        raw_body=mask_value(raw_body, secrets) if raw_body is not None else None,
+        retryable=False,
     )
 
 
@@ -357,6 +391,26 @@ def shared_async_client() -> httpx2.AsyncClient:
     return client
 
 
+def check_http_clients(client: Any, async_client: Any = None) -> None:
+    """Refuse a client that is not an httpx2 client (an httpx, requests or aiohttp client would be silently replaced
+    by a real network client otherwise, which is the opposite of what a test injecting one wants)."""
+    import httpx2 as real
+
+    if client is not None and not isinstance(client, real.Client | real.AsyncClient):
+        raise ConfigurationError(
+            f"http_client: expected an httpx2.Client or httpx2.AsyncClient, got {type(client).__module__}."
+            f"{type(client).__name__}; wrap your transport in httpx2.Client(transport=...) "
+            "(httpx clients are not accepted: httpx2 is the HTTP library here).",
+            field="http_client",
+        )
+    if async_client is not None and not isinstance(async_client, real.AsyncClient):
+        raise ConfigurationError(
+            f"async_http_client: expected an httpx2.AsyncClient, got {type(async_client).__module__}."
+            f"{type(async_client).__name__}.",
+            field="async_http_client",
+        )
+
+
 class Transport:
     """Sends `HttpRequestSpec`s. Holds an optional injected client (sync, async or both) and the secrets to mask."""
 
@@ -367,20 +421,25 @@ class Transport:
         async_client: httpx2.AsyncClient | None = None,
         secrets: Iterable[str] = (),
         timeout: float | httpx2.Timeout | None = None,
+        provider: str | None = None,
     ) -> None:
+        check_http_clients(client, async_client)
         self._client = client if isinstance(client, httpx2.Client) else None
         self._async_client = async_client or (client if isinstance(client, httpx2.AsyncClient) else None)
         self.secrets = [s for s in secrets if s]
         self.timeout = timeout
+        self.provider = provider
+        """The provider's name, for errors that happen before it could answer (connection refused, timeouts)."""
 
     # -- helpers ----------------------------------------------------------------------------------------------------
     def _sync_client(self) -> httpx2.Client:
         if self._client is not None:
             return self._client
         if self._async_client is not None:
-            raise ConnectionFailedError(
+            raise ConfigurationError(
                 "Only an httpx2.AsyncClient was given: use the async calls (generate_async, astream) "
-                "or pass an httpx2.Client too."
+                "or pass an httpx2.Client too.",
+                field="http_client",
             )
         return shared_client()
 
@@ -399,6 +458,14 @@ class Transport:
         if t is not None:
             kwargs["timeout"] = t
         return client.build_request(spec.method, spec.url, **kwargs)
+
+    def _conn_error(self, exc: Exception, url: str, attempts: int) -> ConnectionFailedError:
+        return connection_error(exc, url, self.secrets, self.provider, attempts=attempts)
+
+    def _decode_error(self, status: int, exc: Exception) -> MalformedResponseError:
+        return malformed_body_error(
+            self.provider, status, f"the body could not be decoded ({type(exc).__name__}: {exc})", self.secrets
+        )
 
     @staticmethod
     def _check_abort(abort: AbortSignal | None) -> None:
@@ -436,21 +503,30 @@ class Transport:
         attempt = 0
         while True:
             self._check_abort(abort)
+            status = 0
             try:
-                response = client.send(self._build(client, spec, timeout))
+                response = client.send(self._build(client, spec, timeout), stream=True)
+                status = response.status_code
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
             except httpx2.TransportError as exc:
                 if attempt < retry.max_retries:
                     self._sleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue
-                raise _connection_error(exc, spec.url, self.secrets) from None
+                raise self._conn_error(exc, spec.url, attempt + 1) from None
+            except httpx2.DecodingError as exc:
+                raise self._decode_error(status, exc) from None
             headers = dict(response.headers)
-            body = response.content
-            if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
-                self._sleep(retry.delay(attempt, response.status_code, headers, body), abort)
+            wait, too_long = retry.plan(attempt, status, headers, body)
+            if wait is not None:
+                self._sleep(wait, abort)
                 attempt += 1
                 continue
-            return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
+            return HttpResult(status, headers, body, attempt + 1, elapsed, too_long)
 
     async def send_async(
         self,
@@ -468,21 +544,30 @@ class Transport:
         attempt = 0
         while True:
             self._check_abort(abort)
+            status = 0
             try:
-                response = await client.send(self._build(client, spec, timeout))
+                response = await client.send(self._build(client, spec, timeout), stream=True)
+                status = response.status_code
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
             except httpx2.TransportError as exc:
                 if attempt < retry.max_retries:
                     await self._asleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue
-                raise _connection_error(exc, spec.url, self.secrets) from None
+                raise self._conn_error(exc, spec.url, attempt + 1) from None
+            except httpx2.DecodingError as exc:
+                raise self._decode_error(status, exc) from None
             headers = dict(response.headers)
-            body = response.content
-            if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
-                await self._asleep(retry.delay(attempt, response.status_code, headers, body), abort)
+            wait, too_long = retry.plan(attempt, status, headers, body)
+            if wait is not None:
+                await self._asleep(wait, abort)
                 attempt += 1
                 continue
-            return HttpResult(response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
+            return HttpResult(status, headers, body, attempt + 1, elapsed, too_long)
 
     # -- streams ------------------------------------------------------------------------------------------------------
     def open_stream(
@@ -508,18 +593,24 @@ class Transport:
                     self._sleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue
-                raise _connection_error(exc, spec.url, self.secrets) from None
+                raise self._conn_error(exc, spec.url, attempt + 1) from None
             headers = dict(response.headers)
             if response.status_code >= 300:
-                body = response.read()
-                response.close()
-                if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
-                    self._sleep(retry.delay(attempt, response.status_code, headers, body), abort)
+                try:
+                    body = response.read()
+                except httpx2.TransportError as exc:
+                    raise self._conn_error(exc, spec.url, attempt + 1) from None
+                except httpx2.DecodingError:
+                    body = b""
+                finally:
+                    response.close()
+                wait, too_long = retry.plan(attempt, response.status_code, headers, body)
+                if wait is not None:
+                    self._sleep(wait, abort)
                     attempt += 1
                     continue
-                return HttpResult(
-                    response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000
-                )
+                elapsed = (time.perf_counter() - started) * 1000
+                return HttpResult(response.status_code, headers, body, attempt + 1, elapsed, too_long)
             return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
 
     def stream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> Iterator[SSEEvent]:
@@ -531,7 +622,9 @@ class Transport:
                 yield ev
                 self._check_abort(abort)
         except httpx2.TransportError as exc:
-            raise _connection_error(exc, str(handle.response.request.url), self.secrets) from None
+            raise self._conn_error(exc, str(handle.response.request.url), handle.attempts) from None
+        except httpx2.DecodingError as exc:
+            raise self._decode_error(handle.status, exc) from None
         finally:
             handle.response.close()
 
@@ -559,18 +652,24 @@ class Transport:
                     await self._asleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue
-                raise _connection_error(exc, spec.url, self.secrets) from None
+                raise self._conn_error(exc, spec.url, attempt + 1) from None
             headers = dict(response.headers)
             if response.status_code >= 300:
-                body = await response.aread()
-                await response.aclose()
-                if response.status_code in RETRY_STATUSES and attempt < retry.max_retries:
-                    await self._asleep(retry.delay(attempt, response.status_code, headers, body), abort)
+                try:
+                    body = await response.aread()
+                except httpx2.TransportError as exc:
+                    raise self._conn_error(exc, spec.url, attempt + 1) from None
+                except httpx2.DecodingError:
+                    body = b""
+                finally:
+                    await response.aclose()
+                wait, too_long = retry.plan(attempt, response.status_code, headers, body)
+                if wait is not None:
+                    await self._asleep(wait, abort)
                     attempt += 1
                     continue
-                return HttpResult(
-                    response.status_code, headers, body, attempt + 1, (time.perf_counter() - started) * 1000
-                )
+                elapsed = (time.perf_counter() - started) * 1000
+                return HttpResult(response.status_code, headers, body, attempt + 1, elapsed, too_long)
             return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
 
     async def astream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> AsyncIterator[SSEEvent]:
@@ -592,6 +691,8 @@ class Transport:
                 yield ev
                 self._check_abort(abort)
         except httpx2.TransportError as exc:
-            raise _connection_error(exc, str(handle.response.request.url), self.secrets) from None
+            raise self._conn_error(exc, str(handle.response.request.url), handle.attempts) from None
+        except httpx2.DecodingError as exc:
+            raise self._decode_error(handle.status, exc) from None
         finally:
             await handle.response.aclose()

@@ -1,0 +1,152 @@
+"""The one masking module: every view, error, log, saved session and exported snippet masks secrets through here.
+
+Where a secret can hide:
+- a known key (the provider's API key) anywhere in text or inside a JSON-like value, short keys (4 characters) too;
+- a header whose name looks like a credential (authorization, proxy-authorization, cookie, set-cookie, and any name
+  containing key, token, secret, password, auth or credential; rate-limit headers such as `x-ratelimit-remaining-tokens`
+  are counts, not credentials, and stay visible);
+- a password in URL userinfo (`https://user:pass@host`);
+- a credential-looking query parameter (`?key=`, `api_key`, `apikey`, `token`, `access_token`, `secret`, `password`,
+  `sig`, `signature`, ... in any letter case).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+MASK = "****"
+MIN_SECRET_LENGTH = 4
+"""Known secrets this long or longer are replaced wherever they occur (shorter ones look like ordinary text)."""
+
+_EXACT_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-goog-api-key"}
+)
+_SECRET_HEADER_WORDS = re.compile(r"key|secret|passw|pwd|credential|auth|token(?!s)|cookie|session|signature", re.I)
+
+_QUERY_NAMES = (
+    r"key|api[_-]?key|apikey|x-goog-api-key|token|access[_-]?token|refresh[_-]?token|id[_-]?token|auth|"
+    r"auth[_-]?token|secret|client[_-]?secret|password|passwd|pwd|sig|signature|x-amz-signature|"
+    r"x-amz-credential|x-amz-security-token|credential|session[_-]?token"
+)
+_KEY_QUERY = re.compile(rf"([?&;](?:{_QUERY_NAMES})=)([^&#\s\"'<>]+)", re.I)
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s/:@\"'<>]*:)([^\s/@\"'<>]+)@", re.I)
+
+
+class _SecretHeaderNames(frozenset[str]):
+    """`name.lower() in SECRET_HEADERS` is true for every credential-looking header name, not only the listed ones."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and is_secret_header(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(_EXACT_SECRET_HEADERS))
+
+
+SECRET_HEADERS: frozenset[str] = _SecretHeaderNames(_EXACT_SECRET_HEADERS)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header of this name may carry a credential (and so is always masked)."""
+    low = name.lower()
+    return low in _EXACT_SECRET_HEADERS or _SECRET_HEADER_WORDS.search(low) is not None
+
+
+def mask_secret(value: str) -> str:
+    """`sk-proj-abc...wxyz` -> `sk-...wxyz`: enough to tell keys apart, nothing to use. Short values -> `****`."""
+    if len(value) <= 8:
+        return MASK
+    return f"{value[:3]}...{value[-4:]}" if len(value) >= 20 else f"...{value[-2:]}"
+
+
+def looks_masked(value: str) -> bool:
+    return MASK in value or "..." in value
+
+
+def _usable(secrets: Iterable[str | None]) -> list[str]:
+    """Known secrets, longest first (so a key that contains another is replaced whole)."""
+    return sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+def mask_url_credentials(text: str) -> str:
+    """Userinfo passwords and credential-looking query parameters in any URL inside `text`."""
+    if "=" in text:
+        text = _KEY_QUERY.sub(lambda m: m.group(1) + MASK, text)
+    if "@" in text:
+        text = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
+    return text
+
+
+def mask_text(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every known secret and every URL credential masked."""
+    for s in _usable(secrets):
+        if s in text:
+            text = text.replace(s, mask_secret(s))
+    return mask_url_credentials(text)
+
+
+def mask_header_value(value: str) -> str:
+    if looks_masked(value):
+        return value
+    scheme, sep, token = value.partition(" ")
+    if sep and token and scheme.isalpha():
+        return f"{scheme} {mask_secret(token)}"
+    return mask_secret(value)
+
+
+def mask_headers(headers: Mapping[str, str], secrets: Iterable[str | None] = ()) -> dict[str, str]:
+    """Headers with every credential-looking header masked whole and known secrets masked in the others."""
+    known = _usable(secrets)
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        value = str(value)
+        if is_secret_header(name):
+            out[name] = mask_header_value(mask_text(value, known) if known else value)
+        elif known or "=" in value or "@" in value:
+            out[name] = mask_text(value, known)
+        else:
+            out[name] = value
+    return out
+
+
+def mask_value(value: Any, secrets: Iterable[str | None] = ()) -> Any:
+    """Secrets masked anywhere inside a JSON-like value (strings, dict keys and values, lists, tuples)."""
+    known = _usable(secrets)
+    return _mask_value(value, known)
+
+
+def _mask_value(value: Any, known: list[str]) -> Any:
+    if isinstance(value, str):
+        return mask_text(value, known) if known or "=" in value or "@" in value else value
+    if isinstance(value, Mapping):
+        return {(_mask_value(k, known) if isinstance(k, str) else k): _mask_value(v, known) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(v, known) for v in value]
+    return value
+
+
+def contains_secret(data: bytes | str, secrets: Iterable[str | None]) -> bool:
+    """A cheap check before a deep mask: most bodies hold no known secret."""
+    if isinstance(data, str):
+        return any(s in data for s in _usable(secrets))
+    return any(s.encode() in data for s in _usable(secrets))
+
+
+def check_api_key(key: str | None, *, provider: str = "", field: str = "api_key") -> str | None:
+    """A key with surrounding whitespace or a line break is refused up front; the error shows only its masked form."""
+    if key is None or key == "":
+        return key
+    from .errors import ConfigurationError
+
+    if not isinstance(key, str):
+        raise ConfigurationError(f"{field}: an API key must be a string, not {type(key).__name__}", field=field)
+    if key != key.strip() or any(c in key for c in "\r\n\t\x00"):
+        where = f" for {provider}" if provider else ""
+        shown = mask_secret(key.strip())
+        raise ConfigurationError(
+            f"{field}{where}: the key {shown!s} has surrounding whitespace or a line break (often pasted with a "
+            "newline); remove it and try again.",
+            field=field,
+        )
+    return key
