@@ -229,7 +229,8 @@ def test_an_object_with_no_processor_hook_is_an_error(where: str) -> None:
             return messages
 
     with pytest.raises(ConfigurationError, match="none of the hooks") as info:
-        Agent(model="demo", **{where: [NotAProcessor()]})
+        options: dict[str, Any] = {where: [NotAProcessor()]}
+        Agent(model="demo", **options)
     assert info.value.field == where
     with pytest.raises(ConfigurationError, match="none of the hooks"):
         Agent(model="demo").generate("hi", **{where: [NotAProcessor()]})
