@@ -17,7 +17,14 @@ from .events import FinishEvent, StreamEvent
 from .loop import CallbackError, Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
 from .processors import TripwireError
 from .providers.base import ModelResponse, loads_json
-from .providers.guard import PARSE_ERRORS, finish_stream, malformed_event, parse_whole, partial_response
+from .providers.guard import (
+    PARSE_ERRORS,
+    finish_stream,
+    malformed_event,
+    mask_events,
+    parse_whole,
+    partial_response,
+)
 from .providers.transport import (
     HttpResult,
     StreamHandle,
@@ -221,10 +228,14 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
     step = req.step
     aborted = False
     keep = req.chunk_filter
+    secrets = transport.secrets
     sse: Any = None
     try:
         for sse in transport.stream_events(handle, abort):
-            for ev in parser.feed(sse):
+            evs = parser.feed(sse)
+            if secrets and evs and contains_secret(sse.data, secrets):  # a key echoed back inside the stream
+                mask_events(evs, secrets)
+            for ev in evs:
                 ev.step = step  # type: ignore[union-attr]
                 if keep is not None and (ev := keep(ev)) is None:
                     continue
@@ -360,10 +371,14 @@ async def _model_async(
     step = req.step
     aborted = False
     keep = req.chunk_filter
+    secrets = transport.secrets
     sse: Any = None
     try:
         async for sse in transport.astream_events(handle, abort):
-            for ev in parser.feed(sse):
+            evs = parser.feed(sse)
+            if secrets and evs and contains_secret(sse.data, secrets):  # a key echoed back inside the stream
+                mask_events(evs, secrets)
+            for ev in evs:
                 ev.step = step  # type: ignore[union-attr]
                 if keep is not None and (ev := keep(ev)) is None:
                     continue
