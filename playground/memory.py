@@ -724,7 +724,7 @@ class Memory:
         have = self.store.existing_ids(ids)
         new = [(i, m) for i, m in zip(ids, exchange, strict=True) if i not in have]
         vectors: dict[str, bytes] = {}
-        if call.options.recall() is not None and self.embedder is not None:
+        if self.embedder is not None:  # every saved message gets a vector, so recall switched on later finds it
             texts = [(i, m.text) for i, m in new if m.role in ("user", "assistant") and m.text.strip()]
             if texts:
                 for (i, _), v in zip(texts, self.embed([t for _, t in texts]), strict=True):

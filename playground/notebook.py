@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .agent import Agent
 from .errors import ConfigurationError
@@ -47,6 +48,7 @@ class Playground(PlaygroundWidget):
         agents_dir: str | Path | None = None,
         select: str | None = None,
         timeout: float | None = 60.0,
+        memory: Any = True,
     ) -> None:
         agents: dict[str, Agent] = {}
         problems: list[str] = []
@@ -69,7 +71,7 @@ class Playground(PlaygroundWidget):
             raise ConfigurationError(
                 f"Playground: no agent named {select!r}; choose one of {', '.join(agents) or '(none)'}", field="select"
             )
-        super().__init__(PlaygroundSession((agents, problems), agent=select, timeout=timeout))
+        super().__init__(PlaygroundSession((agents, problems), agent=select, timeout=timeout, memory=memory))
         if problems:
             self.session.notice = "Some agents could not be loaded: " + "; ".join(problems)
             self.refresh()

@@ -315,3 +315,108 @@ def test_constructor_errors_name_the_fix() -> None:
         agent = Agent(model="demo", memory=Memory())
         agent.generate("hi", memory={"thread": "own", "resource": "u1"})
         agent.generate("hi", memory={"thread": "own", "resource": "u2"})
+
+
+# -- the playground session (both front ends call these) --------------------------------------------------------
+
+
+def _send(session: Any, text: str) -> None:
+    async def go() -> None:
+        async for _ in session.send(text):
+            pass
+
+    asyncio.run(go())
+
+
+def test_session_threads_persist_and_reload_with_their_conversation() -> None:
+    from playground.ui.session import PlaygroundSession
+
+    s = PlaygroundSession(memory=True)
+    s.set_memory_options(working_memory=True)
+    _send(s, "My name is Ada and I live in Oslo")
+    assert s.exchanges[-1].status == "done", s.exchanges[-1].error
+    thread = s.thread_id
+    assert thread is not None
+    assert s.threads() == [{"id": thread, "title": "My name is Ada and I live in Oslo",
+                            "updated": s.threads()[0]["updated"], "current": True}]
+    panel = s.memory_panel()
+    assert "Working memory after** (updated)" in panel and "- Name: Ada" in panel
+    # the inspect preview shows what memory adds, without saving anything
+    preview = s.inspect("What is my name?")
+    assert preview["body"]["messages"][1]["content"] == "My name is Ada and I live in Oslo"
+    assert len(s.memory.messages(thread)) == 4  # type: ignore[union-attr]
+
+    # a new session (a page reload, a server restart) opens the thread with its exchanges
+    again = PlaygroundSession(memory=True)
+    assert again.open_thread(thread) and again.thread_id == thread
+    assert [e.user_text for e in again.exchanges] == ["My name is Ada and I live in Oslo"]
+    assert [b.kind for b in again.exchanges[0].view.blocks if b.kind != "reasoning"] == ["tool", "text"]
+    _send(again, "What is my name?")
+    assert "Your name is Ada" in again.exchanges[-1].result.text  # type: ignore[union-attr]
+    assert "History loaded**: 4 message(s)" in again.memory_panel()
+    assert not again.open_thread("no-such-thread")
+
+
+def test_session_new_rename_switch_delete_and_recall() -> None:
+    from playground.ui.session import PlaygroundSession
+
+    s = PlaygroundSession(memory=True)
+    _send(s, "My name is Ada")
+    first = s.thread_id
+    second = s.new_thread()
+    assert s.exchanges == [] and s.messages == [] and second != first
+    s.set_memory_options(semantic_recall=True)
+    _send(s, "What is my name?")
+    assert "Your name is Ada" in s.exchanges[-1].result.text  # type: ignore[union-attr]
+    assert f"| `{first}` |" in s.memory_panel()
+    s.rename_thread(second, "  Recall   test ")
+    assert {t["title"] for t in s.threads()} == {"Recall test", "My name is Ada"}
+    with pytest.raises(ConfigurationError, match="type a title"):
+        s.rename_thread(second, " ")
+    s.switch_thread(first)  # type: ignore[arg-type]
+    assert [e.user_text for e in s.exchanges] == ["My name is Ada"]
+    s.delete_thread(first)  # type: ignore[arg-type]
+    assert s.thread_id is None and s.exchanges == []
+    assert [t["id"] for t in s.threads()] == [second]
+    with pytest.raises(ConfigurationError, match="no thread"):
+        s.switch_thread(first)  # type: ignore[arg-type]
+    s.reset()  # Clear starts a new thread on the next message
+    _send(s, "hello")
+    assert len(s.threads()) == 2
+
+
+def test_session_without_memory_keeps_the_old_behaviour() -> None:
+    from playground.ui.session import PlaygroundSession
+
+    s = PlaygroundSession()
+    _send(s, "My name is Ada")
+    assert s.thread_id is None and s.threads() == []
+    assert "Memory is off" in PlaygroundSession().memory_panel()
+    assert not (Path(os.environ["PLAYGROUND_HOME"]) / "memory.sqlite3").exists()
+    with pytest.raises(ConfigurationError, match="memory is off"):
+        s.new_thread()
+
+
+def test_notebook_widget_threads_and_memory_panel() -> None:
+    from playground.notebook import Playground
+
+    pg = Playground()
+
+    async def go(text: str) -> None:
+        await pg.send(text)
+        await pg.wait()
+
+    pg.memory_ui.working_box.value = True
+    asyncio.run(go("My name is Ada and I live in Oslo"))
+    assert "Name: Ada" in pg.memory_ui.panel.value
+    thread = pg.session.thread_id
+    assert [v for _, v in pg.memory_ui.thread_menu.options] == [thread]
+    pg.memory_ui.new_button.click()
+    assert pg.session.thread_id != thread and pg.session.exchanges == []
+    pg.memory_ui.thread_menu.value = thread
+    assert pg.session.thread_id == thread and len(pg.session.exchanges) == 1
+    pg.memory_ui.rename_box.value = "Ada"
+    pg.memory_ui.rename_button.click()
+    assert pg.memory_ui.thread_menu.options[0][0].startswith("Ada ·")
+    pg.memory_ui.delete_button.click()
+    assert thread not in [v for _, v in pg.memory_ui.thread_menu.options]

@@ -63,10 +63,13 @@ from ..providers.registry import PROVIDERS, available_providers, env_api_key, re
 from ..providers.transport import Transport, mask_text, mask_value
 from ..result import GenerationResult, Usage
 from ..runs import InMemoryRunStore, RunState
+from ..pricing import Cost, total_cost
 from ..settings import ModelSettings
+from ..tracing import local_spans, playground_tracer_provider
 from .history import complete_tool_results
 from ..memory import Memory
 from .render import Block, ExchangeView, _jsonable
+from .mcp_tools import MCPMixin
 from .threads import ThreadsMixin
 
 BLANK_AGENT = "(blank agent)"
@@ -205,13 +208,15 @@ class CompareOutcome:
     finish_reason: str = ""
     error: str | None = None
     request: dict[str, Any] | None = None
+    cost: Cost | None = None
+    """What this column's answer cost (None: the model's price is not known)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # The session
 
 
-class PlaygroundSession(ThreadsMixin):
+class PlaygroundSession(ThreadsMixin, MCPMixin):
     """All state and actions of one person's playground (see the module docstring for the API).
 
     `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
@@ -261,6 +266,7 @@ class PlaygroundSession(ThreadsMixin):
         self._live_attempts: list[dict[str, Any]] | None = None  # the running exchange's attempt log
         self._agent_own: tuple[str, str, str | None] | None = None  # the agent's own provider, model, base URL
         self._init_memory(memory)  # threads (threads.py)
+        self._init_mcp()  # MCP servers added by the person (mcp_tools.py)
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
         preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
@@ -306,7 +312,7 @@ class PlaygroundSession(ThreadsMixin):
     def tool_schemas(self) -> list[dict[str, Any]]:
         """Every tool of the chosen agent as {name, description, parameters, requires_approval}."""
         return [
-            {**t.schema(), "requires_approval": bool(t.requires_approval)} for t in self.template.tools.values()
+            {**t.schema(), "requires_approval": t.requires_approval is not False} for t in self.all_tools().values()
         ]
 
     def selected_exchange(self) -> Exchange | None:
@@ -334,6 +340,7 @@ class PlaygroundSession(ThreadsMixin):
             "tool_choice": self.tool_choice,
             "require_approval": self.require_approval,
             "max_steps": self.max_steps,
+            "output_schema": self.output_schema(),
         }
 
     # -- setters --------------------------------------------------------------------------------------------------
@@ -348,7 +355,7 @@ class PlaygroundSession(ThreadsMixin):
         instructions = template.instructions
         self.instructions = instructions if isinstance(instructions, str) else "\n\n".join(instructions)
         self.settings = template.model_settings
-        self.active_tools = list(template.tools)
+        self.active_tools = list(self.all_tools())
         self.tool_choice = "auto"
         self.require_approval = bool(template.default_options.get("require_tool_approval", False) is True)
         self.max_steps = int(template.default_options.get("max_steps", 5))
@@ -479,12 +486,13 @@ class PlaygroundSession(ThreadsMixin):
             self.settings = saved
 
     def set_active_tools(self, names: Sequence[str]) -> None:
-        unknown = [n for n in names if n not in self.template.tools]
+        every = self.all_tools()
+        unknown = [n for n in names if n not in every]
         if unknown:
             raise ConfigurationError(
                 f"Tools: the {self.agent_name!r} agent has no tool {', '.join(map(repr, unknown))}", field="tools"
             )
-        self.active_tools = [n for n in self.template.tools if n in names]
+        self.active_tools = [n for n in every if n in names]
         if self.tool_choice not in ("auto", "none", "required") and self.tool_choice not in self.active_tools:
             self.tool_choice = "auto"
 
@@ -620,13 +628,14 @@ class PlaygroundSession(ThreadsMixin):
         if own and key is None:  # the agent's key goes only to the agent's own provider and host
             key = getattr(self.template, "_api_key", None)
         extras = _as_given(self.template) if own else self._counting_clients(provider)
-        cache_key = (self.agent_name, model_string, url, key, tuple(id(v) for v in extras.values()))
+        cache_key = (self.agent_name, model_string, url, key, tuple(id(v) for v in extras.values()),
+                     tuple(id(s) for s in self.mcp_servers))
         if self._agent_cache is not None and self._agent_cache[0] == cache_key:
             return self._agent_cache[1]
         template = self.template
         agent = Agent(
             name=template.name, description=template.description, instructions=template.instructions,
-            model=template.model if own else self._model_for(provider, model, url, key), tools=template.tools,
+            model=template.model if own else self._model_for(provider, model, url, key), tools=self.all_tools(),
             api_key=key, base_url=url,
             storage=self._store, timeout=self.timeout, **extras,
         )
@@ -647,7 +656,80 @@ class PlaygroundSession(ThreadsMixin):
             choice = self.tool_choice
             opts["tool_choice"] = choice if choice in ("auto", "none", "required") else {"type": "tool",
                                                                                         "tool_name": choice}
+        output = self._structured_output_option()
+        if output is not None:
+            opts["structured_output"] = output
+        traces = playground_tracer_provider()  # spans kept in the local store for the Traces tab
+        if traces is not None:
+            opts["tracing_options"] = {"tracer_provider": traces}
         return opts
+
+    # -- structured output (issue 17 item 10): the agent's own, or a JSON Schema typed on the page ------------------
+    def _output_choice(self) -> Any:
+        """"agent" (the agent's own structured_output), a JSON Schema dict typed by the person, or None (text)."""
+        chosen = getattr(self, "_output", None)
+        if chosen is None or chosen[0] != self.agent_name:  # a new agent: its own choice again
+            return "agent" if self.template.default_options.get("structured_output") is not None else None
+        return chosen[1]
+
+    def output_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema the answer is parsed into (the agent's own or the typed one), or None for plain text."""
+        choice = self._output_choice()
+        if choice == "agent":
+            from ..output import parse_structured_output
+
+            parsed = parse_structured_output(self.template.default_options.get("structured_output"))
+            return dict(parsed.schema) if parsed is not None else None
+        return choice
+
+    def output_schema_text(self) -> str:
+        schema = self.output_schema()
+        return json.dumps(schema, indent=2) if schema is not None else ""
+
+    def set_output_schema(self, schema: str | Mapping[str, Any] | None) -> None:
+        """Parse answers into this JSON Schema (text or dict); empty: plain text. The agent's own schema, given back
+        unchanged, keeps the agent's own option (a pydantic model, its error strategy). Raises ConfigurationError."""
+        from ..output import parse_structured_output
+
+        if isinstance(schema, str):
+            text = schema.strip()
+            if not text:
+                self._output = (self.agent_name, None)
+                return
+            try:
+                schema = json.loads(text)
+            except ValueError as exc:
+                raise ConfigurationError(f"Structured output: not valid JSON ({exc}); give a JSON Schema such as "
+                                         '{"type": "object", "properties": {...}}', field="output_schema") from None
+        if schema is None:
+            self._output = (self.agent_name, None)
+            return
+        if not isinstance(schema, Mapping):
+            raise ConfigurationError("Structured output: the schema must be a JSON object", field="output_schema")
+        own = self.template.default_options.get("structured_output")
+        own_schema = parse_structured_output(own).schema if own is not None else None  # type: ignore[union-attr]
+        if own_schema is not None and dict(schema) == dict(own_schema):
+            self._output = (self.agent_name, "agent")
+            return
+        try:
+            parse_structured_output({"schema": dict(schema)}, "Structured output")
+        except (PlaygroundError, ValueError) as exc:
+            raise ConfigurationError(str(exc), field="output_schema") from None
+        self._output = (self.agent_name, dict(schema))
+
+    def configure_output_schema(self, schema: Any) -> list[str]:
+        """`set_output_schema`, with its problem returned instead of raised (as `configure` does)."""
+        try:
+            self.set_output_schema(schema)
+        except ConfigurationError as exc:
+            return [self.mask(str(exc))]
+        return []
+
+    def _structured_output_option(self) -> Any:
+        choice = self._output_choice()
+        if choice == "agent":
+            return self.template.default_options.get("structured_output")
+        return {"schema": choice} if choice is not None else None
 
     def _history(self) -> list[dict[str, Any]]:
         return [m.model_dump(mode="json", exclude_none=True) for m in self.messages]
@@ -779,21 +861,39 @@ class PlaygroundSession(ThreadsMixin):
         if result.finish_reason == "suspended" and result.suspend_payload is not None:
             sp = result.suspend_payload
             exchange.status = "suspended"
-            tool = self.template.tools.get(sp.tool_name)
+            tool = self.all_tools().get(sp.tool_name)
             self.pending = PendingApproval(sp.run_id, sp.tool_call_id, sp.tool_name, dict(sp.args), exchange.index,
                                            tool.schema() if tool else {})
             return
         exchange.status = "stopped" if result.finish_reason == "aborted" else "done"
+        self._note_empty_answer(exchange, result)
         self.messages = complete_tool_results(result.messages)  # a stopped tool call still gets its result
 
     def _fail(self, exchange: Exchange, exc: BaseException) -> ErrorEvent:
         message = self.mask(f"{_label_error(exc)}: {exc}")
+        if not isinstance(exc, PlaygroundError):  # a parser's own error: say what it means
+            message = self.mask(f"The model's answer could not be read ({type(exc).__name__}: {exc}). The server "
+                                "sent something that is not the provider's format; see the Raw response tab.")
         exchange.error = message
         exchange.failure = self._failure_record(exc)
         exchange.status = "error"
         exchange.view.error(message)
         self.notice = message
         return ErrorEvent(PlaygroundError(message))
+
+    @staticmethod
+    def _note_empty_answer(exchange: Exchange, result: GenerationResult) -> None:
+        """A finished answer with nothing in it (no text, tool call or object) is said to be empty, never shown as
+        a silent success."""
+        if result.finish_reason in ("aborted", "suspended", "tripwire") or result.text.strip():
+            return
+        if result.tool_calls or result.object is not None or any(s.tool_calls for s in result.steps):
+            return
+        exchange.view.blocks.append(Block(
+            "notice", done=True,
+            text=f"The model's answer was empty (finish reason: {result.finish_reason}). If that is unexpected, "
+                 "check the Raw response tab: the server may have sent something the provider's format does not "
+                 "have."))
 
     def _failure_record(self, exc: BaseException) -> dict[str, Any]:
         """The error as the raw panels show it: class, message, status, Retry-After and the error body (masked)."""
@@ -955,6 +1055,43 @@ class PlaygroundSession(ThreadsMixin):
         self._agent_cache = None
         self.thread_id = None  # with memory: the next message starts a new thread
 
+    # -- traces and cost (tracing.py, pricing.py) -----------------------------------------------------------------
+    def trace_view(self, span_id: str | None = None, exchange: Exchange | None = None) -> dict[str, Any]:
+        """The Traces tab of an exchange (the selected one, else the last): its trace id, waterfall rows and HTML,
+        the spans to pick from as (label, span id), and the picked span's details (attributes, request/response)."""
+        from .render import span_details, span_label, trace_rows, trace_waterfall_html
+
+        ex = exchange or self.selected_exchange()
+        result = ex.result if ex is not None else None
+        trace_id = result.trace_id if result is not None else None
+        spans = local_spans(trace_id)
+        rows = trace_rows(spans)
+        picked = next((s for s in spans if s["span_id"] == span_id), None)
+        if ex is None:
+            note = "Send a message to see its trace."
+        elif trace_id is None:
+            note = ("No trace was recorded for this exchange (traces need the otel extra: "
+                    "pip install 'agent-playground[otel]').")
+        else:
+            note = f"Trace {trace_id} is kept by your own tracer provider, not in the playground's store."
+        return {
+            "trace_id": trace_id,
+            "rows": rows,
+            "html": trace_waterfall_html(rows, span_id, note),
+            "choices": [(span_label(r), r["span_id"]) for r in rows],
+            "details": span_details(picked, list(result.steps) if result is not None else []),
+        }
+
+    def session_cost(self) -> Cost | None:
+        """What every finished exchange of this session cost (None when any model's price is unknown)."""
+        return total_cost(ex.result.cost for ex in self.exchanges if ex.result is not None)
+
+    def cost_markdown(self) -> str:
+        """Cost per exchange and for the session, as the Usage tab shows it."""
+        from .render import session_cost_markdown
+
+        return session_cost_markdown([ex.result for ex in self.exchanges])
+
     def export_code(self, exchange: Exchange | None = None) -> dict[str, str]:
         """{"python": ..., "curl": ...} that reproduce the selected exchange (or the current settings), key masked."""
         from .codegen import curl_command, python_code
@@ -1065,6 +1202,7 @@ class PlaygroundSession(ThreadsMixin):
                 if result.suspended and result.suspend_payload is not None:
                     out.text = (out.text + f"\n\n(waits for approval of {result.suspend_payload.tool_name})").strip()
                 out.usage = result.usage
+                out.cost = result.cost
                 out.finish_reason = result.finish_reason
             except Exception as exc:
                 out.error = self.mask(f"{_label_error(exc)}: {exc}")
@@ -1128,6 +1266,8 @@ class PlaygroundSession(ThreadsMixin):
         if "base_url" in fields and fields["base_url"] is None:
             fields["base_url"] = ""
         problems += self.configure(**fields)
+        if "output_schema" in config:
+            problems += self.configure_output_schema(config["output_schema"])
         self.messages = messages
         self.exchanges = exchanges
         if pending is not None and run_state is not None:

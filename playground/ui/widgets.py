@@ -371,9 +371,13 @@ class PlaygroundWidget:
         compare_acc = w.Accordion(
             children=[w.VBox([self.compare_models, self.compare_button, self.compare_out])], titles=("Compare",)
         )
+        from .widgets_memory import MemoryWidgets
+
+        self.memory_ui = MemoryWidgets(self)  # threads and the Memory panel (widgets_memory.py)
         chat_col = w.VBox(
-            [self.header, self.notice, self.chat, self.approval_area, w.HBox([self.message_box, buttons]),
-             self.exchange_menu, self.panel_tabs, compare_acc],
+            [self.header, self.notice, self.memory_ui.box, self.chat, self.approval_area,
+             w.HBox([self.message_box, buttons]), self.exchange_menu, self.panel_tabs, self.memory_ui.panel_box,
+             compare_acc],
             layout=w.Layout(flex="1", min_width="420px"),
         )
         self.root = w.VBox([w.HTML(_CSS), w.HBox([config, chat_col], layout=w.Layout(width="100%"))])
@@ -617,6 +621,7 @@ class PlaygroundWidget:
         finally:
             self._syncing = False
         self._render_panels()
+        self.memory_ui.refresh()
 
     def _show_approval(self, pending: PendingApproval) -> None:
         """Fill the approval card for a newly pending call only: what the person typed (edited arguments, even invalid
