@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .agent import Agent
+from .cli_runs import COMMANDS as RUN_COMMANDS
+from .cli_runs import add_parsers as add_run_commands
+from .cli_runs import run_command, write_waiting
 from .errors import PlaygroundError
 from .result import GenerationResult
 
@@ -48,7 +51,7 @@ def _print_result(result: GenerationResult, out: TextIO) -> None:
     if result.text:
         out.write(f"\n{result.text}\n")
     for src in result.sources:
-        out.write(f"  [source] {src.title or src.url} <{src.url}>\n")
+        out.write(f"  [source] {_source_line(src)}\n")
     for warning in result.warnings:
         out.write(f"  warning: {warning}\n")
     u = result.usage
@@ -57,6 +60,23 @@ def _print_result(result: GenerationResult, out: TextIO) -> None:
         f"\n[{result.finish_reason}] tokens: {u.input_tokens} in, {u.output_tokens} out, {u.total_tokens} total"
         f" ({len(result.steps)} steps{latency})\n"
     )
+
+
+def _source_line(src: Any) -> str:
+    """A web page as `title <url>`; a cited document as `title, page 3: "cited text"` (Anthropic's ends are exclusive)."""
+    if src.url:
+        return f"{src.title or src.url} <{src.url}>"
+    loc = src.location or {}
+    where = ""
+    if loc.get("start_page_number") is not None:
+        first, last = loc["start_page_number"], (loc.get("end_page_number") or loc["start_page_number"] + 1) - 1
+        where = f", page {first}" if last <= first else f", pages {first}-{last}"
+    elif loc.get("start_char_index") is not None:
+        where = f", characters {loc['start_char_index']}-{loc.get('end_char_index')}"
+    elif loc.get("start_block_index") is not None:
+        where = f", blocks {loc['start_block_index']}-{loc.get('end_block_index')}"
+    cited = f': "{src.cited_text}"' if src.cited_text else ""
+    return f"{src.title or 'document'}{where}{cited}"
 
 
 def _ask(prompt: str, stdin: TextIO, out: TextIO) -> bool:
@@ -95,12 +115,7 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = s
         out.write(result.model_dump_json(indent=2) + "\n")
     else:
         _print_result(result, out)
-        if result.finish_reason == "suspended" and result.suspend_payload:
-            p = result.suspend_payload
-            out.write(
-                f"Waiting for approval: {p.tool_name}({json.dumps(p.args)}) run_id={p.run_id} "
-                f"tool_call_id={p.tool_call_id}; rerun with --approve or --decline.\n"
-            )
+        write_waiting(result, out)  # the stored run resumes with `playground approve|decline RUN_ID CALL_ID`
     return 0
 
 
@@ -143,9 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=7860)
     ui.add_argument("--auth", default=None, help="USER:PASS to require a login")
+    add_run_commands(sub)  # approve, decline, runs (cli_runs.py)
     args = parser.parse_args(argv)
     if args.command == "run":
         return cmd_run(args)
+    if args.command in RUN_COMMANDS:
+        return run_command(args)
     return cmd_ui(args)
 
 

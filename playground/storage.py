@@ -81,6 +81,24 @@ def _retention_from_env() -> float | None:
     return value
 
 
+def _lease_from(value: Any) -> float:
+    field_name = "lease_seconds"
+    if value is None:
+        raw = os.environ.get("PLAYGROUND_LEASE_SECONDS")
+        if raw is None or not raw.strip():
+            return DEFAULT_LEASE_SECONDS
+        field_name = "PLAYGROUND_LEASE_SECONDS"
+        try:
+            value = float(raw)
+        except ValueError:
+            value = raw
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ConfigurationError(
+            f"{field_name}: expected a number of seconds > 0, got {value!r}", field="lease_seconds"
+        )
+    return float(value)
+
+
 @dataclass
 class RunInfo:
     """One stored run as `playground runs` lists it."""
@@ -128,7 +146,8 @@ class SqliteRunStore:
 
     `retention_days`: finished and expired runs older than this are deleted when the store opens the file and by
     `prune()` (None keeps them; default `PLAYGROUND_RUN_RETENTION_DAYS` or 30). `lease_seconds`: how long a claim on a
-    tool call holds without renewal before the call shows as interrupted.
+    tool call holds without renewal before the call shows as interrupted (default `PLAYGROUND_LEASE_SECONDS` or 60;
+    the process running the tool renews it every third of that).
     """
 
     def __init__(
@@ -137,7 +156,7 @@ class SqliteRunStore:
         *,
         timeout: float = 30.0,
         retention_days: float | str | None = "env",
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        lease_seconds: float | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else playground_home() / "runs.sqlite3"
         self.timeout = timeout
@@ -152,11 +171,7 @@ class SqliteRunStore:
                 f"retention_days: expected a number of days >= 0 or None (keep forever), got {retention_days!r}",
                 field="retention_days",
             )
-        if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float) or not lease_seconds > 0:
-            raise ConfigurationError(
-                f"lease_seconds: expected a number of seconds > 0, got {lease_seconds!r}", field="lease_seconds"
-            )
-        self.lease_seconds = float(lease_seconds)
+        self.lease_seconds = _lease_from(lease_seconds)
         self._ready = False
         self._lock = threading.Lock()
 
