@@ -63,7 +63,7 @@ def _print_result(result: GenerationResult, out: TextIO) -> None:
 
 
 def _source_line(src: Any) -> str:
-    """A web page as `title <url>`; a cited document as `title, page 3: "cited text"` (Anthropic's ends are exclusive)."""
+    """A web page as `title <url>`; a cited document as `title, page 3: "cited text"` (end pages are exclusive)."""
     if src.url:
         return f"{src.title or src.url} <{src.url}>"
     loc = src.location or {}

@@ -471,7 +471,11 @@ def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutco
             for c in resp.tool_calls
         ],
         sources=[
-            Source(url=s.url, title=s.title, id=s.id, provider_metadata=s.provider_metadata) for s in resp.sources
+            Source(
+                url=s.url, title=s.title, id=s.id, provider_metadata=s.provider_metadata, source_type=s.source_type,
+                cited_text=s.cited_text, location=s.location,
+            )
+            for s in resp.sources
         ],
         usage=resp.usage,
         finish_reason=resp.finish_reason,
@@ -1093,12 +1097,13 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason) -> Gen
                 if p.awaits_person  # undecided, or interrupted: approve again to retry, or decline
             ],
         )
-    seen: set[str] = set()
+    seen: set[Any] = set()
     sources: list[Source] = []
     for s in steps:
         for src in s.sources:
-            if src.url not in seen:
-                seen.add(src.url)
+            key = src.url or (src.title, src.cited_text, repr(src.location))  # a document's citations all count
+            if key not in seen:
+                seen.add(key)
                 sources.append(src)
     return fast_construct(
         GenerationResult,

@@ -95,11 +95,23 @@ class ReasoningPart(_Part):
 
 
 class SourcePart(_Part):
+    """A source the model cited or searched: a web page (`url`) or a document the caller sent (`source_type`
+    "document": its title, the cited text and where it is, e.g. {"start_page_number": 2, "end_page_number": 3})."""
+
     type: Literal["source"] = "source"
-    url: str
+    url: str = ""
     title: str | None = None
     id: str | None = None
     provider_metadata: dict[str, Any] | None = None
+    source_type: Literal["url", "document"] = "url"
+    cited_text: str | None = None
+    location: dict[str, Any] | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        """What makes two sources the same one (a URL; for a document, its title, cited text and location)."""
+        if self.url:
+            return ("url", self.url)
+        return ("document", self.title, self.cited_text, json.dumps(self.location, sort_keys=True, default=str))
 
 
 Part = Annotated[

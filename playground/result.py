@@ -81,11 +81,15 @@ class ToolResult(BaseModel):
 
 
 class Source(BaseModel):
+    """A web page (url) or, for `source_type="document"`, a cited document: title, cited text and location."""
+
     source_type: Literal["url", "document"] = "url"
     id: str | None = None
-    url: str
+    url: str = ""
     title: str | None = None
     provider_metadata: dict[str, Any] | None = None
+    cited_text: str | None = None
+    location: dict[str, Any] | None = None
 
 
 class RawRequest(BaseModel):

@@ -33,6 +33,7 @@ from .base import (
     make_provider_error,
     parse_tool_args,
 )
+from .options import ANTHROPIC, pick_options
 
 META = "anthropic"
 API_VERSION = "2023-06-01"
@@ -48,6 +49,32 @@ STOP_REASONS: dict[str, FinishReason] = {
 }
 #: Models from Claude Sonnet 4.5 / Haiku 4.5 / Opus 4.1 on accept temperature or top_p, not both.
 _ONE_SAMPLER = re.compile(r"claude-(opus-4-[1-9]|sonnet-4-[5-9]|haiku-4-[5-9]|(opus|sonnet|haiku)-[5-9])", re.I)
+
+
+_LOCATION_KEYS = (
+    "document_index", "start_char_index", "end_char_index", "start_page_number", "end_page_number",
+    "start_block_index", "end_block_index", "search_result_index", "file_id",
+)
+
+
+def citation_source(cit: Mapping[str, Any]) -> SourcePart | None:
+    """Any Anthropic citation as a source: web results (`web_search_result_location`) by URL; documents the caller
+    sent (`char_location`, `page_location`, `content_block_location`) and search results (`search_result_location`)
+    by title, cited text and location."""
+    if not isinstance(cit, Mapping) or not cit:
+        return None
+    kind = str(cit.get("type") or "")
+    meta = {META: {k: v for k, v in cit.items() if k not in ("cited_text",)}}
+    location = {k: cit[k] for k in _LOCATION_KEYS if cit.get(k) is not None} or None
+    url = cit.get("url") or (cit.get("source") if kind == "search_result_location" else None)
+    if url and str(url).startswith(("http://", "https://")):
+        return SourcePart(url=str(url), title=cit.get("title"), cited_text=cit.get("cited_text"), location=location,
+                          provider_metadata=meta)
+    title = cit.get("document_title") or cit.get("title") or cit.get("source")
+    if title is None and "document_index" in cit:
+        title = f"document {cit['document_index'] + 1}"
+    return SourcePart(source_type="document", title=title, cited_text=cit.get("cited_text"), location=location,
+                      provider_metadata=meta)
 
 
 class AnthropicProvider(BaseProvider):
@@ -71,7 +98,7 @@ class AnthropicProvider(BaseProvider):
         warnings: list[str] = []
         system, messages = self._map_messages(call.messages)
         body: dict[str, Any] = {"model": model, "messages": messages}
-        options = dict(call.provider_options.get(META) or {})
+        options = pick_options(call.provider_options, (META,), ANTHROPIC, warnings)
         thinking = options.get("thinking")
         body.update(self._map_settings(call, model, bool(thinking and thinking.get("type") != "disabled"), warnings))
         if call.response_format is not None:
@@ -92,6 +119,8 @@ class AnthropicProvider(BaseProvider):
             body["tool_choice"] = {"type": "none"}
         elif call.tool_choice not in ("auto", "none"):
             warnings.append(f"tool_choice {call.tool_choice!r} was not sent: no tools are active")
+        if options.pop("disable_parallel_tool_use", None) and "tools" in body:
+            body["tool_choice"] = {**body.get("tool_choice", {"type": "auto"}), "disable_parallel_tool_use": True}
         body.update(options)
         if call.stream:
             body["stream"] = True
@@ -250,12 +279,9 @@ class AnthropicProvider(BaseProvider):
 
     @staticmethod
     def _add_citation(cit: Mapping[str, Any], parts: list[Any]) -> SourcePart | None:
-        url = cit.get("url")
-        if not url or any(isinstance(p, SourcePart) and p.url == url for p in parts):
+        src = citation_source(cit)
+        if src is None or any(isinstance(p, SourcePart) and p.key() == src.key() for p in parts):
             return None
-        src = SourcePart(
-            url=url, title=cit.get("title"), provider_metadata={META: {"cited_text": cit.get("cited_text")}}
-        )
         parts.append(src)
         return src
 
@@ -359,9 +385,9 @@ class AnthropicStreamParser:
                     return []
                 return acc.tool_call_args(index, delta.get("partial_json") or "")
             if dkind == "citations_delta":
-                cit = delta.get("citation") or {}
-                if cit.get("url"):
-                    return acc.source(cit["url"], cit.get("title"))
+                src = citation_source(delta.get("citation") or {})
+                if src is not None:
+                    return acc.source_part(src)
             return []
         if kind == "content_block_start":
             return self._block_start(ev.get("index", 0), ev.get("content_block") or {})
@@ -411,8 +437,8 @@ class AnthropicStreamParser:
         if kind == "text":
             events = acc.text(block.get("text") or "")
             for cit in block.get("citations") or ():
-                if cit.get("url"):
-                    events += acc.source(cit["url"], cit.get("title"))
+                if (src := citation_source(cit)) is not None:
+                    events += acc.source_part(src)
             return events
         if kind == "thinking":
             return acc.reasoning(block.get("thinking") or "", signature=block.get("signature") or None, new_block=True)

@@ -421,6 +421,13 @@ class ResponseAccumulator:
         self.response.parts.append(SourcePart(url=url, title=title, id=id, provider_metadata=metadata or None))
         return [SourceEvent(url, title, id, self.step)]
 
+    def source_part(self, part: SourcePart) -> list[StreamEvent]:
+        """A source with every detail (a cited document's title, text and location), once."""
+        if any(isinstance(p, SourcePart) and p.key() == part.key() for p in self.response.parts):
+            return []
+        self.response.parts.append(part)
+        return [SourceEvent(part.url, part.title, part.id, self.step)]
+
     def break_block(self) -> None:
         """The next text or reasoning delta starts a new part."""
         self._close()

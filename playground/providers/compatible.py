@@ -169,7 +169,11 @@ class OpenAICompatibleProvider(OpenAIChatProvider):
         spec = super().build_request(call)
         body = spec.json
         choice = body.get("tool_choice") if isinstance(body, dict) else None
-        if choice is not None and choice != "auto":
+        if choice == "none" and self.honours_tool_choice is False:
+            # the server would ignore "none" and still call tools: not offering them is how "none" is kept
+            del body["tool_choice"]
+            body.pop("tools", None)
+        elif choice is not None and choice != "auto":
             if self.honours_tool_choice is False:
                 del body["tool_choice"]
                 spec.warnings.append(f"tool_choice {choice!r} was not sent: {self.name} ignores it")

@@ -36,6 +36,7 @@ from .base import (
     loads_json,
     make_provider_error,
 )
+from .options import GEMINI, GEMINI_GENERATION, pick_options
 
 META = "gemini"
 FINISH_REASONS: dict[str, FinishReason] = {
@@ -108,10 +109,9 @@ class GeminiProvider(BaseProvider):
         if call.response_format is not None:
             generation["responseMimeType"] = "application/json"
             generation["responseJsonSchema"] = call.response_format.schema
-        options = dict(call.provider_options.get(META) or {})
-        for key in ("thinkingConfig", "responseModalities", "thinking_config"):
-            if key in options:
-                generation["thinkingConfig" if key == "thinking_config" else key] = options.pop(key)
+        options = pick_options(call.provider_options, (META,), GEMINI, warnings)
+        for key in GEMINI_GENERATION & set(options):
+            generation[key] = options.pop(key)
         if generation:
             body["generationConfig"] = generation
         body.update(options)

@@ -27,6 +27,7 @@ from .base import (
     loads_json,
     parse_tool_args,
 )
+from .options import OPENAI_CHAT, pick_options
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
@@ -74,8 +75,13 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
         if call.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        for key in ("openai", self.name):
-            body.update(call.provider_options.get(key) or {})
+        options = pick_options(call.provider_options, ("openai", "openai-chat"), OPENAI_CHAT, warnings)
+        if "text_verbosity" in options:  # the AI SDK's name for Chat Completions' `verbosity`
+            options.setdefault("verbosity", options.pop("text_verbosity"))
+        if self.name not in ("openai-chat", "demo"):
+            # an OpenAI-compatible server's own extensions (vLLM's top_k, Ollama's keep_alive ...): sent as given
+            options.update({k: v for k, v in (call.provider_options.get(self.name) or {}).items()})
+        body.update(options)
         return HttpRequestSpec(
             "POST", f"{self.base_url}/chat/completions", self.headers(), body, stream=call.stream, warnings=warnings
         )

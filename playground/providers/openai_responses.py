@@ -31,6 +31,7 @@ from .base import (
     loads_json,
     parse_tool_args,
 )
+from .options import OPENAI_RESPONSES, pick_options
 
 META = "openai"
 _INCOMPLETE_REASONS: dict[str, FinishReason] = {"max_output_tokens": "length", "content_filter": "content-filter"}
@@ -42,6 +43,21 @@ def _search_sources(item: Mapping[str, Any]) -> list[tuple[str, str | None]]:
         return []
     action = item.get("action") or {}
     return [(s["url"], s.get("title")) for s in action.get("sources") or () if isinstance(s, dict) and s.get("url")]
+
+
+def annotation_source(ann: Mapping[str, Any]) -> SourcePart | None:
+    """Every citation the Responses API returns as a source: `url_citation` (a web page), `file_citation` and
+    `container_file_citation` (a file: its name and where it is cited), `file_path` (a file the model made)."""
+    kind = ann.get("type")
+    if kind == "url_citation" and ann.get("url"):
+        return SourcePart(url=str(ann["url"]), title=ann.get("title"))
+    if kind in ("file_citation", "container_file_citation", "file_path"):
+        location = {k: ann[k] for k in ("file_id", "container_id", "index", "start_index", "end_index") if k in ann}
+        return SourcePart(
+            source_type="document", title=ann.get("filename") or ann.get("file_id"), id=ann.get("file_id"),
+            location=location or None, provider_metadata={META: dict(ann)},
+        )
+    return None
 
 
 class OpenAIResponsesProvider(BaseProvider, openai_common.OpenAIEndpoints):
@@ -72,7 +88,10 @@ class OpenAIResponsesProvider(BaseProvider, openai_common.OpenAIEndpoints):
             if rf.description:
                 fmt["description"] = rf.description
             body["text"] = {"format": fmt}
-        options = dict(call.provider_options.get(META) or {})
+        options = pick_options(call.provider_options, (META,), OPENAI_RESPONSES, warnings)
+        verbosity = options.pop("text_verbosity", None)
+        if verbosity:
+            body.setdefault("text", {})["verbosity"] = verbosity
         effort = options.pop("reasoning_effort", None)
         summary = options.pop("reasoning_summary", None)
         if effort or summary:
@@ -96,10 +115,13 @@ class OpenAIResponsesProvider(BaseProvider, openai_common.OpenAIEndpoints):
         s = call.settings
         dropped = openai_common.drop_sampling_for_reasoning(model, s, warnings)
         out: dict[str, Any] = {}
-        for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
+        for name in ("temperature", "top_p"):
             value = getattr(s, name)
             if value is not None and name not in dropped:
                 out[name] = value
+        for name in ("presence_penalty", "frequency_penalty"):
+            if getattr(s, name) is not None and name not in dropped:
+                warnings.append(f"{name} is not supported by the Responses API and was not sent")
         if s.max_output_tokens is not None:
             out["max_output_tokens"] = s.max_output_tokens
         for name in ("top_k", "seed", "stop_sequences"):
@@ -259,12 +281,9 @@ class OpenAIResponsesProvider(BaseProvider, openai_common.OpenAIEndpoints):
 
     @staticmethod
     def _parse_annotation(ann: Mapping[str, Any], parts: list[Any]) -> SourcePart | None:
-        if ann.get("type") != "url_citation" or not ann.get("url"):
+        source = annotation_source(ann)
+        if source is None or any(isinstance(p, SourcePart) and p.key() == source.key() for p in parts):
             return None
-        url = ann["url"]
-        if any(isinstance(p, SourcePart) and p.url == url for p in parts):
-            return None
-        source = SourcePart(url=url, title=ann.get("title"))
         parts.append(source)
         return source
 
@@ -346,10 +365,8 @@ class OpenAIResponsesStreamParser:
             self._item_done(ev.get("item") or {})
             return []
         if kind == "response.output_text.annotation.added":
-            ann = ev.get("annotation") or {}
-            if ann.get("type") == "url_citation" and ann.get("url"):
-                return acc.source(ann["url"], ann.get("title"))
-            return []
+            source = annotation_source(ev.get("annotation") or {})
+            return acc.source_part(source) if source is not None else []
         if kind in ("response.created", "response.in_progress"):
             r = ev.get("response") or {}
             resp = acc.response
