@@ -87,11 +87,14 @@ def capture_from_env() -> bool:
     return value in ("true", "1", "yes", "span_only", "span_and_event")
 
 
+_DEFAULTS = {False: Telemetry(), True: Telemetry(record_inputs=True, record_outputs=True)}
+
+
 def parse_telemetry(value: Any) -> Telemetry:
     """Validate `telemetry=`; content capture defaults to the standard environment variable."""
     env = capture_from_env()
     if value is None:
-        return Telemetry(record_inputs=env, record_outputs=env)
+        return _DEFAULTS[env]  # shared, never changed
     if isinstance(value, bool):
         return Telemetry(enabled=value, record_inputs=env, record_outputs=env)
     if not isinstance(value, Mapping):
@@ -343,24 +346,34 @@ def provider_name(provider: Any) -> str:
     return PROVIDER_NAMES.get(name, name or "unknown")
 
 
-def _server(url: str) -> tuple[str | None, int | None]:
+_servers: dict[str, dict[str, Any]] = {}
+
+
+def _server(url: str) -> dict[str, Any]:
+    """server.address / server.port of a request URL (remembered per base: the same few URLs every call)."""
+    found = _servers.get(url)
+    if found is not None:
+        return found
     from urllib.parse import urlsplit
 
+    out: dict[str, Any] = {}
     try:
         parts = urlsplit(url)
-        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        if parts.hostname:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            out = {"server.address": parts.hostname, "server.port": port}
     except ValueError:
-        return None, None
+        pass
+    if len(_servers) < 256:
+        _servers[url] = out
+    return out
 
 
-def _cost_attrs(span: Span, cost: Any, prefix: str = "playground.cost") -> None:
+def _cost_attrs(attrs: dict[str, Any], cost: Any) -> None:
     if cost is None:
         return
-    span.set_attribute(f"{prefix}.total", float(cost.total))
-    span.set_attribute(f"{prefix}.input", float(cost.input))
-    span.set_attribute(f"{prefix}.output", float(cost.output))
-    span.set_attribute(f"{prefix}.currency", cost.currency)
-    span.set_attribute(f"{prefix}.source", cost.source)
+    attrs["playground.cost.total"] = float(cost.total)
+    attrs["playground.cost.currency"] = cost.currency
 
 
 class RunTrace:
@@ -387,7 +400,6 @@ class RunTrace:
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": provider_name(provider),
             "gen_ai.request.model": model,
-            "gen_ai.agent.name": self.agent,
             "playground.step": step_no,
         }
         if call.stream:
@@ -397,11 +409,7 @@ class RunTrace:
             value = getattr(settings, name, None)
             if value is not None:
                 attrs[attr] = list(value) if isinstance(value, list) else value
-        host, port = _server(spec.url)
-        if host:
-            attrs["server.address"] = host
-            if port:
-                attrs["server.port"] = port
+        attrs.update(_server(spec.url))
         if call.tools:
             attrs["gen_ai.tool.definitions"] = _json(
                 [{"type": "function", "name": t.name, "description": t.description} for t in call.tools]
@@ -417,27 +425,30 @@ class RunTrace:
         step.span_id = _hex_span(span) if span.is_recording() else None
         if span.is_recording():
             usage = step.usage
-            span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
-            span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+            attrs: dict[str, Any] = {
+                "gen_ai.usage.input_tokens": usage.input_tokens,
+                "gen_ai.usage.output_tokens": usage.output_tokens,
+                "gen_ai.response.finish_reasons": (step.raw_finish_reason or step.finish_reason,),
+            }
             if usage.cached_input_tokens:
-                span.set_attribute("gen_ai.usage.cache_read.input_tokens", usage.cached_input_tokens)
+                attrs["gen_ai.usage.cache_read.input_tokens"] = usage.cached_input_tokens
             if usage.cache_creation_input_tokens:
-                span.set_attribute("gen_ai.usage.cache_creation.input_tokens", usage.cache_creation_input_tokens)
+                attrs["gen_ai.usage.cache_creation.input_tokens"] = usage.cache_creation_input_tokens
             if usage.reasoning_tokens:
-                span.set_attribute("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens)
+                attrs["gen_ai.usage.reasoning.output_tokens"] = usage.reasoning_tokens
             if step.response.id:
-                span.set_attribute("gen_ai.response.id", step.response.id)
+                attrs["gen_ai.response.id"] = step.response.id
             if step.response.model_id:
-                span.set_attribute("gen_ai.response.model", step.response.model_id)
-            span.set_attribute("gen_ai.response.finish_reasons", [step.raw_finish_reason or step.finish_reason])
+                attrs["gen_ai.response.model"] = step.response.model_id
             if step.time_to_first_chunk_ms is not None:
-                span.set_attribute("gen_ai.response.time_to_first_chunk", step.time_to_first_chunk_ms / 1000)
+                attrs["gen_ai.response.time_to_first_chunk"] = step.time_to_first_chunk_ms / 1000
             if step.attempts > 1:
-                span.set_attribute("playground.attempts", step.attempts)
-            _cost_attrs(span, getattr(step, "cost", None))
+                attrs["playground.attempts"] = step.attempts
+            _cost_attrs(attrs, step.cost)
             if self.telemetry.record_outputs and response is not None:
                 out = {"role": "assistant", "parts": _parts(response.message()), "finish_reason": step.finish_reason}
-                span.set_attribute("gen_ai.output.messages", _json([out]))
+                attrs["gen_ai.output.messages"] = _json([out])
+            span.set_attributes(attrs)
         span.end()
 
     def fail_chat(self, span: Span, exc: BaseException) -> None:
@@ -451,8 +462,9 @@ class RunTrace:
     def traced_tool(self, tool: Any, call: Any) -> Any:
         return TracedTool(tool, self, call)
 
-    def approval_waits(self, state: Any, suspended_ns: int | None) -> None:
-        """One `await_approval {tool}` span per call the suspended run waited on, from suspension until now."""
+    def approval_waits(self, state: Any, suspended_ns: int | None, parent: Any) -> None:
+        """One `await_approval {tool}` span per call the suspended run waited on, from suspension until now (a
+        child of the suspended part, so the waterfall reads: run, wait, resumed run)."""
         if suspended_ns is None:
             return
         from opentelemetry.trace import SpanKind
@@ -468,7 +480,7 @@ class RunTrace:
             if p.reason:
                 attrs["playground.approval.reason"] = p.reason
             span = self.tracer.start_span(
-                f"await_approval {p.tool_name}", self.context, SpanKind.INTERNAL, attributes=attrs,
+                f"await_approval {p.tool_name}", parent, SpanKind.INTERNAL, attributes=attrs,
                 start_time=min(suspended_ns, now),
             )
             span.end(end_time=now)
@@ -491,19 +503,22 @@ class RunTrace:
         span = self.span
         if span.is_recording():
             usage = result.usage
-            span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
-            span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
-            span.set_attribute("gen_ai.response.finish_reasons", [result.finish_reason])
-            span.set_attribute("playground.steps", len(result.steps))
+            attrs: dict[str, Any] = {
+                "gen_ai.usage.input_tokens": usage.input_tokens,
+                "gen_ai.usage.output_tokens": usage.output_tokens,
+                "gen_ai.response.finish_reasons": (result.finish_reason,),
+                "playground.steps": len(result.steps),
+            }
             if result.response.model_id:
-                span.set_attribute("gen_ai.response.model", result.response.model_id)
-            _cost_attrs(span, getattr(result, "cost", None))
+                attrs["gen_ai.response.model"] = result.response.model_id
+            _cost_attrs(attrs, result.cost)
             if result.tripwire is not None:
-                span.set_attribute("playground.tripwire.reason", result.tripwire.reason)
+                attrs["playground.tripwire.reason"] = result.tripwire.reason
             if self.telemetry.record_outputs:
-                span.set_attribute("gen_ai.output.messages", _json([
+                attrs["gen_ai.output.messages"] = _json([
                     {"role": m.role, "parts": _parts(m)} for m in result.response.messages
-                ]))
+                ])
+            span.set_attributes(attrs)
         span.end()
 
     def fail(self, exc: BaseException) -> None:
@@ -527,6 +542,8 @@ class TracedTool:
         self._call = call
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_tool", "_trace", "_call") or name.startswith("__"):
+            raise AttributeError(name)  # not set yet (a copy being made): never recurse
         return getattr(self._tool, name)
 
     def _start(self) -> Span:
@@ -668,7 +685,7 @@ def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | Non
     run = RunTrace(tracer, span, telemetry, agent)
     if resume:
         stored = getattr(state, "trace", None) or {}
-        run.approval_waits(state, stored.get("suspended_ns"))
+        run.approval_waits(state, stored.get("suspended_ns"), parent)
     return run
 
 
@@ -737,7 +754,9 @@ class EmbedSpan:
             span.set_attribute("gen_ai.response.model", result.model)
         if result.data:
             span.set_attribute("gen_ai.embeddings.dimension.count", len(result.data[0].embedding))
-        _cost_attrs(span, getattr(result, "cost", None))
+        attrs: dict[str, Any] = {}
+        _cost_attrs(attrs, result.cost)
+        span.set_attributes(attrs)
         result.trace_id = _hex_trace(span)
         span.end()
 
@@ -842,3 +861,53 @@ def dynamic_instructions(fn: Callable[..., Any], request_context: Any) -> Any:
     if params:
         return fn(ctx)
     return fn()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The playgrounds' own traces
+
+
+_local_provider: Any = None
+
+
+def playground_tracer_provider() -> Any:
+    """Make sure the playgrounds (browser, notebook, CLI) record spans into the local trace store.
+
+    A user's SDK tracer provider set globally gets the store's span processor added (once) and stays in charge:
+    returns None (runs use the global provider). With none set, a private SDK provider writing to the store is
+    returned for runs to pass as `tracing_options={"tracer_provider": ...}` (the global one is left alone, so a user
+    may still set theirs later). None too when the OpenTelemetry SDK (the `otel` extra) is not installed."""
+    global _local_provider
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+    except ImportError:
+        return None
+    from .store.traces import make_processor
+
+    current = trace.get_tracer_provider()
+    if isinstance(current, trace.ProxyTracerProvider) and _configure_from_env():
+        current = trace.get_tracer_provider()
+    with _cache_lock:
+        if isinstance(current, SdkTracerProvider):
+            if not getattr(current, "_playground_store", False):
+                current.add_span_processor(make_processor())
+                current._playground_store = True  # type: ignore[attr-defined]
+            return None
+        if not isinstance(current, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+            return None  # another SDK's provider: it records; the Traces tab cannot read it back
+        if _local_provider is None:
+            provider = SdkTracerProvider(resource=Resource.create({"service.name": "agent-playground"}))
+            provider.add_span_processor(make_processor())
+            _local_provider = provider
+        return _local_provider
+
+
+def local_spans(trace_id: str | None) -> list[dict[str, Any]]:
+    """The spans of one trace from the playground's trace store (oldest first); [] when none are kept."""
+    if not trace_id:
+        return []
+    from .store.traces import TraceStore
+
+    return TraceStore().spans(trace_id)

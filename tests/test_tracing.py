@@ -312,6 +312,7 @@ def test_approval_suspend_and_resume_continue_one_trace(spans: InMemorySpanExpor
     w = dict(wait.attributes or {})
     assert w["playground.approval.decision"] == "approved" and w["gen_ai.tool.call.id"] == "c1"
     assert wait.start_time is not None and part1.start_time is not None and wait.start_time >= part1.start_time
+    assert parent_id(wait) == part1.context.span_id  # type: ignore[union-attr]
     tool_span = by_name(spans)["execute_tool refund"][0]
     assert parent_id(tool_span) == part2.context.span_id  # type: ignore[union-attr]
     assert hex_trace(tool_span) == first.trace_id

@@ -6,6 +6,10 @@ people on one server never see each other's key, conversation or settings.
 
 Offline by construction: analytics and Hugging Face telemetry are switched off before Gradio is imported, server-side
 rendering is off, fonts are the system's, and the server binds to 127.0.0.1 unless told otherwise.
+
+Adding a tab to the main area takes a few lines: write `def build(ui: Ui) -> None` that creates its components (inside
+the tab Gradio has opened) and wires their events to `ui.session` (the gr.State holding the PlaygroundSession), then
+`register_tab("Title", build)` before `build_app()` runs (or pass `tabs=[("Title", build)]` to build_app).
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
+import asyncio
 import json
+import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +34,11 @@ import gradio as gr
 import gradio.themes as gr_themes
 
 from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
+from ..pricing import format_cost
 from ..providers.registry import PROVIDERS
+from .gradio_mcp import build_mcp_tab
+from .mcp_tools import restrict_commands_for_host
+from .gradio_memory import ThreadsUI
 from .render import SETTING_LABELS, chat_messages, exchange_panels, pretty_json
 from .session import (
     COMPATIBLE,
@@ -35,8 +46,8 @@ from .session import (
     CompareColumn,
     PlaygroundSession,
     load_agents,
-    provider_choices,
 )
+from .traces_tab import TRACES_CSS, build_traces_tab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEFAULT_AGENTS = Path.cwd() / "agents"
@@ -49,7 +60,22 @@ SETTING_INFO: dict[str, str] = {
     "seed": "whole number", "max_retries": "0 to 20",
 }
 CHAT_STREAM_INTERVAL = 0.05  # seconds between chat repaints while streaming
+WAIT_REPAINT_SECONDS = 1.0  # while a request waits for the server, the waiting line is repainted this often
 COMPARE_COLUMNS = 4
+USES_BASE_URL = (COMPATIBLE, "ollama")
+BROWSER_STORAGE_KEY = "agent-playground-last-session"
+# After a turn: bring the approval card into view when one waits, else a problem notice when there is one
+# (the person is looking at the message box; a notice at the top of the page would be out of view).
+SCROLL_TO_ATTENTION_JS = """() => {
+  const visible = (el) => el && el.offsetParent !== null && el.getBoundingClientRect().height > 0;
+  const card = document.querySelector('#pg-approval');
+  const notice = document.querySelector('#pg-notice');
+  const target = visible(card) ? card : (visible(notice) ? notice : null);
+  if (target) {
+    const r = target.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) target.scrollIntoView({block: 'center'});
+  }
+}"""
 
 
 def theme() -> gr_themes.Base:
@@ -58,11 +84,37 @@ def theme() -> gr_themes.Base:
 
 def css() -> str:
     path = ASSETS / "playground.css"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    return (path.read_text(encoding="utf-8") if path.is_file() else "") + TRACES_CSS
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Extra tabs (Memory / Threads, Traces ...): registered, then built in the main tab strip
+
+
+@dataclass
+class Ui:
+    """What a tab's builder may use: the per-browser session state, and the Chat tab's components it may update."""
+
+    session: Any  # gr.State holding the PlaygroundSession
+    components: dict[str, Any] = field(default_factory=dict)
+
+
+TabBuilder = Callable[[Ui], None]
+EXTRA_TABS: list[tuple[str, TabBuilder]] = []
+
+
+def register_tab(title: str, build: TabBuilder) -> None:
+    """Add a tab after Chat and Compare; `build(ui)` lays out its components and wires their events."""
+    EXTRA_TABS.append((title, build))
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # View helpers (session -> component updates)
+
+
+def provider_menu() -> list[tuple[str, str]]:
+    """Every provider (label, prefix): the API key field serves the ones whose key the server does not have."""
+    return [(e.label, e.prefix) for e in PROVIDERS.values()]
 
 
 def _notice(text: str | None) -> Any:
@@ -76,7 +128,7 @@ def _status(s: PlaygroundSession) -> str:
         entry = PROVIDERS.get(s.provider)
         label = entry.label if entry else s.provider
         where = f"**{label}** `{s.model_string}` — a real provider: messages are sent to it"
-        if s.provider == COMPATIBLE and s.base_url:
+        if s.provider in USES_BASE_URL and s.base_url:
             where += f" at `{s.mask(s.base_url)}`"
     return f"Agent **{s.agent_name}** on {where}."
 
@@ -88,6 +140,8 @@ def _tools_markdown(s: PlaygroundSession) -> str:
     parts = []
     for t in tools:
         flag = " · needs approval" if t["requires_approval"] else ""
+        if str(t.get("origin", "")).startswith("mcp:"):
+            flag = f" · MCP {t['origin'][4:]}{flag}"
         schema = json.dumps(t["parameters"], indent=2)
         parts.append(f"<details><summary><code>{t['name']}</code>{flag}: {t['description']}</summary>\n\n"
                      f"```json\n{schema}\n```\n</details>")
@@ -105,27 +159,50 @@ def _setting_value(s: PlaygroundSession, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _model_choices(s: PlaygroundSession) -> list[str]:
-    models = s.list_models()
+def _model_update(s: PlaygroundSession, *, list_models: bool = True) -> Any:
+    """The Model field: the provider's list (asked only once it can be: base URL and key given), and a hint."""
+    models = s.list_models() if list_models else []
     if s.model and s.model not in models:
         models = [s.model, *models]
-    return models
+    why = s.cannot_list_models()
+    info = f"{why}; or type a model name" if why else "listed by the provider; or type a name"
+    return gr.Dropdown(choices=models, value=s.model or None, info=info)
+
+
+def _base_url_update(s: PlaygroundSession) -> Any:
+    label = "Ollama host" if s.provider == "ollama" else "Base URL"
+    placeholder = "http://127.0.0.1:11434" if s.provider == "ollama" else "http://127.0.0.1:8000/v1"
+    return gr.Textbox(value=s.base_url or "", visible=s.provider in USES_BASE_URL, label=label,
+                      placeholder=placeholder)
+
+
+def _key_update(s: PlaygroundSession) -> Any:
+    """The API key field: emptied when the typed key was cleared (it belongs to another provider or host), and a
+    hint saying where the next request's key comes from. Its value is never sent to the page otherwise."""
+    cleared = s.key_notice is not None
+    if cleared:
+        s.notice = "; ".join(x for x in (s.notice, s.key_notice) if x)
+        s.key_notice = None
+        return gr.Textbox(value="", info=s.key_hint())
+    return gr.Textbox(info=s.key_hint())
 
 
 def config_updates(s: PlaygroundSession, *, list_models: bool = True) -> list[Any]:
-    """Updates for every settings component, in CONFIG order (the API key is never among them)."""
-    models = _model_choices(s) if list_models else ([s.model] if s.model else [])
+    """Updates for every settings component, in CONFIG order (the API key only ever emptied, never filled)."""
     updates: list[Any] = [
         gr.Dropdown(value=s.agent_name),
         gr.Dropdown(value=s.provider),
-        gr.Textbox(value=s.base_url or "", visible=s.provider == COMPATIBLE),
-        gr.Dropdown(choices=models, value=s.model or None),
+        _base_url_update(s),
+        _model_update(s, list_models=list_models),
+        _key_update(s),
         gr.Textbox(value=s.instructions),
         *[gr.update(value=_setting_value(s, n)) for n in SETTING_FIELDS],
-        gr.CheckboxGroup(choices=list(s.template.tools), value=list(s.active_tools)),
+        gr.CheckboxGroup(choices=list(s.all_tools()), value=list(s.active_tools)),
         gr.Dropdown(choices=_tool_choice_choices(s), value=s.tool_choice),
         gr.Checkbox(value=s.require_approval),
-        gr.Number(value=s.max_steps),
+        gr.Textbox(value=str(s.max_steps)),
+        gr.Textbox(value=f"{s.timeout:g}" if s.timeout else ""),
+        gr.Textbox(value=s.output_schema_text()),
         _tools_markdown(s),
         _status(s),
         _notice(s.notice),
@@ -138,6 +215,11 @@ def _approval_updates(s: PlaygroundSession) -> list[Any]:
     if p is None:
         return [gr.Group(visible=False), "", gr.Textbox(value=""), gr.Textbox(value="")]
     desc = p.schema.get("description", "")
+    origin = str(p.schema.get("origin", ""))
+    if origin.startswith("mcp:"):  # a tool served by an MCP server: say which, and what its server hints
+        hints = p.schema.get("annotations") or {}
+        kind = "read-only" if hints.get("readOnlyHint") else "destructive" if hints.get("destructiveHint", True) else ""
+        desc = f"From MCP server **{origin[4:]}**{f' ({kind})' if kind else ''}. {desc}"
     title = (f"### Approval needed: `{p.tool_name}`\n{desc}\n\nThe model wants to run **{p.tool_name}** with the "
              "arguments below. Edit them if needed (JSON), then **Approve**, or **Decline** with a reason.")
     return [gr.Group(visible=True), title, gr.Textbox(value=json.dumps(p.args, indent=2)), gr.Textbox(value="")]
@@ -147,32 +229,56 @@ def _panel_updates(s: PlaygroundSession, inspect: dict[str, Any] | None = None) 
     ex = s.selected_exchange()
     p = exchange_panels(ex, inspect)
     code = s.export_code(ex) if ex is not None else {"python": "", "curl": ""}
-    return [p.inspect, p.raw_request, p.raw_response, p.reasoning, p.sources, p.usage, p.usage_chart, p.steps,
+    usage = f"{p.usage}\n\n**Cost of the session**\n\n{s.cost_markdown()}"  # per step, exchange, session
+    return [p.inspect, p.raw_request, p.raw_response, p.reasoning, p.sources, usage, p.usage_chart, p.steps,
             code["python"], code["curl"]]
 
 
 def _chat(s: PlaygroundSession) -> list[dict[str, Any]]:
-    messages, _ = chat_messages(s.exchanges)
-    return [dict(m) for m in messages]
+    messages: list[dict[str, Any]] = [dict(m) for m in chat_messages(s.exchanges)[0]]
+    waiting = s.waiting_text()
+    if waiting:  # a request waits for the server: say so, with the attempt and the timeout
+        line: dict[str, Any] = {"role": "assistant", "content": f"*{waiting}*"}
+        if messages and messages[-1].get("content") == "…":
+            messages[-1] = line
+        else:
+            messages.append(line)
+    return messages
+
+
+def _session_file(s: PlaygroundSession) -> str:
+    """The session saved to this browser session's own temp file (for the one-click Save download)."""
+    folder = Path(tempfile.gettempdir()) / "playground-sessions" / f"{id(s):x}"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / "playground-session.json"
+    path.write_text(s.save(), encoding="utf-8")
+    path.chmod(0o600)
+    return str(path)
+
+
+N_TURN = 1 + 1 + 4 + 10 + 2  # chat, notice, approval card (4), panels (10), save download, browser copy
 
 
 def _all_updates(s: PlaygroundSession, inspect: dict[str, Any] | None = None) -> list[Any]:
-    """chat, notice, approval card (4), panels (10)."""
-    return [_chat(s), _notice(s.notice), *_approval_updates(s), *_panel_updates(s, inspect)]
+    """chat, notice, approval card (4), panels (10), the Save download and this browser's copy of the session."""
+    saved = s.save()
+    return [_chat(s), _notice(s.notice), *_approval_updates(s), *_panel_updates(s, inspect),
+            gr.DownloadButton(value=_session_file(s)), saved]
 
 
-def _configure(s: PlaygroundSession, values: tuple[Any, ...]) -> list[str]:
+def _configure(s: PlaygroundSession, values: Sequence[Any]) -> list[str]:
     """Apply the settings column's values (CONFIG_INPUT order) to the session; returns the problems."""
     (agent, provider, base_url, model, api_key, instructions, *rest) = values
     settings_values = rest[: len(SETTING_FIELDS)]
-    tools, tool_choice, require_approval, max_steps = rest[len(SETTING_FIELDS):]
+    tools, tool_choice, require_approval, max_steps, timeout, schema = rest[len(SETTING_FIELDS):]
     problems = s.configure(agent=agent, provider=provider)
     problems += s.configure(
         base_url=base_url or "", api_key=api_key or "", model=model or "", instructions=instructions or "",
         settings=dict(zip(SETTING_FIELDS, settings_values, strict=True)), active_tools=list(tools or []),
         tool_choice=tool_choice or "auto", require_approval=bool(require_approval),
-        max_steps=max_steps if max_steps is not None else "",
+        max_steps=max_steps if max_steps not in (None, "") else "", timeout=timeout or "",
     )
+    problems += s.configure_output_schema(schema or "")
     return problems
 
 
@@ -181,10 +287,21 @@ def _configure(s: PlaygroundSession, values: tuple[Any, ...]) -> list[str]:
 
 
 async def _stream(s: PlaygroundSession, events: AsyncIterator[StreamEvent]) -> AsyncIterator[list[Any]]:
-    """While streaming, repaint the chat (at most every CHAT_STREAM_INTERVAL); at the end, everything."""
-    skip_rest = [gr.skip()] * (1 + 4 + 10)
+    """While streaming, repaint the chat (at most every CHAT_STREAM_INTERVAL, and every WAIT_REPAINT_SECONDS while
+    a request waits for the server); at the end, everything."""
+    skip_rest = [gr.skip()] * (N_TURN - 1)
     last = 0.0
-    async for ev in events:
+    it = events.__aiter__()
+    while True:
+        nxt = asyncio.ensure_future(it.__anext__())
+        while not nxt.done():
+            await asyncio.wait({nxt}, timeout=WAIT_REPAINT_SECONDS)
+            if not nxt.done() and s.waiting_text():
+                yield [_chat(s), *skip_rest]
+        try:
+            ev = nxt.result()
+        except StopAsyncIteration:
+            break
         now = time.monotonic()
         if isinstance(ev, FinishEvent | ErrorEvent | StepStartEvent) or now - last >= CHAT_STREAM_INTERVAL:
             last = now
@@ -192,21 +309,30 @@ async def _stream(s: PlaygroundSession, events: AsyncIterator[StreamEvent]) -> A
     yield _all_updates(s)
 
 
-def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
-    """The playground's Blocks. `agents_dir` (default ./agents) holds example agents, one `agent` per file."""
+def _setting_box(proto: PlaygroundSession, name: str) -> Any:
+    label = SETTING_LABELS.get(name, name)
+    # text fields, not gr.Number: an empty field must stay "unset" (a Number sends 0)
+    return gr.Textbox(_setting_value(proto, name), label=label, lines=2 if name == "stop_sequences" else 1,
+                      placeholder=f"unset ({SETTING_INFO[name]})", max_lines=6 if name == "stop_sequences" else 1)
+
+
+def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, TabBuilder]] = ()) -> gr.Blocks:
+    """The playground's Blocks. `agents_dir` (default ./agents) holds example agents, one `agent` per file; `tabs`
+    (and `register_tab`) add tabs to the main area."""
     folder = Path(agents_dir) if agents_dir is not None else DEFAULT_AGENTS
     agents, load_problems = load_agents(folder if folder.is_dir() else None)
     if agents_dir is not None and not folder.is_dir():
         load_problems.append(f"agents folder {str(folder)!r} does not exist")
 
     def new_session() -> PlaygroundSession:
-        return PlaygroundSession((agents, load_problems))
+        return PlaygroundSession((agents, load_problems), memory=True)  # threads persist (gradio_memory.py)
 
     proto = new_session()
-    providers = provider_choices()
+    providers = provider_menu()
 
     with gr.Blocks(title="Agent Playground", analytics_enabled=False) as demo:
         session = gr.State(new_session)  # one PlaygroundSession per browser session
+        browser_copy = gr.BrowserState(None, storage_key=BROWSER_STORAGE_KEY)  # survives a reload (no key in it)
         with gr.Row(elem_id="pg-header"):
             gr.Markdown("# Agent Playground", elem_id="pg-title")
             status = gr.Markdown(_status(proto), elem_id="pg-status")
@@ -219,37 +345,37 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                 agent = gr.Dropdown(list(proto.agents), value=proto.agent_name, label="Agent",
                                     info="from the agents folder, or a blank agent")
                 provider = gr.Dropdown(providers, value=proto.provider, label="Provider")
-                base_url = gr.Textbox(proto.base_url or "", label="Base URL", visible=proto.provider == COMPATIBLE,
-                                      placeholder="http://127.0.0.1:8000/v1")
-                model = gr.Dropdown(_model_choices(proto), value=proto.model, label="Model", allow_custom_value=True,
-                                    info="listed by the provider; or type a name")
-                api_key = gr.Textbox("", label="API key", type="password",
-                                     placeholder="kept for this browser session only; empty: the environment's",
-                                     elem_id="pg-api-key")
+                base_url = gr.Textbox(proto.base_url or "", label="Base URL", visible=proto.provider in USES_BASE_URL,
+                                      placeholder="http://127.0.0.1:8000/v1", elem_id="pg-base-url")
+                model = gr.Dropdown([proto.model] if proto.model else [], value=proto.model, label="Model",
+                                    allow_custom_value=True, info="listed by the provider; or type a name")
+                api_key = gr.Textbox("", label="API key", type="password", info=proto.key_hint(),
+                                     placeholder="kept for this browser session only", elem_id="pg-api-key")
                 instructions = gr.Textbox(proto.instructions, label="Instructions", lines=3, max_lines=12)
                 with gr.Accordion("Model settings", open=False, elem_id="pg-model-settings"):
                     gr.Markdown("Leave a field empty to leave it unset: unset settings are not sent.")
-                    setting_inputs: list[Any] = []
-                    for name in SETTING_FIELDS:
-                        label = SETTING_LABELS.get(name, name)
-                        # text fields, not gr.Number: an empty field must stay "unset" (a Number sends 0)
-                        comp: Any = gr.Textbox(_setting_value(proto, name), label=label,
-                                               lines=2 if name == "stop_sequences" else 1,
-                                               placeholder=f"unset ({SETTING_INFO[name]})",
-                                               max_lines=6 if name == "stop_sequences" else 1)
-                        setting_inputs.append(comp)
-                tools = gr.CheckboxGroup(list(proto.template.tools), value=proto.active_tools, label="Tools",
+                    setting_inputs = [_setting_box(proto, name) for name in SETTING_FIELDS]
+                tools = gr.CheckboxGroup(list(proto.all_tools()), value=proto.active_tools, label="Tools",
                                          info="checked tools are offered to the model")
                 tool_schemas = gr.Markdown(_tools_markdown(proto), elem_id="pg-tool-schemas")
                 tool_choice = gr.Dropdown(_tool_choice_choices(proto), value=proto.tool_choice, label="Tool choice")
                 require_approval = gr.Checkbox(proto.require_approval, label="Require approval",
                                                info="every tool call waits for Approve / Decline")
-                max_steps = gr.Number(proto.max_steps, label="Max steps", precision=0)
+                # text, not gr.Number: a Number rounds 1.5 to 2 before the session can say it is not whole
+                max_steps = gr.Textbox(str(proto.max_steps), label="Max steps", placeholder="1 to 50")
+                timeout = gr.Textbox(f"{proto.timeout:g}" if proto.timeout else "", label="Timeout (s)",
+                                     placeholder="60", info="how long one attempt may wait for the server")
+                output_schema = gr.Textbox(proto.output_schema_text(), label="Structured output (JSON Schema)",
+                                           lines=3, max_lines=14, elem_id="pg-output-schema",
+                                           placeholder='{"type": "object", "properties": {"name": {"type": '
+                                                       '"string"}}, "required": ["name"]}',
+                                           info="the answer is parsed into this; empty: plain text")
             # -- chat and panels ----------------------------------------------------------------------------------
             with gr.Column(scale=3, elem_id="pg-main"), gr.Tabs(elem_id="pg-main-tabs"):
                 with gr.Tab("Chat", id="chat"):
-                    notice = gr.Markdown("", visible=False, elem_id="pg-notice")
-                    chatbot = gr.Chatbot([], label="Chat", height=460, elem_id="pg-chat",
+                    threads_ui = ThreadsUI(proto)  # threads and memory (gradio_memory.py)
+                    chatbot = gr.Chatbot([], label="Chat", height=460, elem_id="pg-chat", buttons=["copy", "copy_all"],
+                                         sanitize_html=True, allow_tags=False,
                                          placeholder="Send a message to the agent. Try the support agent with "
                                                      "“refund order 42”.")
                     with gr.Group(visible=False, elem_id="pg-approval") as approval:
@@ -261,13 +387,18 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                             reason = gr.Textbox("", label="Reason", placeholder="why it is declined (optional)",
                                                 scale=3, elem_id="pg-decline-reason")
                             decline_btn = gr.Button("Decline", variant="stop", scale=1)
-                    message = gr.Textbox("", label="Message", lines=2, max_lines=8, elem_id="pg-message",
+                    notice = gr.Markdown("", visible=False, elem_id="pg-notice")  # where the person is looking
+                    # lines=1 (growing to 8): Enter sends, Shift+Enter adds a line, as the hint says
+                    message = gr.Textbox("", label="Message", lines=1, max_lines=8, elem_id="pg-message",
                                          placeholder="Type a message; Enter sends, Shift+Enter for a new line")
                     with gr.Row():
                         send_btn = gr.Button("Send", variant="primary")
                         inspect_btn = gr.Button("Inspect")
                         stop_btn = gr.Button("Stop", variant="stop")
                         clear_btn = gr.Button("Clear")
+                        save_btn = gr.DownloadButton("Save session", size="sm", elem_id="pg-save")
+                        load_btn = gr.UploadButton("Load session", file_types=[".json"], size="sm",
+                                                   elem_id="pg-load")
                     with gr.Tabs(elem_id="pg-panels") as panel_tabs:
                         with gr.Tab("Inspect", id="inspect"):
                             gr.Markdown("The exact request **before** it is sent (key masked).")
@@ -287,17 +418,16 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                             p_usage = gr.Markdown("*No usage yet.*")
                         with gr.Tab("Steps", id="steps"):
                             p_steps = gr.HTML("", elem_id="pg-steps")
+                        threads_ui.memory_tab()
                         with gr.Tab("Code", id="code"):
                             p_python = gr.Code("", language="python", label="Python", interactive=False)
                             p_curl = gr.Code("", language="shell", label="curl", interactive=False)
-                    with gr.Row(elem_id="pg-session-files"):
-                        save_btn = gr.Button("Save session", size="sm")
-                        load_btn = gr.UploadButton("Load session", file_types=[".json"], size="sm")
-                        session_file = gr.File(label="Session file", visible=False, interactive=False)
+                    session_file = gr.File(label="Session file", visible=False, interactive=False)
                 with gr.Tab("Compare", id="compare"):
                     gr.Markdown("Send the same message to 2–4 models or settings side by side. The agent, "
                                 "instructions, tools and conversation of the Chat tab are used; the "
-                                "conversation is not changed.")
+                                "conversation is not changed. Each column streams, as Chat does, so latencies "
+                                "compare with Chat's.")
                     compare_message = gr.Textbox("", label="Compare message", lines=2, elem_id="pg-compare-message")
                     n_columns = gr.Radio([2, 3, 4], value=2, label="Columns")
                     col_boxes: list[Any] = []
@@ -321,37 +451,57 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                             col_inputs += [c_provider, c_model, c_base, c_temp, c_max]
                             col_outputs.append(c_out)
                     compare_btn = gr.Button("Compare", variant="primary")
+                ui = Ui(session, {"chatbot": chatbot, "notice": notice, "status": status, "message": message,
+                                  "tools": tools, "tool_schemas": tool_schemas, "tool_choice": tool_choice})
+                for title, build in [("Traces", build_traces_tab), ("MCP", build_mcp_tab), *EXTRA_TABS, *tabs]:
+                    with gr.Tab(title) as tab:
+                        ui.components["tab"] = tab
+                        build(ui)
 
         config_inputs = [agent, provider, base_url, model, api_key, instructions, *setting_inputs, tools,
-                         tool_choice, require_approval, max_steps]
-        config_outputs = [agent, provider, base_url, model, instructions, *setting_inputs, tools, tool_choice,
-                          require_approval, max_steps, tool_schemas, status, notice]
+                         tool_choice, require_approval, max_steps, timeout, output_schema]
+        config_outputs = [agent, provider, base_url, model, api_key, instructions, *setting_inputs, tools,
+                          tool_choice, require_approval, max_steps, timeout, output_schema, tool_schemas, status,
+                          notice]
         approval_outputs = [approval, approval_title, approval_args, reason]
         panel_outputs = [p_inspect, p_raw_request, p_raw_response, p_reasoning, p_sources, p_usage, p_usage_chart,
                          p_steps, p_python, p_curl]
-        turn_outputs = [chatbot, notice, *approval_outputs, *panel_outputs]
+        turn_outputs = [chatbot, notice, *approval_outputs, *panel_outputs, save_btn, browser_copy]
+        assert len(turn_outputs) == N_TURN
 
         # -- settings ---------------------------------------------------------------------------------------------
         def on_agent(s: PlaygroundSession, name: str) -> list[Any]:
+            s.notice = None  # choosing an agent may say why its own model cannot be used as it is
             problems = s.configure(agent=name)
+            if problems:
+                s.notice = "; ".join(problems)
+            return config_updates(s)
+
+        def on_provider(s: PlaygroundSession, prefix: str, url: str) -> list[Any]:
+            # the key field is not read here: a key typed for the provider being left never follows the switch
+            s.notice = None
+            problems = s.configure(provider=prefix)
+            if s.provider in USES_BASE_URL and url and not s.base_url:
+                problems += s.configure(base_url=url)
+            if problems:
+                s.notice = "; ".join(problems)
+            return config_updates(s)
+
+        def on_base_url(s: PlaygroundSession, url: str) -> list[Any]:
+            s.notice = None
+            problems = s.configure(base_url=url or "")
+            if problems:
+                s.notice = "; ".join(problems)
+                return [gr.skip(), _key_update(s), _status(s), _notice(s.notice)]
+            key = _key_update(s)
+            return [_model_update(s), key, _status(s), _notice(s.notice)]
+
+        def on_key(s: PlaygroundSession, key: str) -> list[Any]:
+            """A key typed (or emptied): the model list can be asked for now, with it."""
+            s.notice = None
+            problems = s.configure(api_key=key or "")
             s.notice = "; ".join(problems) or None
-            return config_updates(s)
-
-        def on_provider(s: PlaygroundSession, prefix: str, url: str, key: str) -> list[Any]:
-            s.notice = None
-            problems = s.configure(provider=prefix, base_url=url or "", api_key=key or "")
-            if problems:
-                s.notice = "; ".join(problems)
-            return config_updates(s)
-
-        def on_base_url(s: PlaygroundSession, url: str, key: str) -> list[Any]:
-            s.notice = None
-            problems = s.configure(base_url=url or "", api_key=key or "")
-            if problems:
-                s.notice = "; ".join(problems)
-                return [gr.skip(), _status(s), _notice(s.notice)]
-            models = _model_choices(s) if s.base_url else [s.model] if s.model else []
-            return [gr.Dropdown(choices=models, value=s.model or None), _status(s), _notice(s.notice)]
+            return [_model_update(s), gr.Textbox(info=s.key_hint()), _status(s), _notice(s.notice)]
 
         def on_config(s: PlaygroundSession, *values: Any) -> list[Any]:
             problems = _configure(s, values)
@@ -359,23 +509,35 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
             return [gr.Dropdown(choices=_tool_choice_choices(s), value=s.tool_choice), _status(s), _notice(s.notice)]
 
         agent.input(on_agent, [session, agent], config_outputs, api_name="select_agent")
-        provider.input(on_provider, [session, provider, base_url, api_key], config_outputs, api_name="select_provider")
-        base_url.blur(on_base_url, [session, base_url, api_key], [model, status, notice], api_name="set_base_url")
-        for comp in [model, instructions, *setting_inputs, tools, tool_choice, require_approval, max_steps]:
+        provider.input(on_provider, [session, provider, base_url], config_outputs, api_name="select_provider")
+        base_url.blur(on_base_url, [session, base_url], [model, api_key, status, notice], api_name="set_base_url")
+        base_url.submit(on_base_url, [session, base_url], [model, api_key, status, notice],
+                        api_visibility="private")
+        api_key.blur(on_key, [session, api_key], [model, api_key, status, notice], api_visibility="private",
+                     show_progress="hidden")
+        for comp in [model, instructions, *setting_inputs, tools, tool_choice, require_approval]:
             comp.input(on_config, [session, *config_inputs], [tool_choice, status, notice], api_visibility="private",
                        show_progress="hidden")
-        api_key.blur(on_config, [session, *config_inputs], [tool_choice, status, notice], api_visibility="private",
-                     show_progress="hidden")
+        for comp in [max_steps, timeout, output_schema]:
+            comp.blur(on_config, [session, *config_inputs], [tool_choice, status, notice], api_visibility="private",
+                      show_progress="hidden")
+
         def on_configure_json(s: PlaygroundSession, fields_json: str) -> list[Any]:
             """API: apply choices given as JSON, e.g. {"agent": "support", "settings": {"temperature": 0.2}}."""
             try:
                 fields = json.loads(fields_json or "{}")
                 if not isinstance(fields, dict):
                     raise ValueError("expected a JSON object")
+                schema = fields.pop("output_schema", None)
                 problems = s.configure(**{k: fields[k] for k in ("agent", "provider") if k in fields})
                 problems += s.configure(**{k: v for k, v in fields.items() if k not in ("agent", "provider")})
+                if schema is not None:
+                    problems += s.configure_output_schema(schema if isinstance(schema, str) else json.dumps(schema))
             except (ValueError, TypeError) as exc:
                 problems = [f"configure: {s.mask(str(exc))}"]
+            if s.key_notice:
+                problems.append(s.key_notice)
+                s.key_notice = None
             s.notice = "; ".join(problems) or None
             return [_status(s), _notice(s.notice), json.dumps(s.config())]
 
@@ -386,25 +548,42 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
         )
 
         # -- chat -------------------------------------------------------------------------------------------------
+        def refused(s: PlaygroundSession) -> list[Any]:
+            """A Send that cannot start: the reason where the person looks; the typed text stays in the box."""
+            return [gr.skip(), _notice(s.notice), *[gr.skip()] * (N_TURN - 2), gr.skip()]
+
         async def on_send(s: PlaygroundSession, text: str, *values: Any) -> AsyncIterator[list[Any]]:
+            if s.busy:  # never dropped without a word (Send and Enter stay live while a reply streams)
+                s.notice = "A reply is still streaming: wait for it, or press Stop. Your message is kept in the box."
+                yield refused(s)
+                return
             problems = _configure(s, values)
+            if s.key_notice:
+                problems.append(s.key_notice)
+                s.key_notice = None
             if problems:
                 s.notice = "; ".join(problems)
-                yield [gr.skip(), _notice(s.notice), *[gr.skip()] * 4, *[gr.skip()] * 10, gr.skip()]
+                yield refused(s)
                 return
             if not (text or "").strip():
                 s.notice = "Message: type a message first"
-                yield [gr.skip(), _notice(s.notice), *[gr.skip()] * 4, *[gr.skip()] * 10, gr.skip()]
+                yield refused(s)
                 return
-            started = s.busy or s.pending is not None
+            before = len(s.exchanges)
+            cleared = False
             async for updates in _stream(s, s.send(text)):
-                yield [*updates, gr.skip() if started else ""]
+                started = len(s.exchanges) > before
+                if started and not cleared:  # the message moved into the chat: empty the box, once
+                    cleared = True
+                    yield [*updates, ""]
+                else:
+                    yield [*updates, gr.skip()]
 
         async def on_approve(s: PlaygroundSession, args_text: str) -> AsyncIterator[list[Any]]:
             call_id = s.pending.tool_call_id if s.pending else ""
             async for updates in _stream(s, s.approve(call_id, args_text)):
                 if s.pending is not None and s.notice:  # bad arguments: keep the card as it is
-                    yield [updates[0], _notice(s.notice), *[gr.skip()] * 4, *[gr.skip()] * 10]
+                    yield [updates[0], _notice(s.notice), *[gr.skip()] * (N_TURN - 2)]
                     continue
                 yield updates
 
@@ -441,9 +620,10 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
             return _panel_updates(s)
 
         send_event = dict(fn=on_send, inputs=[session, message, *config_inputs], outputs=[*turn_outputs, message],
-                          concurrency_limit=None, show_progress="hidden")
-        send_btn.click(**send_event, api_visibility="private")  # type: ignore[arg-type]
-        message.submit(**send_event, api_visibility="private")  # type: ignore[arg-type]
+                          concurrency_limit=None, show_progress="hidden", trigger_mode="multiple")
+        for trigger in (send_btn.click, message.submit):
+            threads_ui.after(trigger(**send_event, api_visibility="private").then(  # type: ignore[arg-type]
+                None, js=SCROLL_TO_ATTENTION_JS), session)
 
         async def on_send_text(s: PlaygroundSession, text: str) -> AsyncIterator[list[Any]]:
             """API: send with the session's current choices (set them with /configure)."""
@@ -462,22 +642,22 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
         gr.Button(visible=False).click(on_send_text, [session, api_text], turn_outputs, api_name="send",
                                        concurrency_limit=None)
         gr.Button(visible=False).click(on_inspect_text, [session, api_text], [api_out], api_name="inspect")
-        approve_btn.click(on_approve, [session, approval_args], turn_outputs, api_name="approve",
-                          concurrency_limit=None, show_progress="hidden")
-        decline_btn.click(on_decline, [session, reason], turn_outputs, api_name="decline", concurrency_limit=None,
-                          show_progress="hidden")
+        threads_ui.after(approve_btn.click(on_approve, [session, approval_args], turn_outputs, api_name="approve",
+                          concurrency_limit=None, show_progress="hidden").then(None, js=SCROLL_TO_ATTENTION_JS), session)
+        threads_ui.after(decline_btn.click(on_decline, [session, reason], turn_outputs, api_name="decline",
+                          concurrency_limit=None, show_progress="hidden").then(None, js=SCROLL_TO_ATTENTION_JS), session)
         inspect_btn.click(on_inspect, [session, message, *config_inputs], [notice, p_inspect, panel_tabs],
-                          api_visibility="private", concurrency_limit=None)
+                          api_visibility="private", concurrency_limit=None).then(None, js=SCROLL_TO_ATTENTION_JS)
         stop_btn.click(on_stop, [session], None, api_name="stop", queue=False)
-        clear_btn.click(on_clear, [session], [*turn_outputs, message], api_name="clear")
-        chatbot.select(on_select, [session], panel_outputs, api_visibility="private")
+        threads_ui.after(clear_btn.click(on_clear, [session], [*turn_outputs, message], api_name="clear"), session)
+        # the chat's own trash icon is hidden (assets/playground.css); should it be shown, it does what Clear does
+        chatbot.clear(on_clear, [session], [*turn_outputs, message], api_visibility="private")
+        threads_ui.after(chatbot.select(on_select, [session], panel_outputs, api_visibility="private"), session)
+        threads_ui.wire(demo, session, turn_outputs, _all_updates)
 
         # -- save / load ------------------------------------------------------------------------------------------
         def on_save(s: PlaygroundSession) -> Any:
-            folder = Path(tempfile.mkdtemp(prefix="playground-session-"))
-            path = folder / f"playground-session-{time.strftime('%Y%m%d-%H%M%S')}.json"
-            path.write_text(s.save(), encoding="utf-8")
-            return gr.File(value=str(path), visible=True)
+            return gr.File(value=_session_file(s), visible=True)
 
         def on_load(s: PlaygroundSession, file: Any) -> list[Any]:
             path = file if isinstance(file, str) else getattr(file, "name", None)
@@ -486,12 +666,32 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                 problems = s.load(data)
                 s.notice = "; ".join(problems) or None
             except (OSError, UnicodeDecodeError, ValueError) as exc:
-                s.notice = s.mask(str(exc))
+                s.notice = s.mask(str(exc))  # the session is as it was: the load changed nothing
             updates = config_updates(s, list_models=False)
             return [*updates[:-1], *_all_updates(s)]
 
-        save_btn.click(on_save, [session], [session_file], api_name="save")
+        def on_restore(s: PlaygroundSession, saved: Any) -> list[Any]:
+            """A reload: the last session of this browser comes back (settings, conversation, a pending approval)."""
+            if not saved or s.exchanges:
+                return [gr.skip()] * (len(config_outputs) - 1 + N_TURN)
+            try:
+                problems = s.load(saved)
+                s.notice = "; ".join(problems) or None
+            except ValueError as exc:
+                s.notice = f"Your last session could not be restored ({s.mask(str(exc))}); starting afresh."
+            updates = config_updates(s, list_models=False)
+            turn = _all_updates(s)
+            if s.notice is None and s.exchanges:
+                turn[1] = gr.Markdown("Restored your last session from this browser; press **Clear** to start "
+                                      "afresh.", visible=True)
+            return [*updates[:-1], *turn]
+
+        save_btn.click(lambda s: gr.DownloadButton(value=_session_file(s)), [session], [save_btn],
+                       api_visibility="private")
+        gr.Button(visible=False).click(on_save, [session], [session_file], api_name="save")
         load_btn.upload(on_load, [session, load_btn], [*config_outputs[:-1], *turn_outputs], api_name="load")
+        demo.load(on_restore, [session, browser_copy], [*config_outputs[:-1], *turn_outputs],
+                  api_visibility="private")
 
         # -- compare ----------------------------------------------------------------------------------------------
         def on_columns(n: int) -> list[Any]:
@@ -517,7 +717,8 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
                 latency = f"{o.latency_ms:,.0f} ms" if o.latency_ms is not None else "–"
                 out.append(f"#### {o.label}\n\n{o.text or '*(no text)*'}\n\n---\n"
                            f"**Usage:** {o.usage.input_tokens} in · {o.usage.output_tokens} out · "
-                           f"{o.usage.total_tokens} total  \n**Latency:** {latency} · finish `{o.finish_reason}`")
+                           f"{o.usage.total_tokens} total · cost {format_cost(o.cost)}  \n"
+                           f"**Latency:** {latency} · finish `{o.finish_reason}`")
             return out + [""] * (COMPARE_COLUMNS - len(out))
 
         n_columns.change(on_columns, [n_columns], col_boxes, api_visibility="private")
@@ -532,7 +733,8 @@ def build_app(agents_dir: str | Path | None = None) -> gr.Blocks:
             except (ValueError, TypeError) as exc:
                 return json.dumps({"error": s.mask(str(exc))})
             return json.dumps([{"label": o.label, "model": o.model, "text": o.text, "usage": o.usage.model_dump(),
-                                 "latency_ms": o.latency_ms, "finish_reason": o.finish_reason, "error": o.error}
+                                 "latency_ms": o.latency_ms, "finish_reason": o.finish_reason, "error": o.error,
+                                 "cost": format_cost(o.cost)}
                                 for o in outcomes])
 
         api_columns = gr.Textbox(visible=False)
@@ -551,6 +753,7 @@ def launch_kwargs(host: str, port: int, auth: tuple[str, str] | None) -> dict[st
 def serve(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860,
           auth: tuple[str, str] | None = None, **kwargs: Any) -> gr.Blocks:
     """Start the playground without blocking (tests); `demo.close()` stops it."""
+    restrict_commands_for_host(host)  # MCP server commands run on this machine
     demo = build_app(agents_dir)
     demo.queue(default_concurrency_limit=None)
     demo.launch(**{**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs})
@@ -559,8 +762,17 @@ def serve(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: i
 
 def launch(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860,
            auth: tuple[str, str] | None = None, **kwargs: Any) -> None:
-    """Start the playground at http://HOST:PORT on the demo model and block until it is stopped."""
+    """Start the playground at http://HOST:PORT on the demo model and block until it is stopped. Says that it is
+    starting at once, and prints the URL when the page can be opened."""
+    started = time.monotonic()
+    print("Agent Playground: starting (building the page)…", file=sys.stderr, flush=True)
+    restrict_commands_for_host(host)  # MCP server commands run on this machine
     demo = build_app(agents_dir)
     demo.queue(default_concurrency_limit=None)
-    demo.launch(**{**launch_kwargs(host, port, auth), **kwargs})
-
+    demo.launch(**{**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs})
+    print(f"Agent Playground: ready at {demo.local_url} ({time.monotonic() - started:.1f} s). Press Ctrl+C to stop.",
+          file=sys.stderr, flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        demo.close()

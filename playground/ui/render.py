@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
@@ -27,6 +28,7 @@ from ..events import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from ..pricing import format_cost
 from ..result import GenerationResult, Step
 
 BlockKind = Literal["reasoning", "text", "tool", "error", "notice"]
@@ -217,11 +219,27 @@ def tool_block_markdown(b: Block) -> str:
     return "\n\n".join(parts)
 
 
+_CODE = re.compile(r"(```.*?(?:```|$)|`[^`\n]*`)", re.S)
+
+
+def safe_markdown(text: str) -> str:
+    """User or model text for a Markdown view, never live HTML: `<`, `>` and `&` outside code are escaped (so a tag
+    shows as text), and an image (`![alt](url)`) shows as its text instead of being fetched. Code spans and fenced
+    blocks are left as they are: Markdown shows their content as text already."""
+    out: list[str] = []
+    for i, piece in enumerate(_CODE.split(text)):
+        if i % 2:  # code
+            out.append(piece)
+        else:
+            out.append(html.escape(piece, quote=False).replace("![", "!\\["))
+    return "".join(out)
+
+
 def block_messages(b: Block) -> list[ChatMessageView]:
     if b.kind == "text":
-        return [{"role": "assistant", "content": b.text}] if b.text else []
+        return [{"role": "assistant", "content": safe_markdown(b.text)}] if b.text else []
     if b.kind == "reasoning":
-        return [{"role": "assistant", "content": b.text,
+        return [{"role": "assistant", "content": safe_markdown(b.text),
                  "metadata": {"title": "Reasoning", "status": "done" if b.done else "pending"}}]
     if b.kind == "tool":
         meta: ChatMetadata = {
@@ -234,9 +252,24 @@ def block_messages(b: Block) -> list[ChatMessageView]:
             meta["duration"] = round(b.duration_ms / 1000, 3)
         return [{"role": "assistant", "content": tool_block_markdown(b), "metadata": meta}]
     if b.kind == "error":
-        return [{"role": "assistant", "content": f"**Error.** {b.text}\n\n*The conversation is kept; fix the "
-                                                 "problem and send again.*"}]
-    return [{"role": "assistant", "content": b.text}]
+        return [{"role": "assistant", "content": f"**Error.** {safe_markdown(b.text)}\n\n*The conversation is kept; "
+                                                 "fix the problem and send again.*"}]
+    return [{"role": "assistant", "content": f"*{safe_markdown(b.text)}*"}]
+
+
+def result_messages(result: GenerationResult | None) -> list[ChatMessageView]:
+    """What a finished exchange adds below its reply: the parsed structured object, and warnings (e.g. a setting the
+    provider does not take, which was not sent) so nothing is dropped without a word."""
+    if result is None:
+        return []
+    out: list[ChatMessageView] = []
+    if result.object is not None:
+        out.append({"role": "assistant", "content": f"```json\n{pretty_json(result.object)}\n```",
+                    "metadata": {"title": "Structured output (parsed object)", "status": "done"}})
+    if result.warnings:
+        lines = "\n".join(f"- {safe_markdown(str(w))}" for w in result.warnings)
+        out.append({"role": "assistant", "content": lines, "metadata": {"title": "Warnings", "status": "done"}})
+    return out
 
 
 def chat_messages(exchanges: list[Any]) -> tuple[list[ChatMessageView], list[int]]:
@@ -244,9 +277,10 @@ def chat_messages(exchanges: list[Any]) -> tuple[list[ChatMessageView], list[int
     out: list[ChatMessageView] = []
     owner: list[int] = []
     for i, ex in enumerate(exchanges):
-        items: list[ChatMessageView] = [{"role": "user", "content": ex.user_text}]
+        items: list[ChatMessageView] = [{"role": "user", "content": safe_markdown(ex.user_text)}]
         for b in ex.view.blocks:
             items += block_messages(b)
+        items += result_messages(ex.result)
         if ex.status == "stopped":
             items.append({"role": "assistant", "content": "*Stopped.*"})
         if ex.status == "running" and len(items) == 1:
@@ -292,7 +326,20 @@ def _event_json(raw: Any) -> Any:
 
 
 def raw_requests(steps: list[Step]) -> dict[str, Any]:
-    return {f"step {s.index + 1}": s.raw_request.model_dump(mode="json") if s.raw_request else None for s in steps}
+    out: dict[str, Any] = {}
+    for s in steps:
+        out[f"step {s.index + 1}"] = s.raw_request.model_dump(mode="json") if s.raw_request else None
+        out.update(_tool_exchanges(s, "request"))
+    return out
+
+
+def _tool_exchanges(step: Step, part: str) -> dict[str, Any]:
+    """The JSON-RPC exchange of each MCP tool call of the step, beside the model's wire."""
+    return {
+        f"step {step.index + 1} · MCP {r.exchange.get('server', '')} · {r.tool_name}": r.exchange.get(part)
+        for r in step.tool_results
+        if getattr(r, "exchange", None)
+    }
 
 
 def raw_responses(steps: list[Step]) -> dict[str, Any]:
@@ -304,6 +351,7 @@ def raw_responses(steps: list[Step]) -> dict[str, Any]:
             continue
         body = [_event_json(e) for e in r.body] if r.stream and isinstance(r.body, list) else r.body
         out[f"step {s.index + 1}"] = {"status": r.status, "headers": r.headers, "stream": r.stream, "body": body}
+        out.update(_tool_exchanges(s, "response"))
     return out
 
 
@@ -342,6 +390,7 @@ def usage_rows(steps: list[Step]) -> list[dict[str, Any]]:
             "total": u.total_tokens,
             "latency_ms": round(s.latency_ms, 1) if s.latency_ms is not None else None,
             "first_chunk_ms": round(s.time_to_first_chunk_ms, 1) if s.time_to_first_chunk_ms is not None else None,
+            "cost": format_cost(s.cost),
         })
     return rows
 
@@ -350,14 +399,15 @@ def usage_markdown(result: GenerationResult | None) -> str:
     if result is None or not result.steps:
         return "*No usage yet.*"
     rows = usage_rows(result.steps)
-    lines = ["| Step | Input | Output | Reasoning | Cached | Total | Latency (ms) | First chunk (ms) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| Step | Input | Output | Reasoning | Cached | Total | Latency (ms) | First chunk (ms) | Cost |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['step']} | {r['input']} | {r['output']} | {r['reasoning']} | {r['cached']} | {r['total']} "
-                     f"| {_num(r['latency_ms'])} | {_num(r['first_chunk_ms'])} |")
+                     f"| {_num(r['latency_ms'])} | {_num(r['first_chunk_ms'])} | {r['cost']} |")
     u = result.usage
     lines.append(f"| **Total** | **{u.input_tokens}** | **{u.output_tokens}** | **{u.reasoning_tokens}** | "
-                 f"**{u.cached_input_tokens}** | **{u.total_tokens}** | **{_num(result.latency_ms)}** | |")
+                 f"**{u.cached_input_tokens}** | **{u.total_tokens}** | **{_num(result.latency_ms)}** | | "
+                 f"**{format_cost(result.cost)}** |")
     return "\n".join(lines)
 
 
@@ -440,14 +490,171 @@ def exchange_panels(exchange: ExchangeLike | None, inspect: dict[str, Any] | Non
     steps = list(result.steps) if result is not None else []
     preview = inspect if inspect is not None else exchange.preview
     rows = usage_rows(steps)
+    requests, responses = raw_requests(steps), raw_responses(steps)
+    failure: dict[str, Any] | None = getattr(exchange, "failure", None)
+    attempts: list[dict[str, Any]] = list(getattr(exchange, "attempts", None) or [])
+    timeline = steps_html(result, exchange.view)
+    if failure is not None or (exchange.status in ("error", "stopped") and not steps and exchange.preview):
+        # the call that failed (or was stopped) has no step: show what was sent, every attempt and the answer
+        label = f"step {len(steps) + 1} (failed)" if failure is not None else f"step {len(steps) + 1} (stopped)"
+        requests[label] = {**(exchange.preview or {}), "attempts": [
+            {k: a.get(k) for k in ("attempt", "method", "url")} for a in attempts]}
+        responses[label] = {"error": failure, "attempts": attempts}
+        timeline = failure_html(steps, result, failure, attempts, exchange.status)
     return Panels(
         inspect=pretty_json(preview) if preview else "",
-        raw_request=pretty_json(raw_requests(steps)),
-        raw_response=pretty_json(raw_responses(steps)),
+        raw_request=pretty_json(requests),
+        raw_response=pretty_json(responses),
         reasoning=reasoning_markdown(steps, exchange.view),
         sources=sources_markdown(result, exchange.view),
         usage=usage_markdown(result),
         usage_chart=usage_chart_html(rows),
-        steps=steps_html(result, exchange.view),
+        steps=timeline,
         usage_rows=rows,
     )
+
+
+def failure_html(steps: list[Step], result: GenerationResult | None, failure: dict[str, Any] | None,
+                 attempts: list[dict[str, Any]], status: str) -> str:
+    """The timeline of an exchange whose last model call failed or was stopped: its finished steps, each attempt of
+    the failed call (status, Retry-After), and the error."""
+    done = steps_html(result, None) if steps else ""
+    items = []
+    for a in attempts:
+        headers = {str(k).lower(): v for k, v in (a.get("headers") or {}).items()}
+        retry = f" · retry-after {html.escape(str(headers['retry-after']))}" if "retry-after" in headers else ""
+        shown = a.get("status") if a.get("status") is not None else "no answer"
+        items.append(f'<li class="pg-step pg-attempt">Attempt {a.get("attempt")} · {html.escape(str(a.get("method")))} '
+                     f"<code>{html.escape(str(a.get('url')))}</code> · {html.escape(str(shown))}{retry}</li>")
+    if failure is not None:
+        status_text = f" (HTTP {failure.get('status')})" if failure.get("status") else ""
+        items.append(f'<li class="pg-step pg-end pg-failed"><b>Failed:</b> {html.escape(str(failure.get("error")))}'
+                     f"{status_text}: {html.escape(str(failure.get('message'))[:500])}</li>")
+    else:
+        items.append('<li class="pg-step pg-end"><b>Stopped</b> before the server answered.</li>')
+    n = len(steps) + 1
+    return f'{done}<ol class="pg-steps" start="{n}"><li class="pg-step pg-model"><b>Step {n} · model call</b>' \
+           f'</li>{"".join(items)}</ol>'
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Traces (issue 12): the exchange's spans as a waterfall, and one span's details
+
+
+def _span_kind(name: str, attributes: dict[str, Any]) -> str:
+    op = str(attributes.get("gen_ai.operation.name") or name.split(" ", 1)[0])
+    return {"invoke_agent": "agent", "chat": "model", "execute_tool": "tool", "await_approval": "approval",
+            "embeddings": "model"}.get(op, "other")
+
+
+def trace_rows(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spans (TraceStore dicts) -> waterfall rows in tree order: id, label, kind (agent/model/tool/approval/other),
+    depth, offset and duration in ms, status, the share of the trace's width each bar takes."""
+    if not spans:
+        return []
+    start = min(s["start_ns"] for s in spans)
+    end = max(s["end_ns"] for s in spans)
+    width = max(end - start, 1)
+    ids = {s["span_id"] for s in spans}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for s in spans:
+        parent = s.get("parent_id") if s.get("parent_id") in ids else None
+        children.setdefault(parent, []).append(s)
+    rows: list[dict[str, Any]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for s in sorted(children.get(parent, []), key=lambda x: (x["start_ns"], x["end_ns"])):
+            attrs = s.get("attributes") or {}
+            rows.append({
+                "span_id": s["span_id"],
+                "name": s["name"],
+                "kind": _span_kind(s["name"], attrs),
+                "depth": depth,
+                "offset_ms": (s["start_ns"] - start) / 1e6,
+                "duration_ms": (s["end_ns"] - s["start_ns"]) / 1e6,
+                "left_pct": 100 * (s["start_ns"] - start) / width,
+                "width_pct": max(100 * (s["end_ns"] - s["start_ns"]) / width, 0.5),
+                "status": s.get("status", "UNSET"),
+                "error": attrs.get("error.type"),
+            })
+            walk(s["span_id"], depth + 1)
+
+    walk(None, 0)
+    return rows
+
+
+def span_label(row: dict[str, Any]) -> str:
+    """How a span is listed for picking: indented name and duration."""
+    return f"{'  ' * row['depth']}{row['name']} · {row['duration_ms']:.1f} ms"
+
+
+_KIND_COLOURS = {"agent": "#6366f1", "model": "#0ea5e9", "tool": "#10b981", "approval": "#f59e0b", "other": "#94a3b8"}
+
+
+def trace_waterfall_html(rows: list[dict[str, Any]], selected: str | None = None, note: str = "") -> str:
+    """The waterfall: one bar per span, placed by start time and sized by duration (plain HTML, no scripts)."""
+    if not rows:
+        text = html.escape(note or "No trace for this exchange yet.")
+        return f'<div class="pg-trace pg-empty">{text}</div>'
+    items = []
+    for r in rows:
+        colour = "#ef4444" if r["status"] == "ERROR" else _KIND_COLOURS[r["kind"]]
+        sel = " pg-span-selected" if r["span_id"] == selected else ""
+        err = f" · error {html.escape(str(r['error']))}" if r["error"] else ""
+        items.append(
+            f'<div class="pg-span pg-span-{r["kind"]}{sel}" data-span-id="{r["span_id"]}">'
+            f'<span class="pg-span-name" style="padding-left:{r["depth"] * 14}px">{html.escape(r["name"])}</span>'
+            f'<span class="pg-span-track"><span class="pg-span-bar" title="{html.escape(r["name"])}" '
+            f'style="left:{r["left_pct"]:.2f}%;width:{r["width_pct"]:.2f}%;background:{colour}"></span></span>'
+            f'<span class="pg-span-ms">{r["duration_ms"]:.1f} ms{err}</span></div>'
+        )
+    legend = "".join(f'<span class="pg-legend"><i style="background:{c}"></i>{k}</span>'
+                     for k, c in _KIND_COLOURS.items() if k != "other")
+    return f'<div class="pg-trace" role="img" aria-label="Trace waterfall">{legend}{"".join(items)}</div>'
+
+
+def span_details(span: dict[str, Any] | None, steps: list[Step]) -> dict[str, Any]:
+    """One span for the details panel: name, timing, status, attributes; for a model call its step's raw request
+    and response (already masked), for a tool call its result."""
+    if span is None:
+        return {}
+    attrs = dict(span.get("attributes") or {})
+    out: dict[str, Any] = {
+        "name": span["name"],
+        "span_id": span["span_id"],
+        "trace_id": span["trace_id"],
+        "duration_ms": round((span["end_ns"] - span["start_ns"]) / 1e6, 3),
+        "status": span.get("status"),
+        "attributes": attrs,
+    }
+    if span.get("message"):
+        out["status_message"] = span["message"]
+    if span.get("links"):
+        out["links"] = span["links"]
+    step = next((s for s in steps if s.span_id == span["span_id"]), None)
+    if step is not None:
+        out["request"] = _jsonable(step.raw_request) if step.raw_request is not None else None
+        out["response"] = _jsonable(step.raw_response) if step.raw_response is not None else None
+        out["cost"] = _jsonable(step.cost) if step.cost is not None else None
+    call_id = attrs.get("gen_ai.tool.call.id")
+    if call_id and _span_kind(span["name"], attrs) == "tool":
+        for s in steps:
+            for tr in s.tool_results:
+                if tr.tool_call_id == call_id:
+                    out["tool"] = {"args": tr.args, "result": tr.result, "is_error": tr.is_error}
+    return out
+
+
+def session_cost_markdown(results: list[GenerationResult | None]) -> str:
+    """Cost per exchange and for the session ("unknown" where a model's price is not known)."""
+    from ..pricing import total_cost
+
+    done = [r for r in results if r is not None]
+    if not done:
+        return "*No cost yet.*"
+    lines = ["| Exchange | Model | Cost |", "|---:|---|---:|"]
+    for i, r in enumerate(results):
+        if r is not None:
+            lines.append(f"| {i + 1} | `{r.model}` | {format_cost(r.cost)} |")
+    lines.append(f"| **Session** | | **{format_cost(total_cost(r.cost for r in done))}** |")
+    return "\n".join(lines)
