@@ -12,6 +12,7 @@ Where a secret can hide:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -150,3 +151,60 @@ def check_api_key(key: str | None, *, provider: str = "", field: str = "api_key"
             field=field,
         )
     return key
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Logs: httpx2 / httpcore2 log URLs at INFO and whole header lists at DEBUG. A filter masks what they would leak.
+
+_LOG_SECRETS: set[str] = set()
+_HEADER_TUPLE = re.compile(r"\((b?)(['\"])([^'\"]{1,100})\2,\s*(b?)(['\"])(.*?)\5\)")
+_LOGGER_PREFIXES = ("httpx", "httpcore")
+_seen_loggers = 0
+
+
+def mask_log_text(text: str) -> str:
+    """A log line with every known key, URL credential and credential-looking header value masked."""
+    text = mask_text(text, _LOG_SECRETS)
+    if "(b'" in text or "('" in text:
+
+        def header(m: re.Match[str]) -> str:
+            if not is_secret_header(m.group(3)):
+                return m.group(0)
+            name_q, value_q = m.group(2), m.group(5)
+            name = f"{m.group(1)}{name_q}{m.group(3)}{name_q}"
+            return f"({name}, {m.group(4)}{value_q}{mask_header_value(m.group(6))}{value_q})"
+
+        text = _HEADER_TUPLE.sub(header, text)
+    return text
+
+
+class SecretLogFilter(logging.Filter):
+    """Rewrites a log record's message with secrets masked (installed on the HTTP libraries' loggers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format: leave it to logging's own error handling
+            return True
+        masked = mask_log_text(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+_FILTER = SecretLogFilter()
+
+
+def guard_library_logs(secrets: Iterable[str | None] = ()) -> None:
+    """Remember `secrets` for log masking and put the filter on every httpx2/httpcore2 logger (new ones too)."""
+    global _seen_loggers
+    _LOG_SECRETS.update(_usable(secrets))
+    loggers = logging.root.manager.loggerDict
+    if len(loggers) == _seen_loggers:
+        return
+    _seen_loggers = len(loggers)
+    for name in list(loggers):
+        if name.startswith(_LOGGER_PREFIXES):
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)

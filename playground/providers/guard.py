@@ -154,3 +154,15 @@ def mask_response(resp: ModelResponse, secrets: list[str]) -> ModelResponse:
     resp.provider_metadata = mask_value(resp.provider_metadata, secrets)
     resp.id = mask_text(resp.id, secrets) if resp.id else resp.id
     return resp
+
+
+def mask_events(events: list[Any], secrets: list[str]) -> list[Any]:
+    """Stream events decoded from a stream event that echoed a key: the key masked in their text and arguments."""
+    for ev in events:
+        for attr in ("text", "args_delta", "url", "title"):
+            value = getattr(ev, attr, None)
+            if isinstance(value, str):
+                setattr(ev, attr, mask_text(value, secrets))
+        if isinstance(getattr(ev, "args", None), dict):
+            ev.args = mask_value(ev.args, secrets)
+    return events

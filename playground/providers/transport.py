@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AbortedError, ConfigurationError, ConnectionFailedError, MalformedResponseError, TimeoutError_
 from ..masking import SECRET_HEADERS as SECRET_HEADERS
 from ..masking import contains_secret as contains_secret
+from ..masking import guard_library_logs
 from ..masking import mask_headers as mask_headers
 from ..masking import mask_secret as mask_secret
 from ..masking import mask_text as mask_text
@@ -430,6 +431,7 @@ class Transport:
         self.timeout = timeout
         self.provider = provider
         """The provider's name, for errors that happen before it could answer (connection refused, timeouts)."""
+        guard_library_logs(self.secrets)
 
     # -- helpers ----------------------------------------------------------------------------------------------------
     def _sync_client(self) -> httpx2.Client:
@@ -451,6 +453,7 @@ class Transport:
         return shared_async_client()
 
     def _build(self, client: httpx2.Client | httpx2.AsyncClient, spec: HttpRequestSpec, timeout: Any) -> httpx2.Request:
+        guard_library_logs()  # cheap: re-scans only when new loggers appeared (httpcore2 loads its own lazily)
         kwargs: dict[str, Any] = {"headers": spec.headers}
         if spec.json is not None:
             kwargs["content"] = spec.body_bytes()
