@@ -19,6 +19,7 @@ from .cli_runs import COMMANDS as RUN_COMMANDS
 from .cli_runs import add_parsers as add_run_commands
 from .cli_runs import run_command, write_waiting
 from .errors import PlaygroundError
+from .pricing import format_cost
 from .result import GenerationResult
 
 
@@ -60,6 +61,7 @@ def _print_result(result: GenerationResult, out: TextIO) -> None:
         f"\n[{result.finish_reason}] tokens: {u.input_tokens} in, {u.output_tokens} out, {u.total_tokens} total"
         f" ({len(result.steps)} steps{latency})\n"
     )
+    out.write(f"cost: {format_cost(result.cost)}" + (f"  trace: {result.trace_id}" if result.trace_id else "") + "\n")
 
 
 def _source_line(src: Any) -> str:
@@ -120,14 +122,16 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = s
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from .serving import AUTH_ENV, auth_from_env, parse_auth
     from .ui.gradio_app import launch
 
-    auth = None
+    try:  # --auth shows in `ps`; PLAYGROUND_AUTH=user:pass does not
+        auth = parse_auth(args.auth, "--auth") if args.auth else auth_from_env()
+    except PlaygroundError as exc:
+        raise SystemExit(f"playground ui: {exc}") from None
     if args.auth:
-        user, sep, password = args.auth.partition(":")
-        if not sep:
-            raise SystemExit("playground ui: --auth takes USER:PASS")
-        auth = (user, password)
+        print(f"playground ui: note: --auth is visible to other users in `ps`; prefer {AUTH_ENV}=user:pass.",
+              file=sys.stderr)
     launch(agents_dir=args.agents, host=args.host, port=args.port, auth=auth)
     return 0
 
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--agents", default="agents", help="folder of agent files (default: agents)")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=7860)
-    ui.add_argument("--auth", default=None, help="USER:PASS to require a login")
+    ui.add_argument("--auth", default=None, help="USER:PASS to require a login (better: PLAYGROUND_AUTH=USER:PASS)")
     add_run_commands(sub)  # approve, decline, runs (cli_runs.py)
     args = parser.parse_args(argv)
     if args.command == "run":

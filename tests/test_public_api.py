@@ -28,6 +28,7 @@ def test_all_is_complete_and_importable() -> None:
         "ui",
         "cli",
         "masking",
+        "serving",
         "memory",
         "store",
         "pricing",

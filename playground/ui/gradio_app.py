@@ -36,9 +36,10 @@ import gradio.themes as gr_themes
 from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
 from ..pricing import format_cost
 from ..providers.registry import PROVIDERS
+from ..serving import auth_from_env, exposure_warning, safe_launch_options, warn_if_exposed
 from .gradio_mcp import build_mcp_tab
-from .mcp_tools import restrict_commands_for_host
 from .gradio_memory import ThreadsUI
+from .mcp_tools import restrict_commands_for_host
 from .render import SETTING_LABELS, chat_messages, exchange_panels, pretty_json
 from .session import (
     COMPATIBLE,
@@ -183,8 +184,8 @@ def _key_update(s: PlaygroundSession) -> Any:
     if cleared:
         s.notice = "; ".join(x for x in (s.notice, s.key_notice) if x)
         s.key_notice = None
-        return gr.Textbox(value="", info=s.key_hint())
-    return gr.Textbox(info=s.key_hint())
+        return gr.Textbox(value="", placeholder=s.key_hint())
+    return gr.Textbox(placeholder=s.key_hint())
 
 
 def config_updates(s: PlaygroundSession, *, list_models: bool = True) -> list[Any]:
@@ -349,8 +350,9 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                                       placeholder="http://127.0.0.1:8000/v1", elem_id="pg-base-url")
                 model = gr.Dropdown([proto.model] if proto.model else [], value=proto.model, label="Model",
                                     allow_custom_value=True, info="listed by the provider; or type a name")
-                api_key = gr.Textbox("", label="API key", type="password", info=proto.key_hint(),
-                                     placeholder="kept for this browser session only", elem_id="pg-api-key")
+                # the hint (where the key comes from) is the placeholder: an info line would change the field's name
+                api_key = gr.Textbox("", label="API key", type="password", placeholder=proto.key_hint(),
+                                     elem_id="pg-api-key")
                 instructions = gr.Textbox(proto.instructions, label="Instructions", lines=3, max_lines=12)
                 with gr.Accordion("Model settings", open=False, elem_id="pg-model-settings"):
                     gr.Markdown("Leave a field empty to leave it unset: unset settings are not sent.")
@@ -364,7 +366,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                 # text, not gr.Number: a Number rounds 1.5 to 2 before the session can say it is not whole
                 max_steps = gr.Textbox(str(proto.max_steps), label="Max steps", placeholder="1 to 50")
                 timeout = gr.Textbox(f"{proto.timeout:g}" if proto.timeout else "", label="Timeout (s)",
-                                     placeholder="60", info="how long one attempt may wait for the server")
+                                     placeholder="60: how long one attempt may wait for the server")
                 output_schema = gr.Textbox(proto.output_schema_text(), label="Structured output (JSON Schema)",
                                            lines=3, max_lines=14, elem_id="pg-output-schema",
                                            placeholder='{"type": "object", "properties": {"name": {"type": '
@@ -501,7 +503,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             s.notice = None
             problems = s.configure(api_key=key or "")
             s.notice = "; ".join(problems) or None
-            return [_model_update(s), gr.Textbox(info=s.key_hint()), _status(s), _notice(s.notice)]
+            return [_model_update(s), gr.Textbox(placeholder=s.key_hint()), _status(s), _notice(s.notice)]
 
         def on_config(s: PlaygroundSession, *values: Any) -> list[Any]:
             problems = _configure(s, values)
@@ -643,9 +645,11 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                                        concurrency_limit=None)
         gr.Button(visible=False).click(on_inspect_text, [session, api_text], [api_out], api_name="inspect")
         threads_ui.after(approve_btn.click(on_approve, [session, approval_args], turn_outputs, api_name="approve",
-                          concurrency_limit=None, show_progress="hidden").then(None, js=SCROLL_TO_ATTENTION_JS), session)
+                                           concurrency_limit=None, show_progress="hidden").then(
+            None, js=SCROLL_TO_ATTENTION_JS), session)
         threads_ui.after(decline_btn.click(on_decline, [session, reason], turn_outputs, api_name="decline",
-                          concurrency_limit=None, show_progress="hidden").then(None, js=SCROLL_TO_ATTENTION_JS), session)
+                                           concurrency_limit=None, show_progress="hidden").then(
+            None, js=SCROLL_TO_ATTENTION_JS), session)
         inspect_btn.click(on_inspect, [session, message, *config_inputs], [notice, p_inspect, panel_tabs],
                           api_visibility="private", concurrency_limit=None).then(None, js=SCROLL_TO_ATTENTION_JS)
         stop_btn.click(on_stop, [session], None, api_name="stop", queue=False)
@@ -753,10 +757,13 @@ def launch_kwargs(host: str, port: int, auth: tuple[str, str] | None) -> dict[st
 def serve(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860,
           auth: tuple[str, str] | None = None, **kwargs: Any) -> gr.Blocks:
     """Start the playground without blocking (tests); `demo.close()` stops it."""
+    auth = auth if auth is not None else auth_from_env()  # PLAYGROUND_AUTH=user:pass (not visible in `ps`)
+    warn_if_exposed(host, auth)
     restrict_commands_for_host(host)  # MCP server commands run on this machine
     demo = build_app(agents_dir)
     demo.queue(default_concurrency_limit=None)
-    demo.launch(**{**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs})
+    demo.launch(**safe_launch_options(  # share is always off (serving.py)
+        {**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs}))
     return demo
 
 
@@ -766,10 +773,15 @@ def launch(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: 
     starting at once, and prints the URL when the page can be opened."""
     started = time.monotonic()
     print("Agent Playground: starting (building the page)…", file=sys.stderr, flush=True)
+    auth = auth if auth is not None else auth_from_env()  # PLAYGROUND_AUTH=user:pass (not visible in `ps`)
+    exposed = exposure_warning(host, auth)
+    if exposed:
+        print(f"Agent Playground: WARNING: {exposed}", file=sys.stderr, flush=True)
     restrict_commands_for_host(host)  # MCP server commands run on this machine
     demo = build_app(agents_dir)
     demo.queue(default_concurrency_limit=None)
-    demo.launch(**{**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs})
+    demo.launch(**safe_launch_options(  # share is always off (serving.py)
+        {**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs}))
     print(f"Agent Playground: ready at {demo.local_url} ({time.monotonic() - started:.1f} s). Press Ctrl+C to stop.",
           file=sys.stderr, flush=True)
     try:
