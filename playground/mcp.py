@@ -166,6 +166,11 @@ class MCPServer:
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     @property
+    def target(self) -> str:
+        """The command or URL, credentials masked (what views show)."""
+        return self._describe()
+
+    @property
     def is_running(self) -> bool:
         return self._client is not None and self._failure is None
 
