@@ -21,6 +21,7 @@ from .cli_runs import run_command, write_waiting
 from .errors import PlaygroundError
 from .pricing import format_cost
 from .result import GenerationResult
+from .tracing import playground_tracer_provider
 
 
 def load_agent(path: str) -> Agent:
@@ -95,6 +96,9 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = s
         options["max_steps"] = args.max_steps
     if args.model:
         agent.model = args.model
+    traces = playground_tracer_provider()  # spans kept under PLAYGROUND_HOME (or sent to the user's own set-up)
+    if traces is not None:
+        options["tracing_options"] = {"tracer_provider": traces}
     try:
         result = agent.generate(args.message, **options)
         interactive = stdin.isatty() or args.approve is not None

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .masking import mask_headers, mask_text, mask_url_credentials
+
 if TYPE_CHECKING:
     from .generation import Generation
     from .messages import Message
@@ -31,10 +33,6 @@ __all__ = [
 ]
 
 _MAX_PRE = 200_000  # characters of JSON shown in one collapsed block
-_SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"}
-)
-_KEY_QUERY = re.compile(r"([?&](?:key|api_key|apikey|access_token)=)[^&#\s]+", re.I)
 
 _CSS = """
 <style>
@@ -106,37 +104,17 @@ def _details(summary: str, body: str, *, open_: bool = False) -> str:
     return f"<details{' open' if open_ else ''}><summary>{summary}</summary>{body}</details>"
 
 
-def _is_masked(value: str) -> bool:
-    return "****" in value or "..." in value
-
-
-def _mask_secret(value: str) -> str:
-    if len(value) <= 8:
-        return "****"
-    return f"{value[:3]}...{value[-4:]}" if len(value) >= 20 else f"...{value[-2:]}"
-
-
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with every credential masked (values the transport already masked are kept as they are)."""
-    out: dict[str, str] = {}
-    for name, value in headers.items():
-        value = str(value)
-        if name.lower() in _SECRET_HEADERS and not _is_masked(value):
-            scheme, _, token = value.partition(" ")
-            value = f"{scheme} {_mask_secret(token)}" if token else _mask_secret(value)
-        out[name] = value
-    return out
+    return mask_headers({name: str(value) for name, value in headers.items()})
 
 
 def safe_url(url: str) -> str:
-    return _KEY_QUERY.sub(lambda m: m.group(1) + "****", url)
+    return mask_url_credentials(url)
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for s in secrets:
-        if s and len(s) >= 4 and s in text:
-            text = text.replace(s, _mask_secret(s))
-    return text
+    return mask_text(text, secrets)
 
 
 def _link(url: str, title: str | None) -> str:
@@ -162,7 +140,54 @@ def _args(args: Mapping[str, Any]) -> str:
 
 
 def _wrap(body: str) -> str:
-    return f'{_CSS}<div class="pg-display">{body}</div>'
+    return f'{_CSS}<div class="pg-display">{plain_structure(body)}</div>'
+
+
+# Committed notebooks open untrusted: JupyterLab drops the <style> block but keeps inline styles and table attributes.
+# So the structure is in the markup itself (separators, table borders, alignment), and inline styles also win over
+# JupyterLab's own table rules (right-aligned cells, no borders, centred tables) when the notebook is trusted.
+_CELL = "border:1px solid #d0d7de;padding:2px 8px;vertical-align:top;"
+_INLINE: dict[str, str] = {
+    "pg-answer": "white-space:pre-wrap;padding:8px 10px;margin:4px 0 8px 0;border:1px solid #d0d7de;"
+                 "border-radius:6px",
+    "pg-callout": "padding:6px 10px;margin:6px 0;border-left:4px solid #d4a72c;background-color:#fff8c5;color:#3b2300",
+    "pg-error": "padding:6px 10px;margin:6px 0;border-left:4px solid #cf222e;background-color:#ffebe9;color:#3b0007",
+    "pg-badge": "padding:0 7px;border:1px solid #d0d7de;border-radius:10px;font-size:11px",
+    "pg-head": "margin:0 0 6px 0",
+}
+_TABLE = '<table border="1" cellspacing="0" cellpadding="4" style="border-collapse:collapse;margin:4px 0;' \
+         'table-layout:auto;border:1px solid #d0d7de">'
+_HEAD_SEP = '<span class="pg-sep" style="color:#8c959f"> · </span>'
+
+
+def _inline_cell(match: re.Match[str]) -> str:
+    tag, attrs = match.group(1), match.group(2) or ""
+    align = "right" if "pg-num" in attrs else "left"
+    style = f"{_CELL}text-align:{align};"
+    found = re.search(r"""style=(["'])(.*?)\1""", attrs)
+    if found:
+        attrs = attrs.replace(found.group(0), f'style="{style}{found.group(2)}"')
+        return f"<{tag}{attrs}>"
+    return f'<{tag}{attrs} style="{style}">'
+
+
+def _inline_class(match: re.Match[str]) -> str:
+    tag, classes = match.group(1), match.group(2)
+    styles = [_INLINE[c] for c in classes.split() if c in _INLINE]
+    return f'<{tag} class="{classes}" style="{";".join(styles)}">' if styles else match.group(0)
+
+
+def _separate_head(match: re.Match[str]) -> str:
+    return match.group(0).replace("</span><span", f"</span>{_HEAD_SEP}<span")
+
+
+def plain_structure(body: str) -> str:
+    """HTML that reads correctly without any stylesheet: header items separated by " · ", tables with borders and
+    alignment in the markup, callouts and answers with inline styles (see the comment above)."""
+    body = re.sub(r'<div class="pg-head">.*?</div>', _separate_head, body, flags=re.S)
+    body = body.replace("<table>", _TABLE)
+    body = re.sub(r"<(td|th)(\s[^>]*)?>", _inline_cell, body)
+    return re.sub(r'<(div|span) class="([^"]*)">', _inline_class, body)
 
 
 def _finish_badge(reason: str) -> str:
@@ -198,12 +223,23 @@ def _usage_header(extra: Sequence[str] = ()) -> str:
 
 def usage_table(steps: Sequence[Step], total: Usage, latency_ms: float | None = None) -> str:
     """Tokens per step and in total, with each step's finish reason and latency."""
-    extra = ("finish", "latency")
+    from .pricing import format_cost, total_cost
+
+    extra = ("finish", "latency", "cost")
     rows = [_usage_header(extra)]
     for s in steps:
-        rows.append(_usage_row(f"step {s.index + 1}", s.usage, (s.finish_reason, _fmt_ms(s.latency_ms))))
-    rows.append(_usage_row("total", total, ("", _fmt_ms(latency_ms)), bold=True))
+        rows.append(_usage_row(f"step {s.index + 1}", s.usage, (s.finish_reason, _fmt_ms(s.latency_ms),
+                                                                 format_cost(s.cost))))
+    cost = format_cost(total_cost(s.cost for s in steps)) if steps else ""
+    rows.append(_usage_row("total", total, ("", _fmt_ms(latency_ms), cost), bold=True))
     return f"<table>{''.join(rows)}</table>"
+
+
+def _cost(cost: Any) -> str:
+    """A cost as people read it: "$0.000412", "$0 (demo)", or "unknown" (a model genai-prices does not know)."""
+    from .pricing import format_cost
+
+    return format_cost(cost)
 
 
 def usage_html(usage: Usage) -> str:
@@ -227,7 +263,8 @@ def step_html(step: Step) -> str:
     parts = [
         '<div class="pg-head"><span class="pg-title">Step', f" {step.index + 1}</span>",
         f'<span class="pg-badge">{esc(step.step_type)}</span>', _finish_badge(step.finish_reason),
-        f'<span class="pg-muted">{esc(step.model)} {_fmt_ms(step.latency_ms)}</span></div>',
+        f'<span class="pg-muted">{esc(step.model)} {_fmt_ms(step.latency_ms)} · cost {esc(_cost(step.cost))}'
+        "</span></div>",
     ]
     if step.text:
         parts.append(f'<div class="pg-answer">{esc(step.text)}</div>')
@@ -280,7 +317,8 @@ def result_html(result: GenerationResult) -> str:
         _finish_badge(result.finish_reason),
         f'<span class="pg-badge">{esc(result.model or "?")}</span>',
         f'<span class="pg-muted">{len(result.steps)} step{"s" if len(result.steps) != 1 else ""} · '
-        f"{result.usage.total_tokens:,} tokens · {_fmt_ms(result.latency_ms)}</span></div>",
+        f"{result.usage.total_tokens:,} tokens · {_fmt_ms(result.latency_ms)} · cost {esc(_cost(result.cost))}"
+        "</span></div>",
     ]
     body: list[str] = ["".join(head)]
     if result.text:
@@ -325,7 +363,8 @@ def result_html(result: GenerationResult) -> str:
     if raw:
         body.append(_details("Raw JSON (request and response of every step)", raw))
     if result.run_id:
-        body.append(f'<div class="pg-muted">run_id {esc(result.run_id)}</div>')
+        trace = f" · trace_id {esc(result.trace_id)}" if result.trace_id else ""
+        body.append(f'<div class="pg-muted">run_id {esc(result.run_id)}{trace}</div>')
     return _wrap("".join(body))
 
 
@@ -334,7 +373,8 @@ def result_text(result: GenerationResult) -> str:
     u = result.usage
     lines = [
         f"GenerationResult  finish_reason={result.finish_reason}  model={result.model or '?'}  "
-        f"steps={len(result.steps)}  tokens={u.total_tokens} (input {u.input_tokens}, output {u.output_tokens})",
+        f"steps={len(result.steps)}  tokens={u.total_tokens} (input {u.input_tokens}, output {u.output_tokens})"
+        f"  cost={_cost(result.cost)}",
     ]
     if result.text:
         lines.append("text: " + result.text)
@@ -503,7 +543,8 @@ def embedding_html(result: EmbeddingResult) -> str:
         '<div class="pg-head"><span class="pg-title">EmbeddingResult</span>',
         f'<span class="pg-badge">{esc(result.model)}</span>',
         f'<span class="pg-muted">{len(result.data)} vector{"s" if len(result.data) != 1 else ""} · '
-        f"{dims} dimensions · {result.usage.input_tokens:,} tokens · {_fmt_ms(result.latency_ms)}</span></div>",
+        f"{dims} dimensions · {result.usage.input_tokens:,} tokens · {_fmt_ms(result.latency_ms)} · "
+        f"cost {esc(_cost(result.cost))}</span></div>",
         f"<table>{''.join(rows)}</table>",
         _raw_blocks(0, result.raw_request, None).replace(", step 1", ""),
     ]
@@ -514,7 +555,7 @@ def embedding_text(result: EmbeddingResult) -> str:
     dims = len(result.data[0].embedding) if result.data else 0
     return (
         f"EmbeddingResult  model={result.model}  vectors={len(result.data)}  dimensions={dims}  "
-        f"tokens={result.usage.input_tokens}"
+        f"tokens={result.usage.input_tokens}  cost={_cost(result.cost)}"
     )
 
 

@@ -28,6 +28,12 @@ def test_run_prints_answer_tool_calls_and_usage() -> None:
     assert '-> tool call get_weather({"city": "Paris"})' in out.stdout
     assert "get_weather returned: city Paris" in out.stdout
     assert "[stop] tokens:" in out.stdout
+    assert "cost: $0 (demo)" in out.stdout  # the demo model is free; a priced model shows dollars
+    trace_id = out.stdout.rsplit("trace: ", 1)[1].split()[0]  # the run's spans are kept in the local store
+    from playground.store.traces import TraceStore
+
+    names = [s["name"] for s in TraceStore(Path(os.environ["PLAYGROUND_HOME"]) / "traces.sqlite3").spans(trace_id)]
+    assert "invoke_agent weather" in names and "execute_tool get_weather" in names
 
 
 def test_run_json_prints_the_whole_result() -> None:

@@ -201,7 +201,9 @@ def panel_html(session: PlaygroundSession, inspect: dict[str, Any] | None = None
         out["Sources"] = _empty("No sources in this exchange.")
     if result is not None and steps:
         chart = usage_chart_html(usage_rows(steps))
-        out["Usage"] = f'<div class="pgw-panel">{usage_table(steps, result.usage, result.latency_ms)}{chart}</div>'
+        session_cost = f"<b>Cost of the session</b><pre>{esc(session.cost_markdown())}</pre>"
+        out["Usage"] = (f'<div class="pgw-panel">{usage_table(steps, result.usage, result.latency_ms)}{chart}'
+                        f"{session_cost}</div>")
     else:
         out["Usage"] = _empty("No usage yet.")
     out["Steps"] = f'<div class="pgw-panel">{steps_html(result, ex.view if ex is not None else None)}</div>'
@@ -212,12 +214,16 @@ def panel_html(session: PlaygroundSession, inspect: dict[str, Any] | None = None
 
 
 def compare_html(outcomes: list[CompareOutcome]) -> str:
-    rows = ["<tr><th>model</th><th>answer</th><th>tokens</th><th>latency</th><th>finish</th></tr>"]
+    from ..pricing import format_cost
+
+    rows = ["<tr><th>model</th><th>answer</th><th>tokens</th><th>cost</th><th>latency</th><th>finish</th></tr>"]
     for o in outcomes:
         answer = f'<span style="color:#a40e26">{esc(o.error)}</span>' if o.error else esc(o.text)
         latency = f"{o.latency_ms:.0f} ms" if o.latency_ms is not None else ""
+        cost = format_cost(o.cost) if not o.error else ""
         rows.append(f"<tr><td><code>{esc(o.label)}</code></td><td style='white-space:pre-wrap'>{answer}</td>"
-                    f"<td>{o.usage.total_tokens}</td><td>{latency}</td><td>{esc(o.finish_reason)}</td></tr>")
+                    f"<td>{o.usage.total_tokens}</td><td>{esc(cost)}</td><td>{latency}</td>"
+                    f"<td>{esc(o.finish_reason)}</td></tr>")
     return f'<div class="pgw-panel"><table>{"".join(rows)}</table></div>'
 
 
@@ -374,10 +380,13 @@ class PlaygroundWidget:
         from .widgets_memory import MemoryWidgets
 
         self.memory_ui = MemoryWidgets(self)  # threads and the Memory panel (widgets_memory.py)
+        from .widgets_traces import TracesWidgets
+
+        self.traces_ui = TracesWidgets(self)  # the Traces view and session cost (widgets_traces.py)
         chat_col = w.VBox(
             [self.header, self.notice, self.memory_ui.box, self.chat, self.approval_area,
              w.HBox([self.message_box, buttons]), self.exchange_menu, self.panel_tabs, self.memory_ui.panel_box,
-             compare_acc],
+             self.traces_ui.box, compare_acc],
             layout=w.Layout(flex="1", min_width="420px"),
         )
         self.root = w.VBox([w.HTML(_CSS), w.HBox([config, chat_col], layout=w.Layout(width="100%"))])
@@ -622,6 +631,7 @@ class PlaygroundWidget:
             self._syncing = False
         self._render_panels()
         self.memory_ui.refresh()
+        self.traces_ui.refresh()
 
     def _show_approval(self, pending: PendingApproval) -> None:
         """Fill the approval card for a newly pending call only: what the person typed (edited arguments, even invalid

@@ -29,7 +29,8 @@ GRADIO_APP = REPO / "playground" / "ui" / "gradio_app.py"
 # Public methods of the session that are not actions a person takes: read-only helpers, and `configure`, the batch
 # form of the setters (a front end may call the setters one by one or `configure(field=...)`).
 NOT_ACTIONS = {"mask", "tool_schemas", "selected_exchange", "config", "configure", "key_for", "server_key_allowed",
-               "waiting_text"}
+               "waiting_text",
+               "trace_view", "session_cost", "cost_markdown"}  # read-only views (Traces tab / panel, cost)
 
 
 def session_actions() -> set[str]:

@@ -54,6 +54,23 @@ def test_compare_columns_carry_cost() -> None:
     assert all(o.cost is not None and o.cost.total == 0 for o in outcomes)
 
 
+async def test_notebook_playground_shows_the_same_trace_and_cost() -> None:
+    pytest.importorskip("ipywidgets")
+    from playground.ui.widgets import PlaygroundWidget, compare_html
+
+    pg = PlaygroundWidget(PlaygroundSession(load_agents(AGENTS), agent="support"))
+    await pg.send("look up order 42")
+    traces = pg.traces_ui
+    assert "invoke_agent support" in traces.waterfall.value and "execute_tool lookup_order" in traces.waterfall.value
+    tool_id = next(sid for label, sid in traces.span_menu.options if "execute_tool lookup_order" in label)
+    traces.span_menu.value = tool_id  # a person picks the span
+    assert "gen_ai.tool.name" in traces.details.value and "lookup_order" in traces.details.value
+    assert "$0 (demo)" in traces.cost.value
+    assert "Cost of the session" in pg.panels["Usage"].value and "$0 (demo)" in pg.panels["Usage"].value
+    outcomes = await pg.session.compare("hi", [CompareColumn(provider="demo")])
+    assert "$0 (demo)" in compare_html(outcomes)
+
+
 @pytest.mark.browser
 def test_traces_tab_waterfall_and_span_details(browser: Any, app_url: str) -> None:
     from playwright.sync_api import expect
