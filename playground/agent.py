@@ -586,7 +586,9 @@ class EmbedGeneration:
 
         if not http.ok:
             raise _masked_error(provider.parse_error(http.status, http.headers, http.body), transport.secrets)
-        parsed = provider.parse_embed_response(http.status, http.headers, http.body)
+        from .providers.guard import parse_embed
+
+        parsed = parse_embed(provider, http.status, http.headers, http.body, transport.secrets)  # no bare ValueError
         return EmbeddingResult(
             data=[Embedding(index=i, embedding=v) for i, v in enumerate(parsed.vectors)],
             model=parsed.model_id or getattr(provider, "model_string", self.model),

@@ -166,3 +166,15 @@ def mask_events(events: list[Any], secrets: list[str]) -> list[Any]:
         if isinstance(getattr(ev, "args", None), dict):
             ev.args = mask_value(ev.args, secrets)
     return events
+
+
+def parse_embed(provider: Any, status: int, headers: Mapping[str, str], body: bytes, secrets: list[str]) -> Any:
+    """`provider.parse_embed_response` with a body it cannot read turned into MalformedResponseError."""
+    name = getattr(provider, "name", "provider")
+    try:
+        parsed = provider.parse_embed_response(status, headers, body)
+    except PARSE_ERRORS as exc:
+        raise malformed(name, status, describe_body(body, exc, secrets), secrets, _body_value(body)) from None
+    if not getattr(parsed, "vectors", None):
+        raise malformed(name, status, "an embeddings answer with no vectors", secrets, _body_value(body))
+    return parsed

@@ -164,3 +164,46 @@ def test_ollama_error_without_code() -> None:
     body = {"error": {"message": "model 'qwen9' not found", "type": "api_error", "param": None, "code": None}}
     err = OllamaProvider("qwen9").parse_error(404, {}, json.dumps(body).encode())
     assert type(err) is NotFoundError and err.code == "api_error" and "qwen9" in err.message
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 9: classification matches retrying; malformed bodies are ProviderErrors with provider and status
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 529])
+def test_retryable_is_exactly_what_the_transport_retries(status: int) -> None:
+    from playground.errors import error_class_for_status
+    from playground.providers.transport import RETRY_STATUSES
+
+    err = error_class_for_status(status)("x", status=status)
+    assert err.retryable is (status in RETRY_STATUSES)
+
+
+def test_408_and_409_have_their_own_classes() -> None:
+    from playground import ConflictError, RequestTimeoutError
+    from playground.errors import error_class_for_status
+
+    assert error_class_for_status(408) is RequestTimeoutError and error_class_for_status(409) is ConflictError
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"", "empty"),
+        (b"<html>502</html>", "HTML"),
+        (b'{"data": [{"embedding": [0.1', "truncated or invalid JSON"),
+        (b"[1, 2]", "JSON array"),
+        (b'{"data": []}', "no vectors"),
+        (b'{"data": [{"embedding": "x"}]}', "unexpected shape"),
+    ],
+)
+def test_a_malformed_embeddings_answer_is_a_malformed_response_error(body: bytes, fragment: str) -> None:
+    import httpx2
+
+    from playground import Agent, MalformedResponseError
+
+    client = httpx2.Client(transport=httpx2.MockTransport(lambda r: httpx2.Response(200, content=body)))
+    agent = Agent(model="openai-chat:text-embedding-3-small", api_key=KEY, http_client=client)
+    with pytest.raises(MalformedResponseError, match=fragment) as info:
+        agent.embed("hello").embed_now()
+    assert info.value.provider == "openai-chat" and info.value.status == 200
