@@ -324,6 +324,9 @@ class PlaygroundWidget:
         self.save_link = w.HTML()
         self.load_upload = w.FileUpload(accept=".json", multiple=False, description="Load session")
 
+        from .widgets_mcp import MCPWidgets
+
+        self.mcp_ui = MCPWidgets(self)  # MCP servers: add by command or URL, their tools (widgets_mcp.py)
         settings_box = w.VBox(list(self.setting_boxes.values()))
         settings_acc = w.Accordion(children=[settings_box], titles=("Model settings",))
         config = w.VBox(
@@ -331,7 +334,8 @@ class PlaygroundWidget:
                 self.agent_menu, self.provider_menu, w.HBox([self.model_box, self.models_button], layout=full()),
                 self.base_url_box, self.api_key_box, w.HBox([self.key_status, self.forget_key_button]),
                 _label("Instructions"), self.instructions_box,
-                settings_acc, _label("Tools"), self.tools_area, self.tool_choice_menu, self.approval_box,
+                settings_acc, _label("Tools"), self.tools_area, self.mcp_ui.box, self.tool_choice_menu,
+                self.approval_box,
                 self.max_steps_box, self.timeout_box, w.HBox([self.save_button, self.load_upload]), self.save_link,
             ],
             layout=w.Layout(width="340px", min_width="300px", padding="0 8px 0 0"),
@@ -455,6 +459,7 @@ class PlaygroundWidget:
     def _on_agent(self, name: str) -> None:
         self.session.set_agent(name)
         self._inspect_preview = None
+        self.mcp_ui.refresh()  # the new agent's own MCP servers
 
     def _on_key(self, key: str) -> None:
         if not key:
@@ -640,8 +645,10 @@ class PlaygroundWidget:
             self._approval_for = pending.tool_call_id
             self.approval_args.value = json.dumps(pending.args, indent=2, ensure_ascii=False)
             self.decline_reason.value = ""
+        origin = str(pending.schema.get("origin", ""))
+        source = f" (from MCP server <b>{esc(origin[4:])}</b>)" if origin.startswith("mcp:") else ""
         self.approval_text.value = (
-            f"<b>{esc(pending.tool_name)}</b> waits for your approval. Edit the arguments if needed, then "
+            f"<b>{esc(pending.tool_name)}</b>{source} waits for your approval. Edit the arguments if needed, then "
             "approve or decline."
         )
         self.approval_area.layout.display = None
