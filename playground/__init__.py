@@ -50,6 +50,7 @@ from .events import (
 from .generation import Generation, StreamRun
 from .jobs import Job
 from .loop import has_tool_call, step_count_is
+from .mcp import MCPServerError, MCPServerHTTP, MCPServerStdio, MCPTool
 from .memory import Memory, MemoryReport
 from .messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
 from .output import StructuredOutput
@@ -100,6 +101,10 @@ __all__ = [
     "InvalidRequestError",
     "Job",
     "MalformedResponseError",
+    "MCPServerError",
+    "MCPServerHTTP",
+    "MCPServerStdio",
+    "MCPTool",
     "Memory",
     "MemoryReport",
     "Message",

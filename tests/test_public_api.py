@@ -30,6 +30,7 @@ def test_all_is_complete_and_importable() -> None:
         "masking",
         "serving",
         "memory",
+        "mcp",
         "store",
         "pricing",
         "tracing",
