@@ -325,3 +325,65 @@ def test_error_object_in_a_200_body(
     assert "boom" in str(err) and err.provider == wire.name and len(out.requests) == 1
     assert_serialisable_partial(out)
     assert_no_key(out, debug_logs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reasoning and tool calls streamed before a failure are kept too
+
+
+def _chat_reasoning_and_tool_call() -> list[bytes]:
+    from tests.faults.wire import frame
+
+    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test"}
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": '}}
+    rest = {"index": 0, "function": {"arguments": '"x"}'}}
+    return [
+        frame({**base, "choices": [{"index": 0, "delta": {"reasoning_content": "Thinking it over. "}}]}),
+        frame({**base, "choices": [{"index": 0, "delta": {"content": PARTIAL_TEXT}}]}),
+        frame({**base, "choices": [{"index": 0, "delta": {"tool_calls": [call]}}]}),
+        frame({**base, "choices": [{"index": 0, "delta": {"tool_calls": [rest]}}]}),
+    ]
+
+
+def _anthropic_reasoning_and_tool_call() -> list[bytes]:
+    from tests.faults.wire import ANTHROPIC, frame
+
+    start = ANTHROPIC.partial()[:1]
+    return [
+        *start,
+        frame({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+        frame({"type": "content_block_delta", "index": 0,
+               "delta": {"type": "thinking_delta", "thinking": "Thinking it over. "}}),
+        frame({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}),
+        frame({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": PARTIAL_TEXT}}),
+        frame({"type": "content_block_start", "index": 2,
+               "content_block": {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}}),
+        frame({"type": "content_block_delta", "index": 2,
+               "delta": {"type": "input_json_delta", "partial_json": '{"q": "x"}'}}),
+    ]
+
+
+@pytest.mark.parametrize("fault", ["reset", "read-timeout", "in-stream-error"])
+@pytest.mark.parametrize("mode", STREAM_MODES)
+@pytest.mark.parametrize("wire_name", ["openai-chat", "anthropic"])
+def test_reasoning_and_tool_calls_before_a_failure_are_kept(
+    wire_name: str, mode: str, fault: str, monkeypatch: pytest.MonkeyPatch, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    wire = next(w for w in WIRES if w.name == wire_name)
+    chunks = _chat_reasoning_and_tool_call() if wire_name == "openai-chat" else _anthropic_reasoning_and_tool_call()
+
+    def handler(request: httpx2.Request, attempt: int) -> httpx2.Response:
+        if fault == "in-stream-error":
+            return sse_response([*chunks, wire.stream_error()])
+        exc = httpx2.ReadError("reset") if fault == "reset" else httpx2.ReadTimeout("timed out")
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=FailingStream(chunks, exc))
+
+    out = run(wire, mode, handler, monkeypatch)
+    assert isinstance(out.error, ProviderError)
+    partial = out.partial
+    assert partial is not None and partial.text == PARTIAL_TEXT
+    assert partial.reasoning_text == "Thinking it over. "
+    assert [(c.tool_name, c.args) for c in partial.tool_calls] == [("lookup", {"q": "x"})]
+    assert partial.tool_results == []  # nothing was run from a failed answer
+    json.loads(partial.model_dump_json())
+    assert_no_key(out, debug_logs)
