@@ -94,6 +94,8 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
             options.append(f"    tool_choice={choice!r},")
     if config.get("require_approval"):
         options.append("    require_tool_approval=True,")
+    if config.get("output_schema"):  # the answer parsed into the same JSON Schema: result.object
+        options.append(f"    structured_output={{'schema': {_py(config['output_schema'])}}},")
     if stream:
         lines += _stream_helper()
         lines.append("result = show(agent.stream(\n    messages,\n" + "\n".join(options) + "\n))")
@@ -102,6 +104,8 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
     lines += _decision_lines(decisions, stream=stream)
     if not stream:
         lines.append("print(result.text)")
+    if config.get("output_schema"):
+        lines.append("print(result.object)  # the parsed structured output")
     lines.append("print(result.usage)")
     return "\n".join(lines) + "\n"
 
