@@ -566,3 +566,187 @@ def embedding_text(result: EmbeddingResult) -> str:
 def pretty(text: str, printer: _Printer, cycle: bool) -> None:
     """Body of a `_repr_pretty_` method: IPython prints `text`."""
     printer.text("..." if cycle else text)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Errors: what a person needs instead of a traceback through the library's internals
+
+
+def _error_parts(exc: BaseException) -> dict[str, Any]:
+    """The facts of an error: title, message, details, raw request and response, the partial result."""
+    status = getattr(exc, "status", None)
+    provider = getattr(exc, "provider", None)
+    details = [
+        f"HTTP {status}" if status is not None else None,
+        f"provider {provider}" if provider else None,
+        f"code {getattr(exc, 'code', None)}" if getattr(exc, "code", None) else None,
+        f"request id {getattr(exc, 'request_id', None)}" if getattr(exc, "request_id", None) else None,
+        f"{getattr(exc, 'attempts', None)} attempts" if (getattr(exc, "attempts", None) or 0) > 1 else None,
+        ("a retry may help" if getattr(exc, "retryable", False) else "retrying will not help")
+        if status is not None or provider else None,
+        f"retry after {getattr(exc, 'retry_after', 0):.0f} s" if getattr(exc, "retry_after", None) else None,
+        f"field {getattr(exc, 'field', None)}" if getattr(exc, "field", None) else None,
+    ]
+    partial = getattr(exc, "result", None)
+    steps = list(getattr(partial, "steps", None) or [])
+    request = getattr(exc, "raw_request", None)
+    if request is None and steps:
+        request = steps[-1].raw_request
+    response: Any = None
+    if steps and steps[-1].raw_response is not None:
+        response = steps[-1].raw_response
+    raw_body = getattr(exc, "raw_body", None)
+    return {
+        "title": type(exc).__name__.rstrip("_"),
+        "message": str(getattr(exc, "message", None) or exc),
+        "details": [d for d in details if d],
+        "request": request,
+        "response": response,
+        "raw_body": raw_body,
+        "status": status,
+        "partial": partial,
+    }
+
+
+def _partial_summary(partial: Any) -> str | None:
+    if partial is None:
+        return None
+    text = getattr(partial, "text", "") or ""
+    calls = [c for s in getattr(partial, "steps", []) for c in s.tool_calls]
+    if not text and not calls and not getattr(partial, "reasoning_text", ""):
+        return None
+    bits = [f"{len(text):,} characters of text" if text else None,
+            f"{len(calls)} tool call{'s' if len(calls) != 1 else ''}" if calls else None]
+    return "Kept before the failure (on .result): " + ", ".join(b for b in bits if b) if any(bits) else \
+        "Kept before the failure (on .result): reasoning"
+
+
+def _request_dict(request: Any) -> dict[str, Any]:
+    return {"method": request.method, "url": safe_url(request.url), "headers": safe_headers(request.headers),
+            "body": request.body}
+
+
+def error_html(exc: BaseException) -> str:
+    """An error as a notebook shows it: status, provider, what went wrong, the raw request and response, and what
+    was kept of a failed run (its `.result`)."""
+    p = _error_parts(exc)
+    head = ['<div class="pg-head"><span class="pg-title">' + esc(p["title"]) + "</span>"]
+    head += [f'<span class="pg-badge pg-err">{esc(d)}</span>' for d in p["details"][:2]]
+    if p["details"][2:]:
+        head.append(f'<span class="pg-muted">{esc(" · ".join(p["details"][2:]))}</span>')
+    body = ["".join(head) + "</div>", f'<div class="pg-error"><b>What went wrong:</b> {esc(p["message"])}</div>']
+    summary = _partial_summary(p["partial"])
+    if summary:
+        body.append(f'<div class="pg-callout">{esc(summary)}</div>')
+        text = getattr(p["partial"], "text", "")
+        if text:
+            body.append(f'<div class="pg-answer">{esc(text)}</div>')
+    if p["request"] is not None:
+        body.append(_details("Raw request (key masked)", _pre(_request_dict(p["request"]))))
+    if p["response"] is not None:
+        resp = p["response"]
+        body.append(_details("Raw response", _pre({"status": resp.status, "headers": safe_headers(resp.headers),
+                                                   "body": resp.body})))
+    elif p["raw_body"] is not None:
+        body.append(_details("Raw response", _pre({"status": p["status"], "body": p["raw_body"]}), open_=True))
+    return _wrap("".join(body))
+
+
+def error_text(exc: BaseException) -> list[str]:
+    """The lines IPython shows for an error raised in a cell (`_render_traceback_`), instead of ~60 lines of the
+    library's internals. A bug in the person's own code (the error's cause) keeps its traceback."""
+    import traceback
+
+    p = _error_parts(exc)
+    red, bold, reset = "\x1b[0;31m", "\x1b[1m", "\x1b[0m"
+    title = p["title"] + (f" ({', '.join(p['details'])})" if p["details"] else "")
+    lines = [f"{red}{bold}{title}{reset}", f"{bold}What went wrong:{reset} {p['message']}"]
+    summary = _partial_summary(p["partial"])
+    if summary:
+        lines.append(summary)
+    if p["request"] is not None:
+        req = p["request"]
+        lines.append(f"{bold}Request:{reset} {req.method} {safe_url(req.url)} (key masked; exc.raw_request)")
+        lines.append(_short(json.dumps(req.body, ensure_ascii=False, default=str), 600))
+    if p["response"] is not None:
+        lines.append(f"{bold}Response:{reset} HTTP {p['response'].status}")
+        lines.append(_short(json.dumps(p["response"].body, ensure_ascii=False, default=str), 600))
+    elif p["raw_body"] is not None:
+        lines.append(f"{bold}Response body:{reset} "
+                     + _short(json.dumps(p["raw_body"], ensure_ascii=False, default=str), 600))
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    if cause is not None and not type(cause).__module__.startswith("playground"):
+        lines.append(f"{bold}Caused by:{reset}")
+        lines += [line.rstrip("\n") for line in traceback.format_exception(cause)]
+    lines.append("(the full traceback: import sys, traceback; traceback.print_exception(sys.last_value))")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# StreamRun: live while it streams, the result after
+
+
+def stream_html(run: Any, *, live: bool = False) -> str:
+    """A StreamRun's state: the result when it finished; else the text, reasoning and tool calls so far, and the
+    error with what was kept when it failed."""
+    from .events import ReasoningDeltaEvent, TextDeltaEvent, ToolCallEvent
+
+    error = getattr(run, "error", None)
+    result = getattr(run, "result", None)
+    if result is not None and error is None and not live:
+        return result_html(result)
+    events = list(getattr(run, "events", []))
+    text = "".join(ev.text for ev in events if isinstance(ev, TextDeltaEvent))
+    reasoning = "".join(ev.text for ev in events if isinstance(ev, ReasoningDeltaEvent))
+    calls = [ev for ev in events if isinstance(ev, ToolCallEvent)]
+    state = "failed" if error is not None else "streaming…" if live else "not started"
+    kind = "pg-err" if error is not None else "pg-warn"
+    body = ['<div class="pg-head"><span class="pg-title">StreamRun</span>',
+            f'<span class="pg-badge {kind}">{esc(state)}</span>',
+            f'<span class="pg-muted">{len(text):,} characters so far</span></div>']
+    if text:
+        body.append(f'<div class="pg-answer">{esc(text)}</div>')
+    if reasoning:
+        body.append(_details("Reasoning", f"<pre>{esc(reasoning)}</pre>"))
+    for c in calls:
+        body.append(f"<div>Tool call: <code>{esc(c.tool_name)}({esc(_args(c.args))})</code></div>")
+    html_out = _wrap("".join(body))
+    if error is not None:
+        html_out += error_html(error)
+    return html_out
+
+
+def stream_text(run: Any) -> str:
+    error = getattr(run, "error", None)
+    result = getattr(run, "result", None)
+    if result is not None and error is None:
+        return result_text(result)
+    state = f"failed: {type(error).__name__}: {error}" if error is not None else "not finished"
+    text = getattr(result, "text", "") if result is not None else ""
+    return f"StreamRun ({state})" + (f"\ntext so far: {text}" if text else "")
+
+
+def display_stream(run: Any, *, interval: float = 0.1) -> None:
+    """Show a StreamRun in a notebook: consumed here with a live view when nobody iterated it yet (the view becomes
+    the result at the end, or the error with the partial result); its current state otherwise."""
+    import time
+
+    from IPython.display import display
+
+    def bundle(live: bool) -> dict[str, str]:
+        return {"text/html": stream_html(run, live=live), "text/plain": stream_text(run)}
+
+    if getattr(run, "_started", True):
+        display(bundle(False), raw=True)
+        return
+    handle: Any = display(bundle(True), raw=True, display_id=True)
+    last = time.monotonic()
+    try:
+        for _ in run:
+            now = time.monotonic()
+            if now - last >= interval:
+                last = now
+                handle.update(bundle(True), raw=True)
+    except Exception:  # the error is on run.error and shown below, with what was kept
+        pass
+    handle.update(bundle(False), raw=True)

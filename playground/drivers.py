@@ -65,6 +65,7 @@ def _error_from(req: ModelRequest, http: HttpResult) -> ProviderError:
             raw_body=_json_or_text(http.body),
         )
     err.attempts = http.attempts
+    err.raw_request = _raw_request(req)  # type: ignore[attr-defined]  # key masked; shown by the error's display
     if http.retry_after is not None:  # asked to wait longer than the retry cap: raised at once, not retried early
         err.retry_after = http.retry_after
         err.message = (

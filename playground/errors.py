@@ -12,6 +12,19 @@ from typing import Any
 class PlaygroundError(Exception):
     """Base of every error raised by the playground."""
 
+    def _repr_html_(self) -> str:
+        """Displayed in a notebook: status, provider, what went wrong, the raw request and response, the partial
+        result (playground/display.py)."""
+        from .display import error_html
+
+        return error_html(self)
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows when this error is raised in a cell, instead of a traceback through our internals."""
+        from .display import error_text
+
+        return error_text(self)
+
 
 class ConfigurationError(PlaygroundError, ValueError):
     """A setting, option or model string is wrong. The message names the field and the fix."""

@@ -99,6 +99,18 @@ class StreamRun:
         self.events.append(ev)
         return ev
 
+    def _ipython_display_(self) -> None:
+        """In a notebook: streams live into the cell's output (when not iterated yet), then shows the result, or the
+        error with the partial result kept (see display.display_stream)."""
+        from .display import display_stream
+
+        display_stream(self)
+
+    def __repr__(self) -> str:
+        state = "failed" if self.error is not None else "finished" if self.result is not None else (
+            "streaming" if self._started else "not started")
+        return f"StreamRun({state}, events={len(self.events)})"
+
     def text_stream(self) -> Iterator[str]:
         for ev in self:
             if isinstance(ev, TextDeltaEvent):

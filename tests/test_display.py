@@ -171,7 +171,7 @@ def test_embedding_result_summary(agent: Agent) -> None:
 
 def test_usage_and_step_html(agent: Agent) -> None:
     result = agent.generate("look up order 42")
-    assert "<table>" in result.usage._repr_html_()
+    assert "<table " in result.usage._repr_html_()
     page = result.steps[0]._repr_html_()
     assert "Step 1" in page and "lookup_order" in page
 
