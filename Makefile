@@ -3,7 +3,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV ?= $(shell command -v uv 2>/dev/null || echo .venv-uv/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: install run test test-fast lint bench cli-demo clean screenshots
+.PHONY: install run test test-fast lint bench cli-demo clean screenshots mutation
 
 $(UV):
 	python3 -m venv .venv-uv && .venv-uv/bin/pip install -q uv
@@ -38,3 +38,6 @@ clean:
 
 screenshots: install  ## re-take the README's screenshots (the browser tests, writing into assets/)
 	PLAYGROUND_SCREENSHOTS_DIR=$(CURDIR)/assets $(PY) -m pytest -q tests/ui/test_browser.py tests/ui/test_jupyterlab.py
+
+mutation: install  ## mutation testing of the safety code (mutmut; minutes, not part of make test): score per module
+	$(PY) scripts/mutation_report.py
