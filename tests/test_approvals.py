@@ -684,9 +684,10 @@ def test_an_interrupted_call_can_be_declined_and_the_model_is_told_it_may_have_p
     refund = _crashing_refund(log, [True])
     agent = make_agent(Scripted(two_refunds()), log, tools=[refund], storage=store)
     run_id = agent.generate("refund 1 and 2").run_id
-    with pytest.raises(Crash):
+    with pytest.raises(Crash) as crashed:  # kept, as Jupyter keeps the last traceback: the process lives on
         agent.approve_tool_call(run_id, "c1")
     _wait_until_interrupted(store, run_id)
+    assert crashed.traceback  # still held while the call showed as interrupted
     script = Scripted(completion("Order 1 may be refunded; order 2 was not."))
     resumer = make_agent(script, log, tools=[refund], storage=store)
     waiting = resumer.decline_tool_call(run_id, "c2", reason="no")
