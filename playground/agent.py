@@ -45,7 +45,7 @@ class Agent:
     def __init__(
         self,
         name: str = "agent",
-        instructions: str | Sequence[str] = "",
+        instructions: str | Sequence[str] | Callable[..., Any] = "",
         model: Any = DEFAULT_MODEL,
         tools: Sequence[Any] | Mapping[str, Any] | None = None,
         *,

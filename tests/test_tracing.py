@@ -462,3 +462,54 @@ def test_otel_exporter_otlp_endpoint_exports_to_a_real_receiver(tmp_path: Path) 
     assert sorted(names) == ["chat demo-1", "invoke_agent exported"]
     assert traces == {trace_id}
     assert services == {"tracing-test"}
+
+
+# -- request_context ----------------------------------------------------------------------------------------------
+
+
+def test_request_context_reaches_dynamic_instructions_and_processors() -> None:
+    seen: dict[str, Any] = {}
+
+    def instructions(request_context: dict[str, Any]) -> str:
+        return f"You help {request_context['user']}."
+
+    class Spy:
+        def process_input(self, messages: list[Any], ctx: Any) -> None:
+            seen["processor"] = ctx.request_context
+
+    agent = Agent(model="demo", instructions=instructions, input_processors=[Spy()])
+    gen = agent.prompt("hi", request_context={"user": "Ada"})
+    assert gen.instructions == "You help Ada."
+    gen.generate_now()
+    assert seen["processor"] == {"user": "Ada"}
+
+
+# -- the playgrounds' local store ---------------------------------------------------------------------------------
+
+
+def test_the_playground_store_is_added_to_a_users_own_sdk_provider(spans: InMemorySpanExporter) -> None:
+    from playground.store.traces import TraceStore
+    from playground.tracing import local_spans, playground_tracer_provider
+
+    assert playground_tracer_provider() is None  # the user's provider stays in charge ...
+    assert playground_tracer_provider() is None  # ... and gets the store's processor once
+    result = Agent(name="mine", model="demo").generate("hi")
+    stored = local_spans(result.trace_id)
+    assert {s["name"] for s in stored} == {"invoke_agent mine", "chat demo-1"}
+    run = next(s for s in stored if s["name"] == "invoke_agent mine")
+    chat = next(s for s in stored if s["name"] == "chat demo-1")
+    assert chat["parent_id"] == run["span_id"] and run["trace_id"] == result.trace_id
+    assert chat["attributes"]["gen_ai.usage.input_tokens"] == result.usage.input_tokens
+    assert TraceStore().traces()[0]["trace_id"] == result.trace_id
+
+
+def test_with_no_provider_the_playground_uses_its_own_and_leaves_the_global_alone() -> None:
+    from playground.tracing import local_spans, playground_tracer_provider
+
+    _reset_global_provider()
+    provider = playground_tracer_provider()
+    assert provider is not None
+    result = Agent(name="local", model="demo").generate("hi", tracing_options={"tracer_provider": provider})
+    assert {s["name"] for s in local_spans(result.trace_id)} == {"invoke_agent local", "chat demo-1"}
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)  # a user may still set theirs
+    assert Agent(model="demo").generate("hi").trace_id is None
