@@ -222,7 +222,15 @@ class BaseProvider:
         return f"{self.name}:{self.model}"
 
     def secrets(self) -> list[str]:
-        return [self.api_key] if self.api_key else []
+        """The key, and the value of every credential-looking extra header (masked wherever they would show)."""
+        from ..masking import is_secret_header
+
+        out = [self.api_key] if self.api_key else []
+        for name, value in self.extra_headers.items():
+            if is_secret_header(name) and value:
+                scheme, sep, token = str(value).partition(" ")
+                out.append(token if sep and token and scheme.isalpha() else str(value))
+        return out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"

@@ -343,3 +343,16 @@ def test_retry_after_beyond_the_cap_is_raised_not_waited(monkeypatch: pytest.Mon
         agent_for(script).generate("x")
     assert info.value.retry_after == 120 and slept == [] and len(script.requests) == 1
     assert "retry after 120 s" in str(info.value)
+
+
+def test_credential_headers_given_to_the_agent_are_secrets_too() -> None:
+    team = "team-token-0123456789abcdef"
+    body = {"error": {"message": f"token {team} is not allowed here", "code": "forbidden"}}
+    script = Scripted((403, body))
+    headers = {"X-Team-Token": team}
+    agent = Agent(model="openai-chat:gpt-test", api_key=KEY, headers=headers, http_client=script.client())
+    assert team not in json.dumps(agent.prompt("x").request_preview())
+    with pytest.raises(Exception) as info:
+        agent.generate("x")
+    assert team not in str(info.value) and team not in json.dumps(info.value.to_dict())  # type: ignore[attr-defined]
+    assert script.requests[0].headers["x-team-token"] == team  # sent as given, only hidden from view
