@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import httpx2
 
+from . import demo_extract
 from .base import Capabilities, EmbeddingResponse, HttpRequestSpec
 from .openai_chat import OpenAIChatProvider
 
@@ -144,7 +145,29 @@ def _place_names(text: str, exclude: set[str]) -> list[str]:
     return found or [a.title() for a in after if a not in _STOP_WORDS]
 
 
-def _value_for(name: str, prop: Mapping[str, Any], text: str, numbers: list[str], places: list[str], i: int) -> Any:
+_AMOUNT_WORDS = ("amount", "price", "total", "cost", "sum", "refund", "value", "dollars", "money")
+
+
+def _in_range(value: Any, prop: Mapping[str, Any]) -> Any:
+    """A number moved inside the schema's minimum / maximum, so the demo's JSON is always schema-valid."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if isinstance(high, int | float) and value > high:
+        value = type(value)(high)
+    if isinstance(low, int | float) and value < low:
+        value = type(value)(low)
+    return value
+
+
+def _value_for(
+    name: str, prop: Mapping[str, Any], text: str, numbers: list[str], places: list[str], i: int,
+    *, extracting: bool = False,
+) -> Any:
+    for key in ("anyOf", "oneOf"):  # `float | None`: the non-null choice
+        if key in prop and "type" not in prop:
+            choice = next((o for o in prop[key] if o.get("type") != "null"), prop[key][0])
+            prop = {**{k: v for k, v in prop.items() if k != key}, **choice}
     kind = prop.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
@@ -153,10 +176,16 @@ def _value_for(name: str, prop: Mapping[str, Any], text: str, numbers: list[str]
         return next((v for v in prop["enum"] if str(v).lower() in low), prop["enum"][0])
     lname = name.lower()
     if kind in ("integer", "number"):
-        if numbers:
-            value = numbers.pop(0)
-            return int(float(value)) if kind == "integer" else float(value)
-        return prop.get("default", 1)
+        meant = demo_extract.age(text) if "age" in lname.split("_") else None
+        if meant is None and any(w in lname for w in _AMOUNT_WORDS):
+            meant = demo_extract.amount(text)
+        if meant is not None and meant in numbers:
+            numbers.remove(meant)
+        if meant is None and numbers:
+            meant = numbers.pop(0)
+        if meant is not None:
+            return _in_range(int(float(meant)) if kind == "integer" else float(meant), prop)
+        return _in_range(prop.get("default", 0 if extracting else 1), prop)
     if kind == "boolean":
         return bool(re.search(r"\b(yes|true|enable|on)\b", text.lower()))
     if kind == "array":
@@ -164,12 +193,23 @@ def _value_for(name: str, prop: Mapping[str, Any], text: str, numbers: list[str]
         return [_value_for(name, items, text, numbers, places, i)]
     if kind == "object":
         return instance_for_schema(prop, text)
+    if any(k in lname for k in ("phone", "mobile", "tel")):
+        found = demo_extract.phones(text)
+        return found[0] if found else ("" if extracting else "+1 555 0100")
     if "id" in lname.split("_") or lname.endswith("id") or "number" in lname:
-        m = re.search(r"\b[A-Z]*-?\d[\w-]*\b", text)
-        if m:
-            if m.group(0) in numbers:
-                numbers.remove(m.group(0))
-            return m.group(0)
+        stem = re.sub(r"_?(id|number|no)$", "", lname).replace("_", " ").strip()
+        value = demo_extract.id_after(text, stem)
+        if value is None:
+            m = re.search(r"\b[A-Z]*-?\d[\w-]*\b", demo_extract.without_contacts(text))
+            value = m.group(0) if m else None
+        if value is not None:
+            if value in numbers:
+                numbers.remove(value)
+            return value
+    if lname in ("name", "full_name", "person", "contact", "customer", "author") or lname.endswith("_name"):
+        people = demo_extract.person_names(text)
+        if people and not any(k in lname for k in ("city", "place", "country", "tool", "file", "company")):
+            return people[i] if i < len(people) else people[0]
     if any(k in lname for k in ("city", "location", "place", "country", "name", "where", "destination")):
         if i < len(places):
             return places[i]
@@ -178,8 +218,8 @@ def _value_for(name: str, prop: Mapping[str, Any], text: str, numbers: list[str]
     if any(k in lname for k in ("query", "question", "topic", "text", "prompt", "search", "q")):
         return text.strip()
     if "email" in lname:
-        m = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
-        return m.group(0) if m else "user@example.com"
+        found = demo_extract.emails(text)
+        return found[0] if found else ("" if extracting else "user@example.com")
     if "reason" in lname:
         return "requested by the customer"
     if "default" in prop:
@@ -192,12 +232,14 @@ def args_for_tool(tool: Mapping[str, Any], text: str, index: int = 0) -> dict[st
     schema = tool.get("parameters") or {}
     props: dict[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
-    numbers = _NUMBER.findall(text)
+    numbers = demo_extract.plain_numbers(text)
     places = _place_names(text, set(_tool_words(tool.get("name", ""))))
     out: dict[str, Any] = {}
     for name, prop in props.items():
         if name not in required and "default" in prop:
-            continue
+            given = any(w in name.lower() for w in _AMOUNT_WORDS) and demo_extract.amount(text) is not None
+            if not given:  # optional, and the message says nothing about it: the tool's default applies
+                continue
         out[name] = _value_for(name, prop, text, numbers, places, index)
     return out
 
@@ -219,20 +261,25 @@ def instance_for_schema(schema: Mapping[str, Any], text: str, defs: Mapping[str,
         kind = next((k for k in kind if k != "null"), "string")
     if kind == "object":
         props: dict[str, Any] = schema.get("properties") or {}
-        numbers = _NUMBER.findall(text)
+        numbers = demo_extract.plain_numbers(text)
         places = _place_names(text, set())
         out: dict[str, Any] = {}
         for name, prop in props.items():
             resolved = prop
             if "$ref" in prop:
                 resolved = table.get(prop["$ref"].rsplit("/", 1)[-1], {})
-            if resolved.get("type") == "object" or any(k in resolved for k in ("properties", "anyOf", "oneOf")):
+            nested = resolved.get("type") in ("object", "array") or "properties" in resolved
+            if nested or any(
+                k in resolved and any(o.get("type") == "object" or "$ref" in o for o in resolved[k])
+                for k in ("anyOf", "oneOf")
+            ):
                 out[name] = instance_for_schema(resolved, text, table)
             else:
-                out[name] = _value_for(name, resolved, text, numbers, places, 0)
+                out[name] = _value_for(name, resolved, text, numbers, places, 0, extracting=True)
         return out
     if kind == "array":
-        return [instance_for_schema(schema.get("items") or {"type": "string"}, text, table)]
+        items = schema.get("items") or {"type": "string"}
+        return [instance_for_schema(items, piece, table) for piece in _pieces_per_person(items, text, table)]
     if kind in ("integer", "number"):
         nums = _NUMBER.findall(text)
         return (int(float(nums[0])) if kind == "integer" else float(nums[0])) if nums else 0
@@ -241,6 +288,19 @@ def instance_for_schema(schema: Mapping[str, Any], text: str, defs: Mapping[str,
     if "enum" in schema:
         return schema["enum"][0]
     return text.strip()[:80]
+
+
+def _pieces_per_person(items: Mapping[str, Any], text: str, table: Mapping[str, Any]) -> list[str]:
+    """For a list of objects with a name (list[Contact]): the text cut at each person named, one item each."""
+    if "$ref" in items:
+        items = table.get(str(items["$ref"]).rsplit("/", 1)[-1], {})
+    if "name" not in (items.get("properties") or {}):
+        return [text]
+    people = demo_extract.person_names(text)
+    starts = sorted({text.find(p) for p in people if text.find(p) >= 0})
+    if len(starts) < 2:
+        return [text]
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
 
 
 def _requested_schema(body: Mapping[str, Any], system: str) -> dict[str, Any] | None:
@@ -369,7 +429,7 @@ class DemoBrain:
         rf = body.get("response_format") or {}
         if schema is not None:
             reply["reasoning"] = "The caller asked for JSON matching a schema; I fill it from the message."
-            reply["content"] = json.dumps(instance_for_schema(schema, user))
+            reply["content"] = json.dumps(instance_for_schema(schema, demo_extract.answer_section(user)))
             return reply
         if rf.get("type") == "json_object":
             reply["content"] = json.dumps({"answer": user})
@@ -435,12 +495,14 @@ class DemoBrain:
 
 
 def embed_text(text: str, dimensions: int = EMBED_DIMENSIONS) -> list[float]:
-    """A deterministic unit vector from hashed character trigrams: similar texts get similar vectors."""
+    """A deterministic unit vector from hashed content words and their trigrams: similar texts get similar vectors
+    (what semantic recall needs offline; see demo_memory.embedding_features)."""
+    from .demo_memory import embedding_features
+
     vec = [0.0] * dimensions
-    padded = f"  {text.lower()}  "
-    for i in range(len(padded) - 2):
-        h = int.from_bytes(hashlib.blake2b(padded[i : i + 3].encode(), digest_size=4).digest(), "little")
-        vec[h % dimensions] += 1.0 if h & 0x10000 else -1.0
+    for feature, weight in embedding_features(text):
+        h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=4).digest(), "little")
+        vec[h % dimensions] += weight if h & 0x10000 else -weight
     norm = math.sqrt(sum(v * v for v in vec)) or 1.0
     return [round(v / norm, 6) for v in vec]
 
@@ -531,19 +593,16 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             if stop and stop in content:
                 content = content[: content.index(stop)]
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        reasoning_tokens = count_tokens(reply["reasoning"])
         if limit and not reply["tool_calls"]:
-            budget = max(0, int(limit) - reasoning_tokens)
-            pieces = re.findall(r"\S+\s*", content)
-            kept, used = [], 0
-            for piece in pieces:
-                n = count_tokens(piece)
-                if used + n > budget:
-                    finish = "length"
-                    break
-                kept.append(piece)
-                used += n
-            content = "".join(kept).rstrip() if finish == "length" else content
+            # the answer comes first: reasoning gets what the answer leaves, so a small limit never gives
+            # reasoning with no text (at least the first word of the answer is kept)
+            content, cut = _fit(content, int(limit), keep_one=True)
+            if cut:
+                finish = "length"
+                reply["reasoning"] = ""
+            else:
+                reply["reasoning"], _ = _fit(reply["reasoning"], max(0, int(limit) - count_tokens(content)))
+        reasoning_tokens = count_tokens(reply["reasoning"])
         prompt_text = json.dumps(body.get("messages")) + json.dumps(body.get("tools") or [])
         prompt_tokens = count_tokens(prompt_text)
         completion_tokens = (
@@ -657,6 +716,21 @@ class DemoServer(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         return self._response(request, lambda chunks: _AsyncSSE(chunks, self._delay()))
+
+
+def _fit(text: str, budget: int, *, keep_one: bool = False) -> tuple[str, bool]:
+    """`text` cut at a word boundary to `budget` tokens; (text, whether it was cut)."""
+    if count_tokens(text) <= budget:
+        return text, False
+    kept: list[str] = []
+    used = 0
+    for piece in re.findall(r"\S+\s*", text):
+        n = count_tokens(piece)
+        if used + n > budget and (kept or not keep_one):
+            break
+        kept.append(piece)
+        used += n
+    return "".join(kept).rstrip(), True
 
 
 def _error(message: str, code: str) -> dict[str, Any]:

@@ -134,3 +134,74 @@ def test_demo_structured_output_after_tools_and_by_prompt_injection() -> None:
     )
     assert "response_format" not in injected.request.body
     assert injected.object == {"name": "Ada Lovelace", "age": 36}
+
+
+# -- issue 10: the demo is what stakeholders see first ------------------------------------------------------------
+
+ADA = "Reach Ada Lovelace at ada@example.com or +44 20 7946 0958, she is 36"
+
+
+def test_extractor_gets_the_readme_example_right() -> None:
+    from agents.extractor import agent as extractor
+
+    contact = extractor.generate(ADA).object
+    assert contact is not None
+    assert (contact.name, contact.email, contact.phone, contact.age) == (
+        "Ada Lovelace", "ada@example.com", "+44 20 7946 0958", 36
+    )
+
+
+def test_a_separate_structuring_model_reads_the_answer_not_its_prompt_headings() -> None:
+    from agents.extractor import Contact
+
+    result = Agent(model="demo").generate(ADA, structured_output={"schema": Contact, "model": "demo"})
+    assert result.object is not None and result.object.name == "Ada Lovelace" and result.object.age == 36
+    prompt = result.steps[-1].raw_request.body["messages"][-1]["content"]  # type: ignore[index]
+    assert prompt.startswith("Request:\n") and "\n\nAnswer:\n" in prompt  # the headings were there to mislead
+
+
+def test_structured_output_list_of_models_gives_one_item_per_person() -> None:
+    from pydantic import BaseModel
+
+    class Person(BaseModel):
+        name: str
+        email: str
+
+    result = Agent(model="demo").generate(
+        "Ada Lovelace (ada@example.com) and Grace Hopper (grace@navy.mil)", structured_output=list[Person]
+    )
+    assert result.object == [
+        Person(name="Ada Lovelace", email="ada@example.com"),
+        Person(name="Grace Hopper", email="grace@navy.mil"),
+    ]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 10, 20, 40])
+@pytest.mark.parametrize("streamed", [False, True])
+def test_max_output_tokens_never_gives_reasoning_without_text(limit: int, streamed: bool) -> None:
+    agent = Agent(model="demo")
+    prompt = "Tell me about tide pools and coastal ecology please"
+    result = (
+        agent.stream(prompt, max_output_tokens=limit).final_result()
+        if streamed
+        else agent.generate(prompt, max_output_tokens=limit)
+    )
+    assert result.text.strip(), (limit, result.reasoning_text)
+    if result.finish_reason == "length":
+        assert result.reasoning_text is None
+
+
+@pytest.mark.parametrize(
+    ("message", "args"),
+    [
+        ("Refund 10 dollars on order 42", {"order_id": "42", "amount": 10.0}),
+        ("Please refund $5 for order #7", {"order_id": "7", "amount": 5.0}),
+        ("refund order 42", {"order_id": "42"}),
+    ],
+)
+def test_refund_asks_for_the_amount_said_not_the_order_total(message: str, args: dict[str, object]) -> None:
+    suspended = support_agent.generate(message)
+    assert suspended.suspend_payload is not None and suspended.suspend_payload.args == args
+    done = support_agent.approve_tool_call(suspended.run_id, suspended.suspend_payload.tool_call_id)
+    refunded = done.tool_results[-1].result["refunded"]  # type: ignore[index]
+    assert refunded == args.get("amount", 89.0)
