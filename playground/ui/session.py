@@ -601,6 +601,9 @@ class PlaygroundSession(ThreadsMixin, MCPMixin):
                 continue
             if name == "api_key" and self._stale_key(fields[name]):
                 continue  # the field still holds the key of the host just left: it does not follow the switch
+            if name == "tool_choice" and "active_tools" in fields and fields[name] in self.template.tools \
+                    and fields[name] not in self.active_tools:
+                continue  # the tool chosen was just unchecked in the same change: "auto" (set_active_tools)
             try:
                 setters[name](fields[name])
             except ConfigurationError as exc:
@@ -807,7 +810,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin):
                 reason=(reason or "").strip() or None,
             )
         except (PlaygroundError, ValueError) as exc:  # e.g. edited arguments that break the tool's schema
-            self.notice = self.mask(f"{_label_error(exc)}: {exc}")
+            self.notice = self.mask(_args_problem(f"{_label_error(exc)}: {exc}", pending.schema))
             yield ErrorEvent(exc)
             return
         self.notice = None
@@ -1194,9 +1197,9 @@ class PlaygroundSession(ThreadsMixin, MCPMixin):
                 settings = self._merged_settings(col.settings)
                 agent = self._working_agent(col.provider, model, col.base_url)
                 gen = agent.prompt([*self.messages, Message.user(text)], **self._options(settings))
-                out.request = mask_value(gen.request_preview(), self.secrets)
+                out.request = mask_value(gen.request_preview(stream=True), self.secrets)
                 started = time.perf_counter()
-                result = await gen.generate_async()
+                result = await gen.stream().afinal_result()  # streamed as Chat is: the latencies compare
                 out.latency_ms = result.latency_ms or (time.perf_counter() - started) * 1000
                 out.text = result.text
                 if result.suspended and result.suspend_payload is not None:
@@ -1299,6 +1302,31 @@ def _message_text(text: Any) -> str:
 
 def _label(name: str) -> str:
     return name.replace("_", " ")
+
+
+def _args_problem(message: str, schema: Mapping[str, Any]) -> str:
+    """An invalid-arguments message for a person: the problems, then the expected arguments as JSON (never a
+    Python dict dump of the whole schema)."""
+    head = message.split("; the schema is ", 1)[0].split(" Fix them and approve again", 1)[0].rstrip(". ")
+    inner = schema.get("parameters")
+    params: Mapping[str, Any] = inner if isinstance(inner, Mapping) else schema
+    props = params.get("properties")
+    if not isinstance(props, Mapping) or not props:
+        return f"{head}. Fix them and approve again."
+    required = set(params.get("required") or [])
+    fields = ", ".join(
+        f"{name} ({_json_type(spec)}{', required' if name in required else ''})" for name, spec in props.items()
+    )
+    return f"{head}. Fix them and approve again; expected arguments: {fields}."
+
+
+def _json_type(spec: Any) -> str:
+    if not isinstance(spec, Mapping):
+        return "any"
+    if "type" in spec:
+        return str(spec["type"])
+    options = [str(o.get("type")) for o in spec.get("anyOf") or [] if isinstance(o, Mapping) and o.get("type")]
+    return " or ".join(options) or "any"
 
 
 def _read_saved(raw: dict[str, Any]) -> tuple[list[Message], list[Exchange], PendingApproval | None, RunState | None]:
