@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import AbortedError, ConfigurationError, PlaygroundError, StructuredOutputError, ToolError
+from .errors import (
+    AbortedError,
+    ConfigurationError,
+    PlaygroundError,
+    StorageError,
+    StructuredOutputError,
+    ToolError,
+)
 from .events import (
     ReasoningDeltaEvent,
     SourceEvent,
@@ -827,7 +834,11 @@ def _resume_pending(setup: RunSetup, state: RunState) -> Generator[Effect, Any, 
                     res.tool_call_id, res.tool_name, res.args, res.result, res.is_error, step.index, res.duration_ms
                 )
             )
-    fresh, proceed = update_run(setup.store, state.run_id, _commit(token, outcomes))
+    try:
+        fresh, proceed = update_run(setup.store, state.run_id, _commit(token, outcomes))
+    except StorageError:
+        _commit(token, outcomes)(state)  # the tools ran: their results go on the error's .result
+        raise
     _adopt(state, fresh)
     if not proceed:
         # other calls are undecided or another process is running them: report what still waits
@@ -1074,6 +1085,10 @@ def _structuring_call(
 def _finalize(setup: RunSetup, state: RunState, result: GenerationResult) -> Generator[Effect, Any, GenerationResult]:
     if setup.finalize is not None:
         result = setup.finalize(result, state)
+    if setup.options.scorers is not None and result.finish_reason != "suspended":
+        from .scorers import start_scoring  # after the answer, on a background thread: never delays it
+
+        start_scoring(result, setup.options.scorers, return_data=setup.options.return_scorer_data)
     return result
     yield  # pragma: no cover - makes this a generator
 

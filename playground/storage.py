@@ -342,10 +342,11 @@ class SqliteRunStore:
 
     def expire(self, run_id: str) -> RunState:
         """Close a suspended run without resuming it: its calls can no longer be approved. A call that a live process
-        is running right now cannot be expired (wait for it, or for its lease to run out)."""
+        is running right now cannot be expired (wait for it, or for its lease to run out). A run left `running` (its
+        process died after its tools ran, while the model was asked again) can be expired too."""
 
         def close(state: RunState) -> None:
-            if state.status != "suspended":
+            if state.status not in ("suspended", "running"):
                 raise ApprovalError(
                     f"run {run_id!r} is {state.lifecycle()}, not waiting for approval: nothing to expire"
                 )

@@ -17,6 +17,7 @@ from playground import (
     Agent,
     ApprovalError,
     ConfigurationError,
+    InMemoryRunStore,
     PlaygroundError,
     SqliteRunStore,
     StorageError,
@@ -259,3 +260,27 @@ def test_a_tool_result_that_is_not_json_is_stored_as_its_text() -> None:
 
     resumed = agent_with(Scripted(completion("Refunded.")), tools=[receipt, tags, refund], storage=store)
     assert resumed.approve_tool_call(result.run_id, "c3").text == "Refunded."
+
+
+def test_a_store_failing_after_the_tool_ran_keeps_the_tool_result_on_the_error() -> None:
+    """Approval: decide (1), claim (2), run the tool, commit (3) -- the disk fills up at the commit."""
+
+    class FullDisk(InMemoryRunStore):
+        updates = 0
+
+        def update(self, run_id: str, mutate: Any) -> Any:
+            self.updates += 1
+            if self.updates == 3:
+                raise StorageError("run store x: could not update the run: database or disk is full", path="x")
+            return super().update(run_id, mutate)
+
+    store = FullDisk()
+    agent = agent_with(Scripted(completion(None, [("c1", "refund", {"order_id": "42"})])), storage=store)
+    run_id = agent.generate("refund 42").run_id
+    with pytest.raises(StorageError, match="disk is full") as info:
+        agent.approve_tool_call(run_id, "c1")
+    result = info.value.result
+    assert result is not None and result.finish_reason == "error"
+    assert [(r.tool_name, r.result, r.approval) for r in result.tool_results] == [
+        ("refund", "refunded 42", "approved")
+    ]
