@@ -164,3 +164,34 @@ def test_sqlite_store_is_shared_by_every_store_on_the_same_file(tmp_path: Path) 
     assert path.exists()
     assert two.load("run_1") is not None and len(two) == 1
     assert two.suspended() == ["run_1"]
+
+
+def test_the_data_directory_is_playground_home_or_dot_playground(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playground import playground_home
+
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path / "data"))
+    assert playground_home() == tmp_path / "data"
+    assert SqliteRunStore().path == tmp_path / "data" / "runs.sqlite3"
+    monkeypatch.setenv("PLAYGROUND_HOME", "~/elsewhere")
+    assert playground_home() == tmp_path / "user" / "elsewhere"
+    for unset in ("", None):
+        if unset is None:
+            monkeypatch.delenv("PLAYGROUND_HOME")
+        else:
+            monkeypatch.setenv("PLAYGROUND_HOME", unset)
+        assert playground_home() == tmp_path / "user" / ".playground"
+        assert SqliteRunStore().path == tmp_path / "user" / ".playground" / "runs.sqlite3"
+
+
+def test_resolving_a_run_stored_elsewhere_says_where_it_looked(tmp_path: Path) -> None:
+    store = SqliteRunStore(tmp_path / "runs.sqlite3")
+    store.save(RunState(run_id="run_here", status="suspended"))
+    with pytest.raises(ApprovalError) as info:
+        store.update("run_elsewhere", lambda s: None)
+    assert str(info.value) == (
+        f"no suspended run 'run_elsewhere' in {tmp_path / 'runs.sqlite3'}: it was never suspended here, or it was "
+        "stored elsewhere (pass the same storage= or PLAYGROUND_HOME to the Agent)"
+    )

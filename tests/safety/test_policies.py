@@ -231,3 +231,40 @@ def test_the_policy_is_asked_again_right_before_the_tool_runs() -> None:
         assert result.finish_reason == "suspended"
     assert ran == []
     assert asked[:2] == [False, True]
+
+
+def test_a_policy_value_set_on_the_tool_later_is_read_as_yes_or_no() -> None:
+    ran: list[str] = []
+
+    @tool
+    def pay(amount: float) -> str:
+        ran.append(f"pay {amount:g}")
+        return "paid"
+
+    def run() -> str:
+        script = Scripted(completion(None, [("c1", "pay", {"amount": 5})]), completion("ok"))
+        agent = Agent(model="openai-chat:gpt-test", api_key=KEY, tools=[pay], http_client=script.client())
+        return agent.generate("pay").finish_reason
+
+    assert run() == "stop"
+    pay.requires_approval = 1  # type: ignore[assignment]
+    assert run() == "suspended"
+    pay.requires_approval = None  # type: ignore[assignment]
+    assert run() == "stop"
+    assert ran == ["pay 5", "pay 5"]
+
+
+def test_call_policy_gets_the_tool_name_and_the_context() -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def only_pay(args: dict[str, Any], context: Any, *, tool_name: str) -> bool:
+        seen.append((tool_name, is_admin(context)))
+        return tool_name == "pay" and not is_admin(context)
+
+    assert run_pay(False, 5, require_tool_approval=only_pay, context=GUEST) == ("suspended", [])
+    assert set(seen) == {("pay", False)}
+    assert run_pay(False, 5, require_tool_approval=only_pay, context=ADMIN) == ("stop", ["pay 5"])
+    assert run_pay(False, 5, require_tool_approval=lambda args, *, tool_name: tool_name == "other") == (
+        "stop",
+        ["pay 5"],
+    )
