@@ -137,6 +137,22 @@ class Agent:
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model_string!r}, tools={list(self.tools)})"
 
+    def use_model(self, model: Any, *, api_key: str | None = None, base_url: str | None = None) -> None:
+        """Switch to another model (and key or server), checked now: the CLI's --model, --api-key-env, --base-url."""
+        from .validation import check_model
+
+        check_model(model)
+        for field, value in (("api_key", api_key), ("base_url", base_url)):
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(f"{field}: expected a string, got {type(value).__name__}", field=field)
+        with self._lock:
+            self.model = model
+            if api_key is not None:
+                self._api_key = api_key
+            if base_url is not None:
+                self._base_url = base_url
+            self._providers.clear()
+
     @property
     def storage(self) -> RunStore:
         """Where suspended runs are kept: SQLite in the data directory by default, so approvals survive a restart.

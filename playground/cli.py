@@ -28,6 +28,11 @@ def load_agent(path: str) -> Agent:
     """The `agent` defined by a Python file (or `module:attribute`)."""
     file, _, attr = path.partition(":")
     p = Path(file)
+    if p.is_dir():
+        raise SystemExit(
+            f"playground: {file} is a folder, not an agent file; give one file, e.g. {p / 'support.py'} "
+            f"(a folder of agents is for `playground ui --agents {file}`)"
+        )
     if not p.is_file():
         raise SystemExit(f"playground: no such agent file: {file}")
     spec = importlib.util.spec_from_file_location(f"playground_agent_{p.stem}", p)
@@ -35,11 +40,57 @@ def load_agent(path: str) -> Agent:
         raise SystemExit(f"playground: cannot import {file}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # one clear line, not a traceback
+        sys.modules.pop(spec.name, None)
+        raise SystemExit(f"playground: {file} failed to import{_where(exc, p)}: {type(exc).__name__}: {exc}") from None
     agent = getattr(module, attr or "agent", None)
     if not isinstance(agent, Agent):
         raise SystemExit(f"playground: {file} defines no Agent named {attr or 'agent'!r}")
     return agent
+
+
+def _where(exc: BaseException, file: Path) -> str:
+    """ " (line N)" of the agent file where an import error happened, when the traceback says."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f" (line {exc.lineno})"
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == file.resolve():
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" (line {line})" if line else ""
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (got {number}): a run needs at least one step")
+    return number
+
+
+def _use_model_options(agent: Agent, args: argparse.Namespace) -> None:
+    """--model, --base-url and --api-key-env (an openai-compatible: model from the shell)."""
+    import os
+
+    if args.model is not None and not args.model.strip():
+        raise SystemExit("playground run: --model is empty; give a model string such as openai:gpt-4.1-mini or demo")
+    key = None
+    if args.api_key_env is not None:
+        key = os.environ.get(args.api_key_env)
+        if not key:
+            raise SystemExit(
+                f"playground run: --api-key-env {args.api_key_env}: that environment variable is not set or empty"
+            )
+    if args.base_url is not None and not args.base_url.startswith(("http://", "https://")):
+        raise SystemExit(f"playground run: --base-url {args.base_url!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
+    if args.model is not None or key is not None or args.base_url is not None:
+        agent.use_model(args.model.strip() if args.model else agent.model, api_key=key, base_url=args.base_url)
 
 
 def _print_result(result: GenerationResult, out: TextIO) -> None:
@@ -94,8 +145,11 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = s
     options: dict[str, Any] = {}
     if args.max_steps:
         options["max_steps"] = args.max_steps
-    if args.model:
-        agent.model = args.model
+    try:
+        _use_model_options(agent, args)
+    except PlaygroundError as exc:
+        sys.stderr.write(f"playground: {exc}\n")
+        return 1
     traces = playground_tracer_provider()  # spans kept under PLAYGROUND_HOME (or sent to the user's own set-up)
     if traces is not None:
         options["tracing_options"] = {"tracer_provider": traces}
@@ -148,7 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("message")
     run.add_argument("--json", action="store_true", help="print the whole result as JSON")
     run.add_argument("--model", help="override the agent's model, e.g. openai:gpt-4.1-mini")
-    run.add_argument("--max-steps", type=int, default=None)
+    run.add_argument(
+        "--base-url", default=None, help="the server's URL, e.g. http://127.0.0.1:8000/v1 for openai-compatible:MODEL"
+    )
+    run.add_argument(
+        "--api-key-env", default=None, metavar="VAR", help="read the API key from this environment variable"
+    )
+    run.add_argument("--max-steps", type=_positive_int, default=None)
     decide = run.add_mutually_exclusive_group()
     decide.add_argument(
         "--approve",
@@ -167,11 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=7860)
     ui.add_argument("--auth", default=None, help="USER:PASS to require a login (better: PLAYGROUND_AUTH=USER:PASS)")
     add_run_commands(sub)  # approve, decline, runs (cli_runs.py)
+    from .evals.cli import add_parser as add_eval_command
+
+    add_eval_command(sub)  # eval (evals/cli.py)
     args = parser.parse_args(argv)
     if args.command == "run":
         return cmd_run(args)
     if args.command in RUN_COMMANDS:
         return run_command(args)
+    if args.command == "eval":
+        from .evals.cli import cmd_eval
+
+        return cmd_eval(args)
     return cmd_ui(args)
 
 
