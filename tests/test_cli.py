@@ -67,7 +67,7 @@ def _local_chat_server() -> tuple[str, list[dict[str, object]], object]:
     seen: list[dict[str, object]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
             reply = {
