@@ -56,6 +56,7 @@ from .messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, T
 from .output import StructuredOutput
 from .processors import PIIRedactor, Processor, ProcessorContext, TokenLimiter, TripwireError
 from .pricing import Cost
+from . import scorers
 from .result import (
     Embedding,
     EmbeddingResult,
@@ -162,6 +163,7 @@ __all__ = [
     "Usage",
     "__version__",
     "has_tool_call",
+    "scorers",
     "playground_home",
     "step_count_is",
     "tool",

@@ -10,10 +10,11 @@ import json
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer, model_validator
 
 from .messages import Message, ReasoningPart, SourcePart, TextPart, extract_json
 from .pricing import Cost
+from .scorers import Score
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -222,6 +223,38 @@ class GenerationResult(BaseModel):
     """ActiveAgent's `context`: the context that was sent, every message of the latest model call (system included)."""
     model: str = ""
     latency_ms: float | None = None
+    scoring_data: dict[str, Any] | None = None
+    """With `return_scorer_data=True`: what the scorers saw (input, output, tool calls and results, expected)."""
+    scoring: Any = Field(default=None, exclude=True, repr=False)
+    """The run's scorers while they run (a Future), then their scores; read `scores`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_scores(cls, data: Any) -> Any:
+        """A result read back from JSON keeps its scores."""
+        if isinstance(data, dict) and isinstance(data.get("scores"), dict):
+            data = dict(data)
+            data["scoring"] = {k: Score.model_validate(v) for k, v in data.pop("scores").items()}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def scores(self) -> dict[str, Score]:
+        """Scores of the run's `scorers=` (name -> Score). Scorers run after the answer, on a background thread;
+        the first read waits for them (at most SCORES_WAIT_SECONDS)."""
+        pending = self.scoring
+        if pending is None:
+            return {}
+        if isinstance(pending, dict):
+            return pending
+        from .scorers import SCORES_WAIT_SECONDS
+
+        done: dict[str, Score] = pending.result(timeout=SCORES_WAIT_SECONDS)
+        self.__dict__["scoring"] = done
+        return done
+
+    def _set_scoring(self, future: Any) -> None:
+        self.__dict__["scoring"] = future
 
     # Mastra
     @property

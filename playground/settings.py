@@ -202,6 +202,16 @@ class CallOptions(BaseModel):
     output_processors: list[Any] | None = None
     max_processor_retries: int | None = Field(default=None, ge=0, le=20)
     timeout: float | None = Field(default=None, gt=0)
+    scorers: Any = None
+    return_scorer_data: bool = False
+
+    @field_validator("scorers", mode="before")
+    @classmethod
+    def _scorers(cls, v: Any) -> Any:
+        from .scorers import parse_scorers
+
+        parse_scorers(v)  # a bad scorer or sampling fails before anything is sent
+        return v
 
     @field_validator("tool_choice", mode="before")
     @classmethod
