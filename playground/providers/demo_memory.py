@@ -251,3 +251,34 @@ def _acknowledge(messages: list[Mapping[str, Any]], reply: dict[str, Any]) -> di
     reply["reasoning"] = "Working memory is updated; I acknowledge briefly."
     reply["content"] = f"Got it, I'll remember that ({noted})." if noted else "Got it, I'll remember that."
     return reply
+
+
+_STOP_TEXT = (
+    "a an the and or but if of in on at to for from with by about as is am are was were be been being do does did "
+    "doing have has had i me my mine you your yours we our us he she it its they them their this that these those "
+    "what which who whom whose where when why how there here please can could would should will shall may might must "
+    "not no yes so too very just also then than into out up down over under again once all any some each few more "
+    "most other such only own same s t don now tell know remember"
+)
+_EMBED_STOP = frozenset(_STOP_TEXT.split(" "))
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def embedding_features(text: str) -> list[tuple[str, float]]:
+    """What the demo embedder hashes: content words (stop words dropped, lightly stemmed) and, with less weight,
+    their character trigrams; so "Where do I live?" is near "I live in Oslo" and far from "What is my name?"."""
+    words = [_stem(w) for w in re.findall(r"[a-z0-9\u00e0-\u017f]+", text.lower()) if w not in _EMBED_STOP]
+    out = [(f"w:{w}", 1.0) for w in words]
+    for w in words:
+        padded = f" {w} "
+        out += [(f"t:{padded[i:i + 3]}", 0.2) for i in range(len(padded) - 2)]
+    if not out:  # only stop words (or none): the text's own trigrams
+        padded = f"  {text.lower()}  "
+        out = [(f"t:{padded[i:i + 3]}", 0.2) for i in range(len(padded) - 2)]
+    return out

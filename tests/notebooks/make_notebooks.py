@@ -554,6 +554,131 @@ else:
 """),
 ]
 
+MEMORY: list[Cell] = [
+    md("""
+# Memory: threads that persist, semantic recall, working memory
+
+Mastra's `memory` option in Python: pass `memory={"thread": ..., "resource": ...}` to a call and the agent remembers.
+Memory works on the messages **before** the request is built, so `request_preview()` and the raw request show exactly
+what it added; after the run the exchange (user, assistant, tool calls and results) is saved to the thread.
+
+Everything runs offline: the demo model reads its memory like a real model would, and the demo embedder makes the
+vectors for semantic recall. The store here is a SQLite file in a temporary folder (by default it is
+`memory.sqlite3` under `PLAYGROUND_HOME`; a `postgresql://` URL shares threads between servers).
+"""),
+    py("""
+import tempfile
+from pathlib import Path
+
+from playground import Agent, Memory
+
+memory = Memory(
+    last_messages=10,
+    semantic_recall={"top_k": 2, "message_range": 1, "scope": "resource"},
+    working_memory={"enabled": True, "scope": "resource", "template": "# User\\n- Name:\\n- City:\\n"},
+    generate_title=True,
+    embedder="demo",
+    storage=str(Path(tempfile.mkdtemp()) / "memory.sqlite3"),
+)
+agent = Agent(name="assistant", instructions="Be brief.", model="demo", memory=memory)
+ada = {"thread": "trip-planning", "resource": "user-1"}
+"""),
+    md("""
+## Stating a fact updates working memory
+
+Working memory is a document the model keeps up to date through the `update_working_memory` tool; it is injected into
+the system prompt of every call of this user (scope `resource`).
+"""),
+    py("""
+r = agent.generate("My name is Ada and I live in Oslo", memory=ada)
+print(r.text)
+print("tool called:", [c.tool_name for c in r.tool_calls])
+print(memory.working_memory(resource="user-1"))
+"""),
+    md("""
+## See what memory adds before anything is sent
+
+The thread's last messages come first, the working memory is a system message. Nothing is sent by `prompt()`.
+"""),
+    py("""
+gen = agent.prompt("What is my name?", memory=ada)
+for m in gen.request_preview()["body"]["messages"]:
+    print(f"{m['role']:>9}: {str(m.get('content'))[:90]!r}")
+"""),
+    py("""
+r = gen.generate_now()
+print(r.text)
+print("remembered:", [f"{m.role}: {m.text[:40]}" for m in r.remembered_messages])
+"""),
+    md("""
+## Semantic recall across threads
+
+A new thread has no history, and here working memory is switched off for the call (`options` override the agent's
+memory per call). Semantic recall still finds the fact in the user's other thread: each recalled message comes with
+its thread and similarity score.
+"""),
+    py("""
+r = agent.generate("Where do I live?", memory={"thread": "new-topic", "resource": "user-1",
+                                               "options": {"workingMemory": {"enabled": False}}})
+print(r.text)
+for hit in r.memory.recalled:
+    score = f"{hit.score:.3f}" if hit.score is not None else "neighbour"
+    print(f"  [{hit.thread_id}] {score:>9}  {hit.message.role}: {hit.message.text[:60]}")
+"""),
+    md("""
+## Threads: titles, messages, deletion
+
+`generate_title=True` names a thread from its first exchange with the agent's model (the demo model too).
+"""),
+    py("""
+for t in memory.list_threads(resource="user-1"):
+    print(f"{t.id:<14} {t.title}")
+print([f"{m.role}" for m in memory.messages("trip-planning")])
+memory.delete_thread("new-topic")
+print([t.id for t in memory.list_threads(resource="user-1")])
+"""),
+    md("""
+## Working memory with a schema, and read-only calls
+
+With a pydantic model the document is a JSON object and each update is merged. `read_only` loads memory but saves
+nothing and offers no update tool.
+"""),
+    py("""
+from pydantic import BaseModel
+
+class Profile(BaseModel):
+    name: str | None = None
+    location: str | None = None
+
+profiles = Memory(working_memory={"schema": Profile, "scope": "thread"},
+                  storage=str(Path(tempfile.mkdtemp()) / "memory.sqlite3"))
+bot = Agent(name="profiler", model="demo", memory=profiles)
+bot.generate("My name is Grace", memory={"thread": "p1"})
+bot.generate("I live in Arlington", memory={"thread": "p1"})
+print(profiles.working_memory(thread="p1"))
+r = bot.generate("My name is Bob", memory={"thread": "p1", "options": {"readOnly": True}})
+print(r.memory.saved, "saved;", profiles.working_memory(thread="p1"))
+"""),
+    md("""
+## In the notebook playground
+
+`Playground()` keeps every conversation in a thread: the **Thread** menu switches between them (New, Rename, Delete),
+the **Semantic recall** and **Working memory** switches turn those on, and the **Memory** panel shows what memory
+added to each exchange. The browser playground (`playground serve`) has the same, and reopens the thread after a page
+reload or a server restart.
+"""),
+    py("""
+from playground.notebook import Playground
+
+pg = Playground(agents_dir="../agents")
+pg.memory_ui.working_box.value = True
+await pg.send("My name is Ada and I live in Oslo")
+await pg.wait()
+print([title for title, _ in pg.memory_ui.thread_menu.options])
+pg
+"""),
+]
+
 NOTEBOOK_CELLS: dict[str, list[Cell]] = {
     "01_quickstart": QUICKSTART,
     "02_tools_and_approval": TOOLS,
@@ -561,6 +686,7 @@ NOTEBOOK_CELLS: dict[str, list[Cell]] = {
     "04_streaming_and_usage": STREAMING,
     "05_playground_widget": WIDGET,
     "06_real_providers": REAL,
+    "07_memory": MEMORY,
 }
 
 

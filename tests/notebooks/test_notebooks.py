@@ -76,6 +76,18 @@ EXPECTED: dict[str, list[str]] = {
         "Authorization: Bearer sk-...0000",
         "skipped: no API key",
     ],
+    "07_memory": [
+        "Got it, I'll remember that (name: Ada; location: Oslo).",
+        "tool called: ['update_working_memory']",
+        "- Name: Ada",
+        "system: 'WORKING MEMORY: what you know about the user",  # the preview shows what memory added
+        "Your name is Ada. (I remember it from working memory.)",
+        "You live in Oslo. (I remember it from a recalled message (thread trip-planning).)",
+        "[trip-planning]",
+        "Name Ada Live Oslo",  # the title the demo model gave the thread
+        '{"name": "Grace", "location": "Arlington"}',
+        "0 saved;",
+    ],
 }
 
 
