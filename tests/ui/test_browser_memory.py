@@ -83,7 +83,7 @@ def test_threads_working_memory_recall_reload_and_restart(browser: Any) -> None:
         expect(panel).to_contain_text("Recalled (semantic recall)", timeout=WAIT)
         expect(panel).to_contain_text(thread)
         assert re.search(r"\b0\.\d{3}\b", panel.inner_text()), "a similarity score is shown"
-        p.screenshot("memory.png")
+        p.screenshot("playground-memory.png")
 
         # rename, switch, delete
         p.fill("Rename", "Recall test")
