@@ -253,6 +253,20 @@ def test_streams_and_async_calls_save_too() -> None:
     assert len(memory.messages("s")) == 4
 
 
+def test_titles_from_async_calls_and_streams() -> None:
+    memory = Memory(generate_title=True)
+    agent = Agent(name="a", model="demo", memory=memory)
+
+    async def go() -> None:
+        await agent.generate_async("Plan a trip to Lisbon", memory={"thread": "x"})
+        async for _ in agent.stream("Plan dinner in Rome", memory={"thread": "y"}):
+            pass
+
+    asyncio.run(asyncio.wait_for(go(), 60))
+    assert memory.get_thread("x").title == "Plan Trip Lisbon"  # type: ignore[union-attr]
+    assert memory.get_thread("y").title == "Plan Dinner Rome"  # type: ignore[union-attr]
+
+
 def test_recall_across_processes_with_the_same_playground_home() -> None:
     agent = Agent(name="a", model="demo", memory=Memory(semantic_recall=True, embedder="demo"))
     agent.generate("My name is Ada and I live in Oslo", memory={"thread": "first", "resource": "u1"})
