@@ -428,6 +428,8 @@ class Agent:
         args: dict[str, Any] | None = None, reason: str | None = None, always: bool = False,
     ) -> RunState:
         """Record a decision atomically in the store (a call decided twice raises ApprovalError, in any process)."""
+        if not isinstance(always, bool):  # "no" must not approve the tool for the rest of the run
+            raise ApprovalError(f"always: expected True or False, got {always!r:.40}")
         state = self._load_suspended(run_id)
         call = find_call(state, tool_call_id)  # our id, or the model's where unambiguous; else ApprovalError
         if args is not None and not isinstance(args, dict):
@@ -525,6 +527,8 @@ class Agent:
         """Approve or decline one call and stream the resumed run (what the playgrounds use)."""
         from .settings import AbortSignal
 
+        if not isinstance(approve, bool):  # approve="no" is not an approval
+            raise ApprovalError(f"approve: expected True or False, got {approve!r:.40}")
         if approve:
             state = self._decide(run_id, tool_call_id, "approved", args=args, always=always)
         else:

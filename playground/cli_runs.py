@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import ApprovalError, PlaygroundError
+from .errors import ApprovalError, PlaygroundError, StorageError
 from .storage import RunInfo, SqliteRunStore, playground_home
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .result import GenerationResult
 
 COMMANDS = ("approve", "decline", "runs")
-STATUSES = ("pending", "interrupted", "running", "finished", "expired")
+STATUSES = ("pending", "interrupted", "running", "finished", "expired", "damaged")
 
 
 def add_parsers(sub: Any) -> None:
@@ -197,10 +197,17 @@ def _runs(args: argparse.Namespace, store: SqliteRunStore, out: TextIO) -> int:
             store.expire(run_id)
             out.write(f"Expired {run_id}: its calls can no longer be approved.\n")
         else:
-            state = store.load(run_id)
-            if state is None:
+            try:
+                state = store.load(run_id)
+            except StorageError:  # a damaged row: deleting it is the fix
+                state = None
+                damaged = True
+            else:
+                damaged = False
+            if state is None and not damaged:
                 raise ApprovalError(f"no stored run {run_id!r} in {store.path}")
-            running = [p.tool_call_id for p in state.pending if p.claimed_by and not p.done and not p.is_interrupted()]
+            pending = state.pending if state is not None else []
+            running = [p.tool_call_id for p in pending if p.claimed_by and not p.done and not p.is_interrupted()]
             if running:
                 raise ApprovalError(
                     f"run {run_id!r}: tool call(s) {', '.join(running)} are running now in another process; delete it "

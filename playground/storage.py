@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from .errors import ApprovalError, ConfigurationError, StorageError
 from .runs import DEFAULT_LEASE_SECONDS, RunState, reused_run_id
 
@@ -197,6 +199,17 @@ class SqliteRunStore:
         except (sqlite3.Error, OSError) as exc:
             raise self._fail(doing, exc) from exc
 
+    def _parse(self, raw: str, run_id: str | None = None) -> RunState:
+        try:
+            return RunState.model_validate_json(raw)
+        except ValidationError as exc:
+            which = f"run {run_id!r}" if run_id else "a run"
+            raise StorageError(
+                f"run store {self.path}: {which} is damaged and cannot be read ({exc.error_count()} problem(s), first: "
+                f"{exc.errors()[0]['msg']}); delete it with `playground runs delete RUN_ID`",
+                path=str(self.path),
+            ) from None
+
     def _prepare_file(self) -> None:
         folder = self.path.parent
         if not folder.exists():
@@ -279,13 +292,13 @@ class SqliteRunStore:
                 )
             except sqlite3.IntegrityError:
                 row = conn.execute("SELECT state FROM runs WHERE run_id = ?", (state.run_id,)).fetchone()
-                existing = RunState.model_validate_json(row[0]).lifecycle() if row else "stored"
+                existing = self._parse(row[0]).lifecycle() if row else "stored"
                 raise reused_run_id(state.run_id, existing) from None
 
     def load(self, run_id: str) -> RunState | None:
         with self._connect("read the run") as conn:
             row = conn.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return RunState.model_validate_json(row[0]) if row else None
+        return self._parse(row[0], run_id) if row else None
 
     def delete(self, run_id: str) -> None:
         with self._connect("delete the run") as conn:
@@ -302,7 +315,7 @@ class SqliteRunStore:
                         f"no suspended run {run_id!r} in {self.path}: it was never suspended here, or it was stored "
                         "elsewhere (pass the same storage= or PLAYGROUND_HOME to the Agent)"
                     )
-                state = RunState.model_validate_json(row[0])
+                state = self._parse(row[0], run_id)
                 value = mutate(state)
                 conn.execute(
                     "UPDATE runs SET status = ?, state = ?, updated_at = ? WHERE run_id = ?",
@@ -327,17 +340,23 @@ class SqliteRunStore:
         """Every stored run, newest first."""
         with self._connect("list runs") as conn:
             rows = conn.execute("SELECT state FROM runs ORDER BY updated_at DESC").fetchall()
-        return [RunState.model_validate_json(r[0]) for r in rows]
+        return [self._parse(r[0]) for r in rows]
 
     def list_runs(self, status: str | None = None) -> list[RunInfo]:
-        """What `playground runs` shows: each run's status (pending, interrupted, running, finished, expired) and calls,
-        newest first; `status` keeps only runs in that state."""
+        """What `playground runs` shows: each run's status (pending, interrupted, running, finished, expired, or
+        damaged for a row that cannot be read) and calls, newest first; `status` keeps only runs in that state."""
         with self._connect("list runs") as conn:
             rows = conn.execute(
-                "SELECT state, COALESCE(created_at, updated_at), updated_at FROM runs ORDER BY updated_at DESC"
+                "SELECT run_id, agent_name, state, COALESCE(created_at, updated_at), updated_at FROM runs "
+                "ORDER BY updated_at DESC"
             ).fetchall()
         now = time.time()
-        infos = [run_info(RunState.model_validate_json(s), c, u, now) for s, c, u in rows]
+        infos: list[RunInfo] = []
+        for run_id, agent_name, raw, created, updated in rows:
+            try:
+                infos.append(run_info(self._parse(raw, run_id), created, updated, now))
+            except StorageError:
+                infos.append(RunInfo(run_id, agent_name, "damaged", created, updated))
         return [i for i in infos if status is None or i.status == status]
 
     def expire(self, run_id: str) -> RunState:

@@ -732,3 +732,17 @@ def test_a_live_lease_is_renewed_while_a_slow_tool_runs() -> None:
         time.sleep(0.05)
     worker.join()
     assert "interrupted" not in seen and log == ["refund 1"]
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_approve_and_always_take_booleans_only(value: Any) -> None:
+    log: list[str] = []
+    agent = make_agent(Scripted(two_refunds(), completion("ok")), log)
+    result = agent.generate("x")
+    with pytest.raises(ApprovalError, match="approve: expected True or False"):
+        agent.resume_stream(result.run_id, "c1", approve=value)
+    with pytest.raises(ApprovalError, match="always: expected True or False"):
+        agent.approve_tool_call(result.run_id, "c1", always=value)
+    assert log == []
+    state = agent.storage.load(result.run_id)
+    assert state is not None and [p.decision for p in state.pending] == [None, None] and state.always_approve == []

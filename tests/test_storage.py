@@ -284,3 +284,15 @@ def test_a_store_failing_after_the_tool_ran_keeps_the_tool_result_on_the_error()
     assert [(r.tool_name, r.result, r.approval) for r in result.tool_results] == [
         ("refund", "refunded 42", "approved")
     ]
+
+
+def test_a_damaged_run_is_a_storage_error_listed_as_damaged_and_deletable(tmp_path: Path) -> None:
+    store = SqliteRunStore(tmp_path / "runs.sqlite3")
+    good, bad = suspend(store), suspend(store, order="7")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE runs SET state = '{\"pending\": 5}' WHERE run_id = ?", (bad,))
+    with pytest.raises(StorageError, match=rf"run {bad!r} is damaged and cannot be read.*playground runs delete"):
+        agent_with(Scripted(completion("x")), storage=store).approve_tool_call(bad, "c1")
+    assert {i.run_id: i.status for i in store.list_runs()} == {good: "pending", bad: "damaged"}
+    store.delete(bad)
+    assert [i.run_id for i in store.list_runs()] == [good]
