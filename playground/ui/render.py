@@ -658,3 +658,20 @@ def session_cost_markdown(results: list[GenerationResult | None]) -> str:
             lines.append(f"| {i + 1} | `{r.model}` | {format_cost(r.cost)} |")
     lines.append(f"| **Session** | | **{format_cost(total_cost(r.cost for r in done))}** |")
     return "\n".join(lines)
+
+
+FINISH_NOTES: dict[str, str] = {
+    "length": "Cut short: the answer reached the maximum output tokens{limit}. Raise Max output tokens in Model "
+              "settings (or leave it unset) to get the rest.",
+    "content-filter": "Stopped by the provider's content filter.",
+    "aborted": "Stopped before the end; what arrived is kept.",
+}
+"""Why an answer ended early, as both front ends show it under the answer."""
+
+
+def finish_note(finish_reason: str | None, max_output_tokens: int | None = None) -> str | None:
+    """The sentence shown under an answer that did not end by itself (None when it did)."""
+    note = FINISH_NOTES.get(finish_reason or "")
+    if note is None:
+        return None
+    return note.replace("{limit}", f" ({max_output_tokens:,})" if max_output_tokens else "")

@@ -26,7 +26,16 @@ from ..display import esc, to_json, usage_table
 from ..errors import PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StreamEvent, ToolApprovalEvent
 from ..providers.registry import PROVIDERS
-from .render import SETTING_LABELS, TOOL_STATUS_LABELS, Block, exchange_panels, steps_html, usage_chart_html, usage_rows
+from .render import (
+    SETTING_LABELS,
+    TOOL_STATUS_LABELS,
+    Block,
+    exchange_panels,
+    finish_note,
+    steps_html,
+    usage_chart_html,
+    usage_rows,
+)
 from .session import (
     SETTING_FIELDS,
     CompareColumn,
@@ -53,6 +62,7 @@ ACTIONS: dict[str, str] = {
     "set_require_approval": "approval_box",
     "set_max_steps": "max_steps_box",
     "set_timeout": "timeout_box",
+    "set_output_schema": "output_schema_box",
     "inspect": "inspect_button",
     "send": "send_button",
     "approve": "approve_button",
@@ -93,6 +103,9 @@ _CSS = """<style>
 .pgw-approval-state{font-weight:600;color:#9a6700}
 .pgw-error{align-self:stretch;color:#a40e26;background:#ffebe9;border:1px solid #ff8182;border-radius:8px;
   padding:6px 10px;white-space:pre-wrap}
+.pgw-note{align-self:stretch;color:#7d4e00;background:#fff8c5;border-left:4px solid #d4a72c;padding:4px 8px}
+.pgw-jk{color:#0550ae}.pgw-js{color:#0a3069}.pgw-jn{color:#953800}.pgw-jl{color:#8250df}
+.pgw-tool-info summary{cursor:pointer;font-size:12px}
 .pgw-muted{color:var(--jp-content-font-color2,#656d76);font-style:italic}
 .pgw-panel{font-size:13px;color:var(--jp-content-font-color1,#1f2328)}
 .pgw-panel table{border-collapse:collapse}
@@ -143,6 +156,39 @@ def _block_html(b: Block) -> str:
     return f'<div class="pgw-msg pgw-assistant">{esc(b.text)}</div>'
 
 
+def tools_html(tools: list[dict[str, Any]]) -> str:
+    """Each tool's description, with its JSON schema in a collapsible block (the browser's tool list)."""
+    parts = []
+    for t in tools:
+        flag = " · needs approval" if t.get("requires_approval") else ""
+        schema = to_json(t.get("parameters") or {})
+        parts.append(f'<details class="pgw-tool-info"><summary><code>{esc(t["name"])}</code>{esc(flag)}: '
+                     f'{esc(t.get("description") or "")}</summary><pre class="pgw-json">{json_html(schema)}</pre>'
+                     "</details>")
+    return f'<div class="pgw-panel">{"".join(parts)}</div>' if parts else ""
+
+
+_JSON_TOKEN = re.compile(r'("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)')
+
+
+def json_html(text: str) -> str:
+    """JSON text escaped for HTML, with keys, strings, numbers and literals in their own colour."""
+    out: list[str] = []
+    pos = 0
+    for m in _JSON_TOKEN.finditer(text):
+        out.append(esc(text[pos:m.start()]))
+        if m.group(1) is not None:
+            kind = "k" if m.group(2) else "s"
+            out.append(f'<span class="pgw-j{kind}">{esc(m.group(1))}</span>{esc(m.group(2) or "")}')
+        elif m.group(3) is not None:
+            out.append(f'<span class="pgw-jl">{m.group(3)}</span>')
+        else:
+            out.append(f'<span class="pgw-jn">{m.group(4)}</span>')
+        pos = m.end()
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
 def chat_html(exchanges: list[Exchange]) -> str:
     """The conversation: user messages, answers, and reasoning and tool calls as collapsible blocks."""
     if not exchanges:
@@ -152,6 +198,9 @@ def chat_html(exchanges: list[Exchange]) -> str:
     for ex in exchanges:
         items.append(f'<div class="pgw-msg pgw-user">{esc(ex.user_text)}</div>')
         items += [_block_html(b) for b in ex.view.blocks]
+        note = finish_note(ex.view.finish_reason, (ex.config.get("settings") or {}).get("max_output_tokens"))
+        if note and ex.view.finish_reason != "aborted":
+            items.append(f'<div class="pgw-note">{esc(note)}</div>')
         if ex.status == "stopped":
             items.append('<div class="pgw-muted">Stopped.</div>')
         if ex.status == "running" and not ex.view.blocks:
@@ -315,9 +364,14 @@ class PlaygroundWidget:
             self.setting_boxes[name] = box
         self.tool_boxes: dict[str, w.Checkbox] = {}
         self.tools_area = w.VBox()
+        self.tool_info = w.HTML()  # each tool's description and JSON schema, as the browser shows them
         self.tool_choice_menu = w.Dropdown(description="Tool choice", layout=full())
         self.approval_box = w.Checkbox(description="Require approval for every tool call", indent=False)
         self.max_steps_box = w.BoundedIntText(description="Max steps", min=1, max=50, layout=full())
+        self.output_schema_box = w.Textarea(
+            placeholder='Structured output (JSON Schema): {"type": "object", "properties": {...}}; empty: plain text',
+            continuous_update=False, layout=w.Layout(width="100%", height="60px"),
+            tooltip="the answer is parsed into this JSON Schema; empty: plain text")
         self.timeout_box = w.Text(description="Timeout (s)", placeholder="60", continuous_update=False,
                                   tooltip="Seconds a request may wait for the server (each attempt)", layout=full())
         self.save_button = w.Button(description="Save session", icon="download")
@@ -334,9 +388,10 @@ class PlaygroundWidget:
                 self.agent_menu, self.provider_menu, w.HBox([self.model_box, self.models_button], layout=full()),
                 self.base_url_box, self.api_key_box, w.HBox([self.key_status, self.forget_key_button]),
                 _label("Instructions"), self.instructions_box,
-                settings_acc, _label("Tools"), self.tools_area, self.mcp_ui.box, self.tool_choice_menu,
+                settings_acc, _label("Tools"), self.tools_area, self.tool_info, self.mcp_ui.box, self.tool_choice_menu,
                 self.approval_box,
-                self.max_steps_box, self.timeout_box, w.HBox([self.save_button, self.load_upload]), self.save_link,
+                self.max_steps_box, self.timeout_box, _label("Structured output (JSON Schema)"),
+                self.output_schema_box, w.HBox([self.save_button, self.load_upload]), self.save_link,
             ],
             layout=w.Layout(width="340px", min_width="300px", padding="0 8px 0 0"),
         )
@@ -374,31 +429,37 @@ class PlaygroundWidget:
                                         layout=w.Layout(width="60%"))
         self.panels: dict[str, w.HTML] = {name: w.HTML() for name in PANELS}
         self.panel_tabs = w.Tab(children=[self.panels[n] for n in PANELS], titles=PANELS)
-        self.compare_models = w.Textarea(value=session.model_string, placeholder="provider:model, one per line",
-                                         layout=w.Layout(width="100%", height="52px"))
-        self.compare_button = w.Button(description="Compare", tooltip="Send the message box's text to each model")
-        self.compare_out = w.HTML()
-        compare_acc = w.Accordion(
-            children=[w.VBox([self.compare_models, self.compare_button, self.compare_out])], titles=("Compare",)
-        )
+        from .widgets_compare import CompareWidgets
+
+        self.compare_ui = CompareWidgets(self)  # the Compare tab: columns with their own settings
+        self.compare_button = self.compare_ui.button
+        self.compare_out = self.compare_ui.summary
         from .widgets_memory import MemoryWidgets
 
         self.memory_ui = MemoryWidgets(self)  # threads and the Memory panel (widgets_memory.py)
         from .widgets_traces import TracesWidgets
 
         self.traces_ui = TracesWidgets(self)  # the Traces view and session cost (widgets_traces.py)
-        chat_col = w.VBox(
-            [self.header, self.notice, self.memory_ui.box, self.chat, self.approval_area,
+        chat_page = w.VBox(
+            [self.memory_ui.box, self.chat, self.approval_area,
              w.HBox([self.message_box, buttons]), self.exchange_menu, self.panel_tabs, self.memory_ui.panel_box,
-             self.traces_ui.box, compare_acc],
-            layout=w.Layout(flex="1", min_width="420px"),
+             self.traces_ui.box],
         )
+        # the main area's tabs, as in the browser: a view is added with `self.add_tab(title, widget)`
+        self.main_tabs = w.Tab(children=[chat_page, self.compare_ui.page], titles=("Chat", "Compare"))
+        self.main_tabs.add_class("pgw-main-tabs")
+        chat_col = w.VBox([self.header, self.notice, self.main_tabs], layout=w.Layout(flex="1", min_width="420px"))
         self.root = w.VBox([w.HTML(_CSS), w.HBox([config, chat_col], layout=w.Layout(width="100%"))])
         self.root.add_class("pgw")
 
         self._wire()
         self._sync_controls()
         self.refresh()
+
+    def add_tab(self, title: str, widget: w.Widget) -> None:
+        """Add a view to the main area's tabs (after Chat and Compare)."""
+        self.main_tabs.children = (*self.main_tabs.children, widget)
+        self.main_tabs.set_title(len(self.main_tabs.children) - 1, title)
 
     # -- display -------------------------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -426,6 +487,7 @@ class PlaygroundWidget:
         self.approval_box.observe(self._setter(lambda v: self.session.set_require_approval(v)), names="value")
         self.max_steps_box.observe(self._setter(lambda v: self.session.set_max_steps(v)), names="value")
         self.timeout_box.observe(self._setter(lambda v: self.session.set_timeout(v)), names="value")
+        self.output_schema_box.observe(self._setter(lambda v: self.session.set_output_schema(v)), names="value")
         self.exchange_menu.observe(self._setter(self._on_select), names="value")
         self.models_button.on_click(lambda _b: self.list_models())
         self.send_button.on_click(lambda _b: self._send_from_box())
@@ -573,6 +635,7 @@ class PlaygroundWidget:
                 self.tools_area.children = list(self.tool_boxes.values()) or [
                     w.HTML('<span class="pgw-muted">This agent has no tools.</span>')
                 ]
+                self.tool_info.value = tools_html(tools)
             for name, box in self.tool_boxes.items():
                 box.value = name in s.active_tools
             self.tool_choice_menu.options = ["auto", "none", "required", *s.active_tools]
@@ -580,8 +643,9 @@ class PlaygroundWidget:
             self.tool_choice_menu.disabled = not s.active_tools
             self.approval_box.value = s.require_approval
             self.max_steps_box.value = s.max_steps
-            if s.notice is None:
+            if s.notice is None:  # else keep what was typed, so a rejected value can be fixed
                 self.timeout_box.value = "" if s.timeout in (None, 60.0) else f"{s.timeout:g}"
+                self.output_schema_box.value = s.output_schema_text()
         finally:
             self._syncing = False
 
@@ -732,13 +796,15 @@ class PlaygroundWidget:
         return problems
 
     async def compare(self, text: str, models: str | None = None) -> list[CompareOutcome]:
-        """Send `text` to each model (one `provider:model` per line; the Compare box when omitted)."""
+        """Send `text` to each column of the Compare tab (or, for code, to each `provider:model` line of `models`)."""
         try:
-            outcomes = await self.session.compare(text, parse_compare_columns(models or self.compare_models.value))
+            columns = parse_compare_columns(models) if models else self.compare_ui.columns()
+            outcomes = await self.session.compare(text, columns)
         except (PlaygroundError, ValueError) as exc:
             self.session.notice = self.session.mask(str(exc))
             self.refresh()
             return []
+        self.compare_ui.show(outcomes)
         self.compare_out.value = compare_html(outcomes)
         return outcomes
 
@@ -771,7 +837,7 @@ class PlaygroundWidget:
 
     def _launch_compare(self) -> None:
         async def run() -> None:
-            await self.compare(self.message_box.value)
+            await self.compare(self.compare_ui.message.value.strip() or self.message_box.value)
 
         self._launch(run())
 
