@@ -24,6 +24,7 @@ from .tracing import (
     dynamic_instructions,
     merged_prices,
     split_embed_options,
+    stored_observability_options,
     traced_embedding,
 )
 
@@ -356,8 +357,6 @@ class Agent:
             messages = [*prepared.history, *messages]
             system = [*system, *prepared.system]
             remembered = prepared.remembered
-        if options.telemetry is not None:  # until tracing lands (remove this warning with it)
-            warnings.append("telemetry= is not supported yet and was ignored; no spans were recorded")
         return fast_construct(
             RunState,
             run_id=options.run_id or new_run_id(),
@@ -550,6 +549,7 @@ def _serialisable_options(options: CallOptions) -> dict[str, Any]:
     """The options a resumed run needs that can be written to disk (no callables, no signals)."""
     keep = ("max_steps", "active_tools", "tool_call_concurrency", "provider_options", "timeout")
     out: dict[str, Any] = {k: getattr(options, k) for k in keep if getattr(options, k) is not None}
+    out.update(stored_observability_options(options))  # telemetry, metadata, request_context, prices (JSON only)
     choice = options.tool_choice
     out["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
     if isinstance(options.require_tool_approval, bool):

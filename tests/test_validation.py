@@ -87,10 +87,13 @@ def test_required_tool_choice_without_tools_is_an_error() -> None:
     assert info.value.field == "tool_choice"
 
 
-def test_telemetry_is_not_silently_ignored() -> None:
-    """Until tracing lands (then this test goes with the warning in Agent._new_state)."""
-    result = Agent(model="demo").generate("hi", telemetry={"is_enabled": True})
-    assert any("telemetry=" in w and "ignored" in w for w in result.warnings)
+def test_telemetry_is_checked_not_silently_ignored() -> None:
+    """telemetry= is read by tracing (tracing.py): a wrong value is an error naming the field."""
+    with pytest.raises(ConfigurationError) as info:
+        Agent(model="demo").prompt("hi", telemetry={"isEnabled": True, "sample_rate": 2})
+    assert info.value.field == "telemetry"
+    result = Agent(model="demo").generate("hi", telemetry={"record_inputs": True})
+    assert not any("telemetry" in w for w in result.warnings)
 
 
 # -- messages -----------------------------------------------------------------------------------------------------
