@@ -549,7 +549,7 @@ def _static_text(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):  # f"Provider {i + 1}" -> "Provider N"
-        return "".join(v.value if isinstance(v, ast.Constant) else "N" for v in node.values)
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "N" for v in node.values)
     return None
 
 
