@@ -258,3 +258,31 @@ def test_openai_responses_file_citations_become_sources() -> None:
     event = {"type": "response.output_text.annotation.added", "annotation": ann}
     streamed = parser.feed(SSEEvent(json.dumps(event), event["type"]))
     assert [ev.title for ev in streamed if ev.type == "source"] == ["handbook.pdf"]
+
+
+def test_gemini_recitations_and_retrieved_documents_become_sources() -> None:
+    data = {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": "Quoted text."}]},
+                "finishReason": "STOP",
+                "citationMetadata": {
+                    "citationSources": [{"startIndex": 0, "endIndex": 12, "uri": "https://example.com/poem"}]
+                },
+                "groundingMetadata": {
+                    "groundingChunks": [
+                        {"retrievedContext": {"title": "policies.md", "text": "Refunds take 5 days."}},
+                        {"web": {"uri": "https://example.com/a", "title": "A"}},
+                    ]
+                },
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
+    }
+    resp = GeminiProvider("gemini-2.5-flash", api_key="k").parse_response(200, {}, json.dumps(data).encode())
+    shown = [(s.source_type, s.url, s.title, s.cited_text, s.location) for s in resp.sources]
+    assert shown == [
+        ("document", "", "policies.md", "Refunds take 5 days.", None),
+        ("url", "https://example.com/a", "A", None, None),
+        ("url", "https://example.com/poem", None, None, {"startIndex": 0, "endIndex": 12}),
+    ]

@@ -18,7 +18,16 @@ from typing import Any, ClassVar
 
 from ..errors import AuthenticationError, ProviderError, StreamError
 from ..events import StreamEvent
-from ..messages import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from ..messages import (
+    FilePart,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    SourcePart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from ..result import FinishReason, Usage
 from ..settings import NamedToolChoice
 from .base import (
@@ -408,6 +417,11 @@ class GeminiStreamParser:
                     events += self._part(part)
             if "groundingMetadata" in cand:
                 events += self._sources(cand["groundingMetadata"])
+            for cit in (cand.get("citationMetadata") or {}).get("citationSources") or ():
+                if isinstance(cit, dict) and cit.get("uri"):  # recitation of a source: a source too
+                    where = {k: cit[k] for k in ("startIndex", "endIndex") if k in cit}
+                    events += acc.source_part(SourcePart(url=str(cit["uri"]), title=cit.get("title"), location=where
+                                                         or None, provider_metadata={META: dict(cit)}))
             raw = cand.get("finishReason")
             if raw:
                 resp.raw_finish_reason = raw
@@ -452,9 +466,14 @@ class GeminiStreamParser:
     def _sources(self, grounding: Mapping[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         for chunk in grounding.get("groundingChunks") or ():
-            web = chunk.get("web") or chunk.get("retrievedContext") or {}
+            web = chunk.get("web") or chunk.get("retrievedContext") or chunk.get("maps") or {}
             if web.get("uri"):
                 events += self.acc.source(web["uri"], web.get("title"))
+            elif web.get("title") or web.get("text"):  # a retrieved document with no URL (e.g. File Search)
+                events += self.acc.source_part(
+                    SourcePart(source_type="document", title=web.get("title"), cited_text=web.get("text"),
+                               provider_metadata={META: dict(web)})
+                )
         queries = grounding.get("webSearchQueries")
         if queries:
             self._grounding["web_search_queries"] = queries
