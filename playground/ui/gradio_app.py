@@ -37,6 +37,7 @@ from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
 from ..pricing import format_cost
 from ..providers.registry import PROVIDERS
 from ..serving import auth_from_env, exposure_warning, safe_launch_options, warn_if_exposed
+from .gradio_evals import build_evaluate_tab
 from .gradio_mcp import build_mcp_tab
 from .gradio_memory import ThreadsUI
 from .mcp_tools import restrict_commands_for_host
@@ -455,7 +456,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                     compare_btn = gr.Button("Compare", variant="primary")
                 ui = Ui(session, {"chatbot": chatbot, "notice": notice, "status": status, "message": message,
                                   "tools": tools, "tool_schemas": tool_schemas, "tool_choice": tool_choice})
-                for title, build in [("Traces", build_traces_tab), ("MCP", build_mcp_tab), *EXTRA_TABS, *tabs]:
+                builtin_tabs = [("Traces", build_traces_tab), ("MCP", build_mcp_tab), ("Evaluate", build_evaluate_tab)]
+                for title, build in [*builtin_tabs, *EXTRA_TABS, *tabs]:
                     with gr.Tab(title) as tab:
                         ui.components["tab"] = tab
                         build(ui)

@@ -69,6 +69,7 @@ from ..tracing import local_spans, playground_tracer_provider
 from .history import complete_tool_results
 from ..memory import Memory
 from .render import Block, ExchangeView, _jsonable
+from .evals_session import EvalMixin
 from .mcp_tools import MCPMixin
 from .threads import ThreadsMixin
 
@@ -216,7 +217,7 @@ class CompareOutcome:
 # The session
 
 
-class PlaygroundSession(ThreadsMixin, MCPMixin):
+class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
     """All state and actions of one person's playground (see the module docstring for the API).
 
     `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
@@ -267,6 +268,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin):
         self._agent_own: tuple[str, str, str | None] | None = None  # the agent's own provider, model, base URL
         self._init_memory(memory)  # threads (threads.py)
         self._init_mcp()  # MCP servers added by the person (mcp_tools.py)
+        self._init_evals()  # Evaluate: a dataset over configurations, graded (evals_session.py)
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
         preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
