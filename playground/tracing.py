@@ -911,3 +911,31 @@ def local_spans(trace_id: str | None) -> list[dict[str, Any]]:
     from .store.traces import TraceStore
 
     return TraceStore().spans(trace_id)
+
+
+def stored_observability_options(options: Any) -> dict[str, Any]:
+    """What a suspended run keeps of telemetry=, tracing_options= (metadata only), request_context= and prices= so a
+    resumption in another process records alike: JSON values only (a tracer provider or a span is not stored)."""
+    out: dict[str, Any] = {}
+    for name in ("telemetry", "request_context"):
+        value = getattr(options, name, None)
+        if value is not None and _is_json(value):
+            out[name] = value
+    topts = getattr(options, "tracing_options", None)
+    if isinstance(topts, Mapping) and isinstance(topts.get("metadata"), Mapping) and _is_json(topts["metadata"]):
+        out["tracing_options"] = {"metadata": dict(topts["metadata"])}
+    prices = getattr(options, "prices", None)
+    if prices is not None:
+        from .pricing import parse_prices
+
+        parsed = parse_prices(prices) or {}
+        out["prices"] = {m: {k: str(v) for k, v in spec.items()} for m, spec in parsed.items()}
+    return out
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

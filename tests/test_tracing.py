@@ -513,3 +513,61 @@ def test_with_no_provider_the_playground_uses_its_own_and_leaves_the_global_alon
     assert {s["name"] for s in local_spans(result.trace_id)} == {"invoke_agent local", "chat demo-1"}
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)  # a user may still set theirs
     assert Agent(model="demo").generate("hi").trace_id is None
+
+
+def test_a_resumption_in_another_process_keeps_telemetry_request_context_and_prices(
+    spans: InMemorySpanExporter,
+) -> None:
+    seen: list[Any] = []
+
+    @tool(requires_approval=True)
+    def refund(order_id: str, ctx: ToolContext) -> str:
+        """Refund an order."""
+        seen.append(ctx.request_context)
+        return f"refunded {order_id}"
+
+    store = InMemoryRunStore()
+    script = Scripted(completion(None, [("c1", "refund", {"order_id": "7"})]), completion("Refunded."))
+
+    def agent() -> Agent:  # a fresh Agent each time: nothing live is shared, only the store
+        return Agent(name="r", model="openai-chat:gpt-test", api_key=KEY, http_client=script.client(),
+                     tools=[refund], storage=store)
+
+    first = agent().generate(
+        "refund 7", telemetry={"record_outputs": True}, request_context={"tenant": "acme"},
+        tracing_options={"metadata": {"ticket": "T-1"}}, prices={"input_mtok": 1, "output_mtok": 1},
+    )
+    final = agent().approve_tool_call(run_id=first.run_id, tool_call_id="c1")
+    assert seen == [{"tenant": "acme"}]
+    assert final.cost is not None and final.cost.source == "prices= override"
+    last_chat = by_name(spans)["chat gpt-test"][-1]
+    assert "Refunded." in str(dict(last_chat.attributes or {})["gen_ai.output.messages"])
+    resumed = by_name(spans)["invoke_agent r"][-1]
+    assert dict(resumed.attributes or {})["playground.metadata.ticket"] == "T-1"
+
+
+async def test_async_tools_are_traced_under_the_run(spans: InMemorySpanExporter) -> None:
+    import asyncio
+
+    @tool
+    async def slow_lookup(order_id: str) -> str:
+        """Look an order up (async)."""
+        inner = trace.get_tracer("tool-code").start_span("db query")  # the tool's own span nests under it
+        await asyncio.sleep(0)
+        inner.end()
+        return f"order {order_id}"
+
+    script = Scripted(completion(None, [("c1", "slow_lookup", {"order_id": "9"}), ("c2", "slow_lookup",
+                                                                                  {"order_id": "10"})]),
+                      completion("Both found."))
+    agent = Agent(name="a", model="openai-chat:gpt-test", api_key=KEY, http_client=script.async_client(),
+                  tools=[slow_lookup])
+    result = await agent.generate_async("look up 9 and 10", tool_call_concurrency=2)
+    named = by_name(spans)
+    run = named["invoke_agent a"][0]
+    tools = named["execute_tool slow_lookup"]
+    assert len(tools) == 2 and all(parent_id(t) == run.context.span_id for t in tools)  # type: ignore[union-attr]
+    assert sorted(str(dict(t.attributes or {})["gen_ai.tool.call.id"]) for t in tools) == ["c1", "c2"]
+    inner = named["db query"]
+    assert {parent_id(i) for i in inner} == {t.context.span_id for t in tools}  # type: ignore[union-attr]
+    assert result.trace_id == hex_trace(run)
