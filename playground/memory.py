@@ -19,6 +19,7 @@ process) the exchange is saved to the thread: user, assistant, tool calls and re
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -391,7 +392,7 @@ class Memory:
         generate_title: bool | Mapping[str, Any] = False,
         read_only: bool = False,
         embedder: Embedder | None = None,
-        storage: MemoryStore | str | None = None,
+        storage: MemoryStore | str | os.PathLike[str] | None = None,
     ) -> None:
         def plain(v: Any) -> Any:
             return v.model_dump(by_alias=False) | ({"schema_": v.schema_} if isinstance(v, WorkingMemoryOptions)
@@ -415,6 +416,12 @@ class Memory:
             )
         if embedder is not None and not (isinstance(embedder, str) or callable(embedder)):
             raise ConfigurationError("Memory: embedder must be a model string or a function", field="embedder")
+        if storage is not None and not isinstance(storage, str | os.PathLike | MemoryStore):
+            raise ConfigurationError(
+                f"Memory: storage must be a path, a URL (sqlite:///..., postgresql://...) or a MemoryStore, got "
+                f"{type(storage).__name__}",
+                field="storage",
+            )
         self.embedder = embedder
         self._storage = storage
         self._store: MemoryStore | None = storage if isinstance(storage, MemoryStore) else None
@@ -422,15 +429,15 @@ class Memory:
         self._embed_agent: Any = None
 
     def __repr__(self) -> str:
-        return f"Memory(last_messages={self.options.last_messages!r}, store={self.store!r})"
+        where = self._store if self._store is not None else (self._storage or "default")
+        return f"Memory(last_messages={self.options.last_messages!r}, storage={where!r})"
 
     @property
     def store(self) -> MemoryStore:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    arg = self._storage if isinstance(self._storage, str) or self._storage is None else None
-                    self._store = open_memory_store(arg)
+                    self._store = open_memory_store(self._storage)  # type: ignore[arg-type]
         return self._store
 
     # -- public reads and edits -----------------------------------------------------------------------------------

@@ -434,3 +434,38 @@ def test_notebook_widget_threads_and_memory_panel() -> None:
     assert pg.memory_ui.thread_menu.options[0][0].startswith("Ada ·")
     pg.memory_ui.delete_button.click()
     assert thread not in [v for _, v in pg.memory_ui.thread_menu.options]
+
+
+def test_storage_by_path_url_or_store_and_bad_storage(tmp_path: Path) -> None:
+    from playground.store.memory_sqlite import SqliteMemoryStore
+
+    by_path = Memory(storage=tmp_path / "a.sqlite3")
+    Agent(model="demo", memory=by_path).generate("hi", memory={"thread": "t"})
+    assert (tmp_path / "a.sqlite3").exists() and "a.sqlite3" in repr(by_path)
+    by_url = Memory(storage=f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    assert [m.role for m in by_url.messages("t")] == ["user", "assistant"]
+    store = SqliteMemoryStore(tmp_path / "a.sqlite3")
+    assert Memory(storage=store).store is store
+    with pytest.raises(ConfigurationError, match="storage must be a path"):
+        Memory(storage=42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unsupported memory store URL"):
+        Memory(storage="mysql://x").list_threads()
+
+
+def test_both_front_ends_wire_every_thread_action() -> None:
+    """Parity: each thread action of the session is called by the Gradio layout and by the notebook layout."""
+    import inspect
+
+    from playground.ui import gradio_memory, widgets_memory
+    from playground.ui.threads import ThreadsMixin
+
+    actions = {n for n, v in vars(ThreadsMixin).items() if inspect.isfunction(v) and not n.startswith("_")}
+    assert {"new_thread", "switch_thread", "rename_thread", "delete_thread", "set_memory_options"} <= actions
+    browser_only = {"open_thread"}  # the page URL names the thread to reopen; a notebook has no URL
+    helpers = {"threads"}  # a read helper; both menus use thread_choices
+    gradio_src = inspect.getsource(gradio_memory)
+    widgets_src = inspect.getsource(widgets_memory)
+    for action in actions - helpers:
+        assert f".{action}(" in gradio_src or f"s.{action}" in gradio_src, f"gradio: {action} is not wired"
+        if action not in browser_only:
+            assert f".{action}" in widgets_src, f"notebook: {action} is not wired"

@@ -199,11 +199,6 @@ class ThreadsMixin:
         if working_memory is not None:
             self.memory_working = bool(working_memory)
 
-    def working_memory_text(self) -> str | None:
-        if self.memory is None:
-            return None
-        return self.memory.store.get_working_memory("resource", self.resource_id)
-
     # -- used by send / inspect -----------------------------------------------------------------------------------
     def _turn_messages(self, text: str) -> list[Message]:
         if self.memory is None:
