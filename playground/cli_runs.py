@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .result import GenerationResult
 
 COMMANDS = ("approve", "decline", "runs")
-STATUSES = ("pending", "interrupted", "running", "finished", "expired", "damaged")
+STATUSES = ("pending", "interrupted", "running", "finished", "failed", "expired", "damaged")
 
 
 def add_parsers(sub: Any) -> None:
@@ -58,7 +58,7 @@ def add_parsers(sub: Any) -> None:
     runs.add_argument("--status", choices=STATUSES, default=None, help="list only runs in this state")
     runs.add_argument(
         "--older-than", type=float, default=None, metavar="DAYS",
-        help="prune: finished and expired runs last changed more than DAYS ago (default: the retention setting)",
+        help="prune: finished, failed and expired runs changed more than DAYS ago (default: the retention setting)",
     )
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
     _common(runs)
@@ -190,7 +190,7 @@ def _runs(args: argparse.Namespace, store: SqliteRunStore, out: TextIO) -> int:
             out.write("Retention is off (PLAYGROUND_RUN_RETENTION_DAYS=never): pass --older-than DAYS to prune.\n")
             return 0
         count = store.prune(args.older_than)
-        out.write(f"Deleted {count} finished or expired run(s) from {store.path}.\n")
+        out.write(f"Deleted {count} finished, failed or expired run(s) from {store.path}.\n")
         return 0
     for run_id in args.run_ids:
         if action == "expire":

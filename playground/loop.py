@@ -8,6 +8,7 @@ approval, suspend and resume.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import secrets
@@ -354,7 +355,17 @@ def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> Loo
         partial = _build_result(setup, state, "error")
         partial.error = exc
         exc.result = partial  # type: ignore[attr-defined]
+        _record_failure(setup, state)
         raise
+
+
+def _record_failure(setup: RunSetup, state: RunState) -> None:
+    """A stored run that fails after its approved calls were committed (the model call after them raised) is stored
+    as `failed`, not left `running` for ever; its tools are not run again. The error's `.result` has the rest."""
+    if state.resolved and state.status == "running":
+        state.status = "failed"
+        with contextlib.suppress(PlaygroundError):  # the error being raised matters more than this record
+            setup.store.save(state)
 
 
 @dataclass

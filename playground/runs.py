@@ -25,7 +25,7 @@ DEFAULT_LEASE_SECONDS = 60.0
 """How long a claim on a tool call holds without renewal. The process running the tool renews it (every third of the
 lease) while the tool runs, so only a process that died (or lost its store) lets it expire."""
 
-RunStatus = Literal["running", "suspended", "finished", "expired"]
+RunStatus = Literal["running", "suspended", "finished", "failed", "expired"]
 
 
 class PendingCall(BaseModel):
@@ -123,7 +123,7 @@ class RunState(BaseModel):
         return self.model_dump_json(fallback=_as_text)
 
     def lifecycle(self, now: float | None = None) -> str:
-        """What a person sees in `playground runs`: pending, interrupted, running, finished or expired."""
+        """What a person sees in `playground runs`: pending, interrupted, running, finished, failed or expired."""
         if self.status == "suspended":
             return "interrupted" if any(p.is_interrupted(now) for p in self.pending) else "pending"
         return self.status

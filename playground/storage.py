@@ -108,7 +108,7 @@ class RunInfo:
     run_id: str
     agent_name: str | None
     status: str
-    """pending, interrupted, running, finished or expired (see RunState.lifecycle)."""
+    """pending, interrupted, running, finished, failed, expired or damaged (see RunState.lifecycle)."""
     created_at: float
     updated_at: float
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -146,7 +146,7 @@ class SqliteRunStore:
     `PLAYGROUND_HOME` before creating agents. Connections are opened per operation, so one store may be used from any
     thread, and a process that crashed leaves nothing locked.
 
-    `retention_days`: finished and expired runs older than this are deleted when the store opens the file and by
+    `retention_days`: finished, failed and expired runs older than this are deleted when the store opens the file and by
     `prune()` (None keeps them; default `PLAYGROUND_RUN_RETENTION_DAYS` or 30). `lease_seconds`: how long a claim on a
     tool call holds without renewal before the call shows as interrupted (default `PLAYGROUND_LEASE_SECONDS` or 60;
     the process running the tool renews it every third of that).
@@ -381,8 +381,8 @@ class SqliteRunStore:
         return state
 
     def prune(self, older_than_days: float | None = None) -> int:
-        """Delete finished and expired runs last changed more than `older_than_days` (default: `retention_days`) ago.
-        Returns how many were deleted; with no retention (None) and no argument, nothing is."""
+        """Delete finished, failed and expired runs last changed more than `older_than_days` (default:
+        `retention_days`) ago. Returns how many were deleted; with no retention (None) and no argument, nothing is."""
         with self._connect("prune runs") as conn:
             return self._prune(conn, older_than_days)
 
@@ -392,7 +392,7 @@ class SqliteRunStore:
             return 0
         cutoff = time.time() - days * 86400
         cur = conn.execute(
-            "DELETE FROM runs WHERE status IN ('finished', 'expired') AND updated_at < ?", (cutoff,)
+            "DELETE FROM runs WHERE status IN ('finished', 'failed', 'expired') AND updated_at < ?", (cutoff,)
         )
         return int(cur.rowcount or 0)
 

@@ -22,6 +22,7 @@ from playground import (
     ConfigurationError,
     InMemoryRunStore,
     OptionsError,
+    PlaygroundError,
     SqliteRunStore,
     ToolApprovalEvent,
     ToolArgumentsError,
@@ -746,3 +747,21 @@ def test_approve_and_always_take_booleans_only(value: Any) -> None:
     assert log == []
     state = agent.storage.load(result.run_id)
     assert state is not None and [p.decision for p in state.pending] == [None, None] and state.always_approve == []
+
+
+def test_a_run_whose_model_call_fails_after_approval_is_stored_as_failed_not_left_running() -> None:
+    log: list[str] = []
+    store = SqliteRunStore()
+    agent = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "42"})])), log, storage=store)
+    run_id = agent.generate("refund 42").run_id
+    failing = make_agent(Scripted((400, {"error": {"message": "bad request", "code": "bad"}})), log, storage=store)
+    with pytest.raises(PlaygroundError) as info:
+        failing.approve_tool_call(run_id, "c1")
+    assert log == ["refund 42 10.0"]
+    assert info.value.result.tool_results[0].result == "refunded 10.0 on 42"  # type: ignore[attr-defined]
+    stored = store.load(run_id)
+    assert stored is not None and stored.lifecycle() == "failed"
+    assert {i.run_id: i.status for i in store.list_runs()} == {run_id: "failed"}
+    with pytest.raises(ApprovalError, match="already approved, it ran once"):
+        make_agent(Scripted(completion("x")), log, storage=store).approve_tool_call(run_id, "c1")
+    assert log == ["refund 42 10.0"]

@@ -110,7 +110,7 @@ def test_runs_expire_delete_and_prune() -> None:
     assert gone.returncode == 1 and f"no stored run {kept[0]!r}" in gone.stderr
 
     pruned = cli("runs", "prune", "--older-than", "0")
-    assert pruned.returncode == 0 and "Deleted 2 finished or expired run(s)" in pruned.stdout
+    assert pruned.returncode == 0 and "Deleted 2 finished, failed or expired run(s)" in pruned.stdout
     assert runs_json() == {}
 
 
