@@ -27,6 +27,7 @@ def test_all_is_complete_and_importable() -> None:
         "notebook",
         "ui",
         "cli",
+        "cli_runs",
         "masking",
         "serving",
         "memory",
