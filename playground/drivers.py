@@ -118,12 +118,20 @@ def _whole_outcome(req: ModelRequest, http: HttpResult, started_at: datetime) ->
 
 
 def _stream_outcome(
-    req: ModelRequest, handle: StreamHandle, response: ModelResponse, started_at: datetime, aborted: bool
+    req: ModelRequest,
+    handle: StreamHandle,
+    response: ModelResponse,
+    started_at: datetime,
+    aborted: bool,
+    echoed: bool | None = None,
 ) -> ModelOutcome:
+    """`echoed`: whether a stream event carried a key back (None: not tracked, look at every event)."""
     now = time.perf_counter()
     secrets = req.transport.secrets
     events = handle.raw_events
-    if secrets and any(contains_secret(e, secrets) for e in events):  # a key echoed back in a stream event
+    if echoed is None:
+        echoed = bool(secrets) and any(contains_secret(e, secrets) for e in events)
+    if echoed:  # a key echoed back in a stream event
         events = [mask_text(e, secrets) for e in events]
     raw = fast_construct(
         RawResponse,
@@ -230,11 +238,14 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
     aborted = False
     keep = req.chunk_filter
     secrets = transport.secrets
+    one = secrets[0] if len(secrets) == 1 else None  # the common case: one key, one `in` per event
+    echoed = False  # did any stream event carry a key back? (then the raw view and the answer are masked)
     sse: Any = None
     try:
         for sse in transport.stream_events(handle, abort):
             evs = parser.feed(sse)
-            if secrets and evs and contains_secret(sse.data, secrets):  # a key echoed back inside the stream
+            if secrets and ((one in sse.data) if one is not None else contains_secret(sse.data, secrets)):
+                echoed = True  # a key echoed back inside the stream
                 mask_events(evs, secrets)
             for ev in evs:
                 ev.step = step  # type: ignore[union-attr]
@@ -253,11 +264,11 @@ def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> 
         raise _keep_partial(err, req, handle, parser, started_at) from None
     try:
         response = finish_stream(
-            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted
+            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted, echoed=echoed
         )
     except ProviderError as exc:
         raise _keep_partial(exc, req, handle, parser, started_at) from None
-    yield _stream_outcome(req, handle, response, started_at, aborted)
+    yield _stream_outcome(req, handle, response, started_at, aborted, echoed)
 
 
 def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None) -> Iterator[StreamEvent]:
@@ -373,11 +384,14 @@ async def _model_async(
     aborted = False
     keep = req.chunk_filter
     secrets = transport.secrets
+    one = secrets[0] if len(secrets) == 1 else None  # the common case: one key, one `in` per event
+    echoed = False  # did any stream event carry a key back? (then the raw view and the answer are masked)
     sse: Any = None
     try:
         async for sse in transport.astream_events(handle, abort):
             evs = parser.feed(sse)
-            if secrets and evs and contains_secret(sse.data, secrets):  # a key echoed back inside the stream
+            if secrets and ((one in sse.data) if one is not None else contains_secret(sse.data, secrets)):
+                echoed = True  # a key echoed back inside the stream
                 mask_events(evs, secrets)
             for ev in evs:
                 ev.step = step  # type: ignore[union-attr]
@@ -396,11 +410,11 @@ async def _model_async(
         raise _keep_partial(err, req, handle, parser, started_at) from None
     try:
         response = finish_stream(
-            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted
+            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted, echoed=echoed
         )
     except ProviderError as exc:
         raise _keep_partial(exc, req, handle, parser, started_at) from None
-    yield _stream_outcome(req, handle, response, started_at, aborted)
+    yield _stream_outcome(req, handle, response, started_at, aborted, echoed)
 
 
 async def drive_async(

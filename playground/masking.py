@@ -129,9 +129,9 @@ def _mask_value(value: Any, known: list[str]) -> Any:
 
 def contains_secret(data: bytes | str, secrets: Iterable[str | None]) -> bool:
     """A cheap check before a deep mask: most bodies hold no known secret."""
-    if isinstance(data, str):
-        return any(s in data for s in _usable(secrets))
-    return any(s.encode() in data for s in _usable(secrets))
+    if isinstance(data, str):  # runs once per stream event when a key is set: no set or sort here
+        return any(s and len(s) >= MIN_SECRET_LENGTH and s in data for s in secrets)
+    return any(s and len(s) >= MIN_SECRET_LENGTH and s.encode() in data for s in secrets)
 
 
 def check_api_key(key: str | None, *, provider: str = "", field: str = "api_key") -> str | None:

@@ -105,7 +105,14 @@ def malformed_event(provider: Any, status: int, data: str | None, exc: BaseExcep
 
 
 def finish_stream(
-    provider: Any, parser: Any, status: int, raw_events: list[str], secrets: list[str], *, aborted: bool
+    provider: Any,
+    parser: Any,
+    status: int,
+    raw_events: list[str],
+    secrets: list[str],
+    *,
+    aborted: bool,
+    echoed: bool | None = None,
 ) -> ModelResponse:
     """`parser.finish()` and the end-of-stream checks: an empty stream is an error, no finish marker a warning."""
     name = getattr(provider, "name", "provider")
@@ -124,7 +131,9 @@ def finish_stream(
         resp.finish_reason = "unknown"
         if CUT_SHORT_WARNING not in resp.warnings:
             resp.warnings.append(CUT_SHORT_WARNING)
-    if secrets and any(contains_secret(e, secrets) for e in raw_events):
+    if echoed is None:
+        echoed = bool(secrets) and any(contains_secret(e, secrets) for e in raw_events)
+    if echoed:
         mask_response(resp, secrets)
     return resp
 
