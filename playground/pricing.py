@@ -155,7 +155,7 @@ def _price_set(spec: Mapping[str, Any], field: str) -> dict[str, Any]:
 # Costing
 
 
-def _genai_usage(usage: Usage) -> Any:
+def _genai_usage(usage: Usage, web_searches: int = 0) -> Any:
     from genai_prices import Usage as GUsage
 
     values: dict[str, int] = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
@@ -163,7 +163,23 @@ def _genai_usage(usage: Usage) -> Any:
         values["cache_read_tokens"] = usage.cached_input_tokens
     if usage.cache_creation_input_tokens:
         values["cache_write_tokens"] = usage.cache_creation_input_tokens
+    if web_searches:
+        values["web_searches"] = web_searches  # server-side tools are billed per call
     return GUsage(**values)
+
+
+def web_searches(raw_body: Any) -> int:
+    """Server-side web searches a response reports (Anthropic's `usage.server_tool_use.web_search_requests`, in a
+    whole body or in a stream's events; the last count reported wins)."""
+    found = 0
+    for item in raw_body if isinstance(raw_body, list) else [raw_body]:
+        if not isinstance(item, dict):
+            continue
+        usage = item.get("usage") or (item.get("message") or {}).get("usage") or {}
+        stu = usage.get("server_tool_use") if isinstance(usage, dict) else None
+        if isinstance(stu, dict) and isinstance(stu.get("web_search_requests"), int):
+            found = stu["web_search_requests"]
+    return found
 
 
 _lock = threading.Lock()
@@ -203,13 +219,14 @@ def price_usage(
     base_url: str | None = None,
     prices: Mapping[str, Mapping[str, Any]] | None = None,
     when: datetime | None = None,
+    searches: int = 0,
 ) -> Cost | None:
     """The cost of `usage` on `provider:model` (our provider prefix and model name). None when no price is known."""
     model_string = f"{provider}:{model}"
     if prices:
         spec = prices.get(model_string) or prices.get(model) or prices.get("*")
         if spec is not None:
-            return _override_cost(usage, spec, model_string)
+            return _override_cost(usage, spec, model_string, searches)
     if provider == "demo":
         return Cost(source=DEMO_SOURCE, model="demo")
     provider_id = _PROVIDER_IDS.get(provider, provider)
@@ -221,7 +238,7 @@ def price_usage(
             continue
         gprovider, ginfo = found
         try:
-            calc = ginfo.calc_price(_genai_usage(usage), gprovider, genai_request_timestamp=when)
+            calc = ginfo.calc_price(_genai_usage(usage, searches), gprovider, genai_request_timestamp=when)
         except (ValueError, LookupError):
             return None
         return Cost(
@@ -234,11 +251,11 @@ def price_usage(
     return None
 
 
-def _override_cost(usage: Usage, spec: Mapping[str, Any], model_string: str) -> Cost:
+def _override_cost(usage: Usage, spec: Mapping[str, Any], model_string: str, searches: int = 0) -> Cost:
     from genai_prices.types import ModelPrice
 
     price = ModelPrice(**{k: v for k, v in spec.items() if k != "currency"})
-    calc = price.calc_price(_genai_usage(usage))
+    calc = price.calc_price(_genai_usage(usage, searches if "web_searches_kcount" in spec else 0))
     return Cost(
         input=calc["input_price"],
         output=calc["output_price"],
@@ -262,4 +279,5 @@ def price_step(provider: Any, step: Any, prices: Mapping[str, Mapping[str, Any]]
         base_url=getattr(provider, "base_url", None),
         prices=prices,
         when=step.started_at,
+        searches=web_searches(step.raw_response.body) if step.raw_response is not None and name == "anthropic" else 0,
     )

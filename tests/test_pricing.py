@@ -49,6 +49,10 @@ RECORDED = [
         2,
     ),
     ("gemini/pydantic-ai__test_google_model.yaml", "gemini:gemini-2.5-flash", "google", "default", 1),
+    ("gemini/pydantic-ai__test_google_model_thinking_part.yaml", "gemini:gemini-3-pro-preview", "google", "default", 2),
+    # a server-side web search is billed per search on top of the tokens
+    ("anthropic/pydantic-ai__test_anthropic_web_search_tool.yaml", "anthropic:claude-sonnet-4-0", "anthropic",
+     "default", 2),
 ]
 
 
