@@ -471,6 +471,10 @@ class Agent:
         including its other pending calls in this step; to carry it across runs, add the name to
         `agent.always_approve` or pass `always_approve=[...]` to the next call. While other calls of the step are still
         undecided the returned result is `suspended` again, listing them.
+
+        `tool_call_id` is the run's own id for the call (`suspend_payload.pending[i].tool_call_id`); the id the model
+        sent is accepted only when it names exactly one call of the run. Approving an interrupted call (its process
+        died while running it) retries it.
         """
         state = self._decide(run_id, tool_call_id, "approved", args=args, always=always)
         return self._resume_now(state, options)
