@@ -338,6 +338,15 @@ for text in agent.stream("Tell me about tea, with sources").text_stream():
     print(text, end="", flush=True)
 """),
     md("""
+## A StreamRun as a cell's value
+
+Displayed in a notebook, a StreamRun that nobody has iterated streams live into the cell's output, then shows the
+result (or, when it fails, the error with what arrived before it).
+"""),
+    py("""
+agent.stream("What is retrieval-augmented generation? Cite sources.")
+"""),
+    md("""
 ## Every event
 
 Two cities: the demo model calls the tool twice in one step, then answers.
@@ -396,6 +405,21 @@ for event in run:
             run.abort()
 print("".join(received))
 print(run.result.finish_reason if run.result else "no result")
+"""),
+    md("""
+## When a call fails
+
+Errors show what a person needs: the status, the provider, what went wrong, the raw request and response (key
+masked) and what was kept. Raised in a cell, the same facts replace the traceback through the library's internals.
+The demo model answers `/error 429` with that HTTP error.
+"""),
+    py("""
+from playground import ProviderError
+
+try:
+    agent.generate("/error 429")
+except ProviderError as exc:
+    display(exc)
 """),
     md("""
 ## Callbacks

@@ -60,6 +60,9 @@ EXPECTED: dict[str, list[str]] = {
         "total:",
         "aborted",
         "steps: ['tool-calls', 'stop']",
+        "a real model would answer about retrieval augmented generation",  # a StreamRun as a value: its result
+        "What went wrong:",  # an error's display
+        "RateLimitError",
     ],
     "05_playground_widget": [
         "application/vnd.jupyter.widget-view+json",
