@@ -117,20 +117,8 @@ def _print_result(result: GenerationResult, out: TextIO) -> None:
 
 
 def _source_line(src: Any) -> str:
-    """A web page as `title <url>`; a cited document as `title, page 3: "cited text"` (end pages are exclusive)."""
-    if src.url:
-        return f"{src.title or src.url} <{src.url}>"
-    loc = src.location or {}
-    where = ""
-    if loc.get("start_page_number") is not None:
-        first, last = loc["start_page_number"], (loc.get("end_page_number") or loc["start_page_number"] + 1) - 1
-        where = f", page {first}" if last <= first else f", pages {first}-{last}"
-    elif loc.get("start_char_index") is not None:
-        where = f", characters {loc['start_char_index']}-{loc.get('end_char_index')}"
-    elif loc.get("start_block_index") is not None:
-        where = f", blocks {loc['start_block_index']}-{loc.get('end_block_index')}"
-    cited = f': "{src.cited_text}"' if src.cited_text else ""
-    return f"{src.title or 'document'}{where}{cited}"
+    """A web page as `title <url>`; a cited document as `title, page 3: "cited text"`."""
+    return f"{src.label()} <{src.url}>" if src.url else src.label()
 
 
 def _ask(prompt: str, stdin: TextIO, out: TextIO) -> bool:

@@ -92,6 +92,24 @@ class Source(BaseModel):
     cited_text: str | None = None
     location: dict[str, Any] | None = None
 
+    def label(self) -> str:
+        """How a person reads it: a page's title (or URL); a document's `title, page 3: "cited text"` (end pages,
+        characters and blocks are exclusive, as the providers send them)."""
+        if self.url:
+            return self.title or self.url
+        loc = self.location or {}
+        where = ""
+        if loc.get("start_page_number") is not None:
+            first = loc["start_page_number"]
+            last = (loc.get("end_page_number") or first + 1) - 1
+            where = f", page {first}" if last <= first else f", pages {first}-{last}"
+        elif loc.get("start_char_index") is not None:
+            where = f", characters {loc['start_char_index']}-{loc.get('end_char_index')}"
+        elif loc.get("start_block_index") is not None:
+            where = f", blocks {loc['start_block_index']}-{loc.get('end_block_index')}"
+        cited = f': "{self.cited_text}"' if self.cited_text else ""
+        return f"{self.title or 'document'}{where}{cited}"
+
 
 class RawRequest(BaseModel):
     """An HTTP request as it went over the wire, secrets masked."""

@@ -221,6 +221,10 @@ def test_document_citations_reach_the_result_and_the_cli_output() -> None:
     _print_result(result, out)
     assert 'Annual report.pdf, page 3: "Revenue grew 12%."' in out.getvalue()
     assert 'Nature facts, characters 0-20: "The grass is green."' in out.getvalue()
+    from playground.ui.render import sources_markdown
+
+    shown = sources_markdown(result)  # the Sources panel of the browser and notebook playgrounds
+    assert "3. document 3, blocks 1-2" in shown and "Revenue grew 12%" in shown and "]()" not in shown
 
 
 def test_anthropic_web_citations_stay_url_sources() -> None:

@@ -121,7 +121,7 @@ class ExchangeView:
                 block.status = "error" if ev.is_error else "done"
             block.done = True
         elif isinstance(ev, SourceEvent):
-            if not any(s["url"] == ev.url for s in self.sources):
+            if not ev.url or not any(s["url"] == ev.url for s in self.sources):  # each cited document counts
                 self.sources.append({"url": ev.url, "title": ev.title})
         elif isinstance(ev, StepFinishEvent):
             for b in self.blocks:
@@ -365,12 +365,15 @@ def reasoning_markdown(steps: list[Step], live: ExchangeView | None = None) -> s
 def sources_markdown(result: GenerationResult | None, live: ExchangeView | None = None) -> str:
     sources: list[tuple[str, str]] = []
     if result is not None:
-        sources = [(s.url, s.title or s.url) for s in result.sources]
+        sources = [(s.url, s.label()) for s in result.sources]  # a cited document has no URL: its title and text
     if not sources and live is not None:
         sources = [(str(s["url"]), str(s.get("title") or s["url"])) for s in live.sources]
     if not sources:
         return "*No sources in this exchange.*"
-    return "\n".join(f"{i}. [{_md_escape(title)}]({url})" for i, (url, title) in enumerate(sources, 1))
+    return "\n".join(
+        f"{i}. [{_md_escape(title)}]({url})" if url else f"{i}. {_md_escape(title)}"
+        for i, (url, title) in enumerate(sources, 1)
+    )
 
 
 def _md_escape(text: str) -> str:
