@@ -172,7 +172,11 @@ class _JSONArrayDecoder:
         return out
 
     def flush(self) -> list[SSEEvent]:
-        return self.feed("")
+        out = self.feed("")
+        rest, self._buf = self._buf.strip(" \r\n\t[,]"), ""
+        if rest:  # a cut-off or garbage element: handed on, so the parser reports it instead of dropping it silently
+            out.append(SSEEvent(rest))
+        return out
 
 
 class _NDJSONDecoder:

@@ -356,3 +356,25 @@ def test_credential_headers_given_to_the_agent_are_secrets_too() -> None:
         agent.generate("x")
     assert team not in str(info.value) and team not in json.dumps(info.value.to_dict())  # type: ignore[attr-defined]
     assert script.requests[0].headers["x-team-token"] == team  # sent as given, only hidden from view
+
+
+_GEMINI_FIRST = b'[{"candidates": [{"content": {"parts": [{"text": "Hel"}]}, "index": 0}]}, '
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [(_GEMINI_FIRST + b'{"candidates": [{"cont', "invalid"), (_GEMINI_FIRST + b"<html>oops</html>]", "HTML")],
+)
+def test_gemini_json_array_stream_with_a_cut_or_garbage_element_is_malformed(body: bytes, fragment: str) -> None:
+    from playground import MalformedResponseError
+    from playground.providers.gemini import GeminiProvider
+
+    client = httpx2.Client(
+        transport=httpx2.MockTransport(lambda r: httpx2.Response(200, content=body, headers={"content-type": "x"}))
+    )
+    model = GeminiProvider("gemini-test", api_key=KEY, stream_format="json-array")
+    agent = Agent(model=model, http_client=client)
+    with pytest.raises(MalformedResponseError, match=fragment) as info:
+        for _ in agent.stream("hi"):
+            pass
+    assert info.value.result.text == "Hel"  # type: ignore[attr-defined]  # what arrived before is kept
