@@ -184,6 +184,45 @@ def parse_tracing_options(value: Any) -> TracingOptions:
     return out
 
 
+
+class _OtelApi:
+    """The OpenTelemetry API names this module uses, imported once on first use (an import statement inside a hot
+    function costs microseconds on every call)."""
+
+    def __init__(self) -> None:
+        from opentelemetry import context, trace
+        from opentelemetry.trace import (
+            Link,
+            NonRecordingSpan,
+            SpanContext,
+            SpanKind,
+            Status,
+            StatusCode,
+            TraceFlags,
+        )
+
+        self.context = context
+        self.trace = trace
+        self.Link = Link
+        self.NonRecordingSpan = NonRecordingSpan
+        self.SpanContext = SpanContext
+        self.SpanKind = SpanKind
+        self.Status = Status
+        self.StatusCode = StatusCode
+        self.TraceFlags = TraceFlags
+        self.SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+
+
+_api: _OtelApi | None = None
+
+
+def _otel() -> _OtelApi:
+    global _api
+    if _api is None:
+        _api = _OtelApi()
+    return _api
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The tracer
 
@@ -203,8 +242,7 @@ def get_tracer(provider: Any = None) -> Tracer | None:
     global _cached
     if provider is None and not _otel_in_use():
         return None
-    from opentelemetry import trace
-
+    trace = _otel().trace
     if provider is None:
         provider = trace.get_tracer_provider()
         if isinstance(provider, trace.ProxyTracerProvider) and _configure_from_env():
@@ -275,10 +313,9 @@ def _error_type(exc: BaseException) -> str:
 
 
 def _fail(span: Span, exc: BaseException) -> None:
-    from opentelemetry.trace import Status, StatusCode
-
+    ot = _otel()
     span.set_attribute("error.type", _error_type(exc))
-    span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+    span.set_status(ot.Status(ot.StatusCode.ERROR, str(exc)[:500]))
     span.record_exception(exc)
 
 
@@ -380,21 +417,17 @@ class RunTrace:
     """The spans of one run (or one resumed part of it). Made by `start_run`; the loop calls the methods."""
 
     def __init__(self, tracer: Tracer, span: Span, telemetry: Telemetry, agent: str) -> None:
-        from opentelemetry import trace
-
         self.tracer = tracer
         self.span = span
         self.telemetry = telemetry
         self.agent = agent
-        self.context: Context = trace.set_span_in_context(span)
+        self.context: Context = _otel().trace.set_span_in_context(span)
         self.trace_id = _hex_trace(span)
         self.span_id = _hex_span(span)
         self._ended = False
 
     # -- model calls ------------------------------------------------------------------------------------------------
     def start_chat(self, provider: Any, call: Any, spec: Any, step_no: int) -> Span:
-        from opentelemetry.trace import SpanKind
-
         model = str(getattr(provider, "model", call.model))
         attrs: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
@@ -419,7 +452,7 @@ class RunTrace:
             attrs["gen_ai.input.messages"] = messages
             if system:
                 attrs["gen_ai.system_instructions"] = system
-        return self.tracer.start_span(f"chat {model}", self.context, SpanKind.CLIENT, attributes=attrs)
+        return self.tracer.start_span(f"chat {model}", self.context, _otel().SpanKind.CLIENT, attributes=attrs)
 
     def end_chat(self, span: Span, step: Step, response: Any) -> None:
         step.span_id = _hex_span(span) if span.is_recording() else None
@@ -467,8 +500,7 @@ class RunTrace:
         child of the suspended part, so the waterfall reads: run, wait, resumed run)."""
         if suspended_ns is None:
             return
-        from opentelemetry.trace import SpanKind
-
+        SpanKind = _otel().SpanKind
         now = time.time_ns()
         for p in state.pending:
             attrs: dict[str, Any] = {
@@ -547,8 +579,6 @@ class TracedTool:
         return getattr(self._tool, name)
 
     def _start(self) -> Span:
-        from opentelemetry.trace import SpanKind
-
         tool = self._tool
         attrs: dict[str, Any] = {
             "gen_ai.operation.name": "execute_tool",
@@ -561,7 +591,7 @@ class TracedTool:
         if self._trace.telemetry.record_inputs:
             attrs["gen_ai.tool.call.arguments"] = _json(self._call.args)
         return self._trace.tracer.start_span(
-            f"execute_tool {tool.name}", self._trace.context, SpanKind.INTERNAL, attributes=attrs
+            f"execute_tool {tool.name}", self._trace.context, _otel().SpanKind.INTERNAL, attributes=attrs
         )
 
     def _done(self, span: Span, value: Any) -> None:
@@ -570,8 +600,7 @@ class TracedTool:
         span.end()
 
     def run(self, args: Mapping[str, Any], ctx: Any = None, *, validated: bool = False) -> Any:
-        from opentelemetry import trace
-
+        trace = _otel().trace
         span = self._start()
         if ctx is not None:
             ctx.span = span
@@ -586,8 +615,7 @@ class TracedTool:
         return value
 
     async def arun(self, args: Mapping[str, Any], ctx: Any = None, *, validated: bool = False) -> Any:
-        from opentelemetry import trace
-
+        trace = _otel().trace
         span = self._start()
         if ctx is not None:
             ctx.span = span
@@ -605,10 +633,10 @@ class TracedTool:
 def _parent_context(options: Any, topts: TracingOptions, state: Any) -> tuple[Any, list[Any]]:
     """(the parent context, links) of a run's span: a resumption continues its own trace (linked to the first
     part); else `tracing_context`, else `tracing_options` trace_id/parent_span_id, else the current context."""
-    from opentelemetry import context as otel_context
-    from opentelemetry import trace
-    from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
-
+    ot = _otel()
+    trace, Link, NonRecordingSpan, SpanContext, TraceFlags = (
+        ot.trace, ot.Link, ot.NonRecordingSpan, ot.SpanContext, ot.TraceFlags
+    )
     stored = getattr(state, "trace", None) or {}
     if stored.get("trace_id") and stored.get("span_id"):
         trace_id = int(stored["trace_id"], 16)
@@ -638,7 +666,7 @@ def _parent_context(options: Any, topts: TracingOptions, state: Any) -> tuple[An
             span_id = int.from_bytes(secrets.token_bytes(8), "big") or 1
         ctx = SpanContext(int(topts.trace_id, 16), span_id, True, TraceFlags(TraceFlags.SAMPLED))
         return trace.set_span_in_context(NonRecordingSpan(ctx)), []
-    return otel_context.get_current(), []
+    return ot.context.get_current(), []
 
 
 def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | None:
@@ -655,8 +683,6 @@ def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | Non
     tracer = get_tracer(topts.tracer_provider)
     if tracer is None:
         return None
-    from opentelemetry.trace import SpanKind
-
     parent, links = _parent_context(options, topts, state)
     agent = setup.agent_name or "agent"
     attrs: dict[str, Any] = {
@@ -678,7 +704,9 @@ def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | Non
         attrs["gen_ai.input.messages"] = messages
         if system:
             attrs["gen_ai.system_instructions"] = system
-    span = tracer.start_span(f"invoke_agent {agent}", parent, SpanKind.INTERNAL, attributes=attrs, links=links)
+    span = tracer.start_span(
+        f"invoke_agent {agent}", parent, _otel().SpanKind.INTERNAL, attributes=attrs, links=links or None
+    )
     if not span.is_recording():
         span.end()
         return None
