@@ -5,7 +5,7 @@
                       checkpoint="capitals.progress.jsonl")
 
 A target is an Agent, or a configuration (a dict: `name`, `model`, `instructions`, `model_settings`, any call option,
-and optionally `agent` as its base). A failure in one case is recorded on that case and the rest go on. With a
+and optionally `agent` as its base; without one, the first Agent among the targets, or run_eval's `agent=`). A failure in one case is recorded on that case and the rest go on. With a
 `checkpoint` file, every finished case is appended to it, and a rerun skips the cases already finished (errors run
 again). A run that waits for a person's approval is recorded as such: an evaluation never approves a guarded tool.
 """
@@ -57,6 +57,8 @@ def as_targets(targets: Any, base: Agent | None = None) -> list[Target]:
     items = [targets] if isinstance(targets, Agent | Mapping | Target) else list(targets or [])
     if not items:
         raise ConfigurationError("targets: give at least one agent or configuration", field="targets")
+    if base is None:  # a configuration without its own agent varies the first agent given
+        base = next((x for x in items if isinstance(x, Agent)), None)
     out: list[Target] = []
     for i, item in enumerate(items):
         if isinstance(item, Target):

@@ -451,6 +451,10 @@ class PlaygroundWidget:
         chat_col = w.VBox([self.header, self.notice, self.main_tabs], layout=w.Layout(flex="1", min_width="420px"))
         self.root = w.VBox([w.HTML(_CSS), w.HBox([config, chat_col], layout=w.Layout(width="100%"))])
         self.root.add_class("pgw")
+        from .widgets_evals import EvalWidgets
+
+        self.evals_ui = EvalWidgets(self)  # Evaluate: a dataset over configurations, graded (widgets_evals.py)
+        self.add_tab("Evaluate", self.evals_ui.page)
 
         self._wire()
         self._sync_controls()

@@ -703,6 +703,77 @@ pg
 """),
 ]
 
+EVALUATE: list[Cell] = [
+    md("""
+# Evaluate: a prompt over a dataset, graded, side by side
+
+One answer tells you little; a prompt change is better or worse across many inputs. This notebook grades the
+`weather` example agent on a small dataset shipped in `datasets/`, compares two configurations, runs scorers on a
+single call, and compares two reports. It runs offline on the demo model.
+"""),
+    py("""
+import importlib.util
+from pathlib import Path
+
+from playground import scorers
+from playground.evals import Dataset, run_eval
+
+spec = importlib.util.spec_from_file_location("weather_example", Path("../agents/weather.py"))
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+agent = module.agent
+
+data = Dataset.from_jsonl("../datasets/weather.jsonl")
+print(data, [case.input for case in data])
+"""),
+    md("""
+## Scorers on one call
+
+`scorers=` grades a single run after the answer (on a background thread, so the answer is never delayed);
+`result.scores` waits for them the first time it is read. `return_scorer_data=True` keeps what they saw.
+"""),
+    py("""
+r = agent.generate("What's the weather in Paris?", scorers={
+    "mentions_city": scorers.contains("Paris"),
+    "used_the_tool": scorers.tool_called("get_weather", {"city": "Paris"}),
+    "judge": scorers.llm_judge(model="demo", rubric="Is the answer grounded in the tool result?"),
+}, return_scorer_data=True)
+for name, score in r.scores.items():
+    print(f"{name}: {score.value:.2f} passed={score.passed}")
+print("scorers saw the tool calls:", [c["tool_name"] for c in r.scoring_data["tool_calls"]])
+"""),
+    md("""
+## A dataset on two configurations
+
+Targets are agents or configurations (a dict with `name`, `model`, `instructions`, settings ...). Every case runs
+on every target; failures are recorded per case and the rest go on. With `checkpoint=`, a rerun skips finished cases.
+"""),
+    py("""
+report = run_eval(
+    [agent, {"name": "terse", "instructions": "Answer in one short line."}],
+    data,
+    scorers=[scorers.contains(), scorers.tool_called("get_weather")],
+    concurrency=4,
+)
+print(report.summary_table())
+report
+"""),
+    md("""
+## Compare two reports
+
+Change the prompt, run again, and see which cases got better or worse.
+"""),
+    py("""
+before = run_eval(agent, Dataset.from_csv("../datasets/arithmetic.csv"), [scorers.contains()], name="v1")
+after = run_eval({"agent": agent, "name": agent.name, "instructions": "Show your working."},
+                 Dataset.from_csv("../datasets/arithmetic.csv"), [scorers.contains()], name="v2")
+print(f"pass rate before {before.pass_rate():.0%}, after {after.pass_rate():.0%}")
+print(after.compare(before).summary())
+print(after.to_csv().splitlines()[0])
+"""),
+]
+
+
 NOTEBOOK_CELLS: dict[str, list[Cell]] = {
     "01_quickstart": QUICKSTART,
     "02_tools_and_approval": TOOLS,
@@ -711,6 +782,7 @@ NOTEBOOK_CELLS: dict[str, list[Cell]] = {
     "05_playground_widget": WIDGET,
     "06_real_providers": REAL,
     "07_memory": MEMORY,
+    "08_evaluate": EVALUATE,
 }
 
 

@@ -91,6 +91,18 @@ EXPECTED: dict[str, list[str]] = {
         '{"name": "Grace", "location": "Arlington"}',
         "0 saved;",
     ],
+    "08_evaluate": [
+        "Dataset('weather.jsonl', 4 cases)",
+        "mentions_city: 1.00 passed=True",
+        "used_the_tool: 1.00 passed=True",
+        "scorers saw the tool calls: ['get_weather']",
+        "weather  4      75%",
+        "terse    4      75%",
+        '<table border="1"',  # the report's notebook view
+        "pass rate before 83%, after 83%",
+        "0 better, 0 worse, 6 the same",
+        "case_id,target,input,expected,output,passed,score:contains",
+    ],
 }
 
 
