@@ -238,6 +238,11 @@ def _print_runs(infos: list[RunInfo], store: SqliteRunStore, out: TextIO) -> Non
         out.write(f"{info.run_id}  {info.status:<11}  agent {agent}  updated {_when(info.updated_at)}\n")
         for call in info.calls:
             out.write(f"    {call['id']}  {call['tool']}({json.dumps(call['args'])})  {call['state']}\n")
+    if any(i.status == "running" for i in infos):
+        out.write(
+            "\nA run shows as running while a process continues it after its approvals; if that process died, its "
+            "tools' results are kept but it cannot be continued: `playground runs expire RUN_ID` closes it.\n"
+        )
     if any(i.status in ("pending", "interrupted") for i in infos):
         out.write(
             "\nApprove: playground approve RUN_ID CALL_ID [--args JSON]   (an interrupted call: approve to retry)\n"
