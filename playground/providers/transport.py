@@ -344,6 +344,11 @@ def connection_error(
     return err
 
 
+def _may_retry(exc: Exception) -> bool:
+    """A refused, reset or timed-out connection may work next time; an unsupported scheme or a bad request never."""
+    return not isinstance(exc, httpx2.UnsupportedProtocol | httpx2.LocalProtocolError)
+
+
 def _connection_error(exc: Exception, url: str, secrets: Iterable[str]) -> ConnectionFailedError:
     return connection_error(exc, url, secrets)
 
@@ -519,7 +524,7 @@ class Transport:
                 finally:
                     response.close()
             except httpx2.TransportError as exc:
-                if attempt < retry.max_retries:
+                if attempt < retry.max_retries and _may_retry(exc):
                     self._sleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue
@@ -560,7 +565,7 @@ class Transport:
                 finally:
                     await response.aclose()
             except httpx2.TransportError as exc:
-                if attempt < retry.max_retries:
+                if attempt < retry.max_retries and _may_retry(exc):
                     await self._asleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue
@@ -596,7 +601,7 @@ class Transport:
             try:
                 response = client.send(self._build(client, spec, timeout), stream=True)
             except httpx2.TransportError as exc:
-                if attempt < retry.max_retries:
+                if attempt < retry.max_retries and _may_retry(exc):
                     self._sleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue
@@ -655,7 +660,7 @@ class Transport:
             try:
                 response = await client.send(self._build(client, spec, timeout), stream=True)
             except httpx2.TransportError as exc:
-                if attempt < retry.max_retries:
+                if attempt < retry.max_retries and _may_retry(exc):
                     await self._asleep(retry.delay(attempt, None, {}, b""), abort)
                     attempt += 1
                     continue

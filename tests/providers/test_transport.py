@@ -378,3 +378,16 @@ def test_gemini_json_array_stream_with_a_cut_or_garbage_element_is_malformed(bod
         for _ in agent.stream("hi"):
             pass
     assert info.value.result.text == "Hel"  # type: ignore[attr-defined]  # what arrived before is kept
+
+
+def test_connection_errors_name_the_provider_and_whether_a_retry_may_help() -> None:
+    down = Agent(model="anthropic:claude-test", api_key=KEY, base_url="http://127.0.0.1:1/v1")
+    with pytest.raises(ConnectionFailedError) as info:
+        down.generate("x", max_retries=0)
+    assert info.value.provider == "anthropic" and "(anthropic)" in str(info.value)
+    assert info.value.retryable is True and "retry may help" in str(info.value)
+    wrong = Agent(model="openai-chat:gpt-test", api_key=KEY, base_url="ftp://127.0.0.1/v1")
+    with pytest.raises(ConnectionFailedError) as info:
+        wrong.generate("x", max_retries=3)  # not retried: a retry cannot help
+    assert info.value.retryable is False and "will not help" in str(info.value) and KEY not in str(info.value)
+    assert info.value.attempts == 1
