@@ -156,6 +156,16 @@ def test_working_memory_with_a_pydantic_schema_merges_updates() -> None:
     assert "You live in Oslo" in agent.generate("Where do I live?", memory={"thread": "s"}).text
 
 
+def test_working_memory_with_a_json_schema_dict() -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "city": {"type": "string"}}}
+    memory = Memory(working_memory={"schema": schema})
+    agent = Agent(name="a", model="demo", memory=memory)
+    gen = agent.prompt("My name is Ada and I live in Oslo", memory={"thread": "j", "resource": "u"})
+    assert '"city"' in gen.request_preview()["body"]["messages"][0]["content"]
+    gen.generate_now()
+    assert json.loads(memory.working_memory(resource="u") or "") == {"name": "Ada", "city": "Oslo"}
+
+
 def test_read_only_loads_but_saves_nothing_and_offers_no_tool() -> None:
     memory = Memory(working_memory={"template": TEMPLATE})
     agent = Agent(name="a", model="demo", memory=memory)

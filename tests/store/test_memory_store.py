@@ -140,3 +140,16 @@ def test_default_store_lives_under_playground_home(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("PLAYGROUND_DATABASE_URL", raising=False)
     store = open_memory_store()
     assert Path(store.url.removeprefix("sqlite:///")) == Path(os.environ["PLAYGROUND_HOME"]) / "memory.sqlite3"
+
+
+def test_two_servers_share_threads_through_one_store(store_url: str) -> None:
+    """Two playground processes' Memory objects on one URL: a thread written by one is read and continued by the
+    other (for PostgreSQL: several servers; for SQLite: processes on one machine)."""
+    one = Memory(storage=store_url)
+    two = Memory(storage=store_url)
+    Agent(model="demo", memory=one).generate("My name is Ada", memory={"thread": "shared", "resource": "u"})
+    r = Agent(model="demo", memory=two).generate("What is my name?", memory={"thread": "shared", "resource": "u"})
+    assert "Your name is Ada" in r.text
+    assert [m.role for m in one.messages("shared")] == ["user", "assistant", "user", "assistant"]
+    one.store.close()
+    two.store.close()
