@@ -179,6 +179,25 @@ class EvalMixin:
             lines.append("\n*Stopped before every case ran: the table holds the cases that finished.*")
         return "\n".join(lines)
 
+    def eval_chart_html(self) -> str:
+        """Pass rate and mean score per configuration as bars (inline markup: no script, no network)."""
+        r = self.eval_report
+        if r is None:
+            return ""
+        from html import escape
+
+        rows = []
+        for s in r.summary():
+            mean = s.mean_score or 0.0
+            rows.append(
+                f'<tr><td>{escape(s.target)}</td><td style="width:60%">'
+                f'<div style="background:#2da44e;height:12px;width:{s.pass_rate * 100:.0f}%" '
+                f'title="pass rate {s.pass_rate:.0%}"></div>'
+                f'<div style="background:#8250df;height:6px;width:{mean * 100:.0f}%" '
+                f'title="mean score {mean:.2f}"></div></td><td>{s.pass_rate:.0%} pass, mean {mean:.2f}</td></tr>')
+        return ('<table class="pg-eval-chart" style="width:100%"><tr><th>configuration</th><th>pass rate (green), '
+                f"mean score (purple)</th><th></th></tr>{''.join(rows)}</table>")
+
     def eval_table(self) -> tuple[list[str], list[list[str]]]:
         """(headers, rows): a row per case, a column per configuration holding PASS / FAIL / ERROR and the output."""
         r = self.eval_report

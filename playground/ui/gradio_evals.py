@@ -71,6 +71,7 @@ def build_evaluate_tab(ui: Any) -> None:
         download = gr.DownloadButton("Download report", elem_id="pg-eval-download", interactive=False)
     progress = gr.Markdown("", elem_id="pg-eval-progress")
     summary = gr.Markdown("*No evaluation yet.*", elem_id="pg-eval-summary")
+    chart = gr.HTML("", elem_id="pg-eval-chart")
     table = gr.Dataframe(value=[], headers=["case", "input"], interactive=False, wrap=True,
                          elem_id="pg-eval-table", label="Cases (click a cell to open its exchange)")
     with gr.Accordion("Case", open=True, elem_id="pg-eval-case-box"):
@@ -104,11 +105,11 @@ def build_evaluate_tab(ui: Any) -> None:
         specs = [*picked, *(line.strip() for line in (extra or "").splitlines() if line.strip())]
         try:
             async for _ in s.run_evaluation(specs, model_lines or "", concurrency=int(conc)):
-                yield [s.eval_progress_text(), gr.skip(), gr.skip(), gr.skip()]
+                yield [s.eval_progress_text(), gr.skip(), gr.skip(), gr.skip(), gr.skip()]
         except PlaygroundError as exc:
-            yield [f"**Could not run:** {s.mask(str(exc))}", gr.skip(), gr.skip(), gr.skip()]
+            yield [f"**Could not run:** {s.mask(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()]
             return
-        yield [s.eval_progress_text(), s.eval_summary_markdown(), _table_update(s),
+        yield [s.eval_progress_text(), s.eval_summary_markdown(), s.eval_chart_html(), _table_update(s),
                gr.DownloadButton(interactive=True)]
 
     def on_stop(s: PlaygroundSession) -> str:
@@ -140,7 +141,7 @@ def build_evaluate_tab(ui: Any) -> None:
         tab.select(on_tab, [session], [dataset], api_visibility="private")
     dataset.input(on_dataset, [session, dataset, expected], [dataset_info], api_name="eval_dataset")
     upload.upload(on_upload, [session, upload, expected], [dataset_info], api_visibility="private")
-    run.click(on_run, [session, scorer_box, more, models, concurrency], [progress, summary, table, download],
+    run.click(on_run, [session, scorer_box, more, models, concurrency], [progress, summary, chart, table, download],
               api_name="run_evaluation")
     stop.click(on_stop, [session], [progress], api_name="stop_evaluation")
     table.select(on_select, [session], [case_md, case_request, case_response], api_visibility="private")

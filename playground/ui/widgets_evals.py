@@ -123,7 +123,7 @@ class EvalWidgets:
         r = self.owner.session.eval_report
         if r is None:
             return
-        self.report.value = report_html(r)
+        self.report.value = self.owner.session.eval_chart_html() + report_html(r)
         self.case_menu.options = [("(choose)", "")] + [
             (f"{x.case_id} on {x.target} ({'pass' if x.passed else 'fail'})", f"{x.case_id}\x1f{x.target}")
             for x in r.results]

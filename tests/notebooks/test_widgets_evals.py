@@ -36,6 +36,7 @@ async def test_run_an_evaluation_from_the_tab(pg: PlaygroundWidget) -> None:
     await pg.wait()
     assert "8/8 cases, 2 failed (done)" in ui.progress.value
     assert '<table border="1"' in ui.report.value and "75%" in ui.report.value
+    assert "75% pass, mean" in ui.report.value  # the summary chart
     assert not ui.run_button.disabled and ui.stop_button.disabled
     paris = next(v for _, v in ui.case_menu.options if v.startswith("paris\x1fdemo:demo-1"))
     ui.case_menu.value = paris
