@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+RETRYABLE_STATUSES = frozenset({408, 409, 429, *range(500, 600)}) - {501, 505}
+"""Statuses the transport retries and `ProviderError.retryable` calls retryable: a request timeout, a conflict, rate
+limits and server errors (not 501 Not Implemented / 505 HTTP Version Not Supported: a retry cannot help those)."""
+
 
 class PlaygroundError(Exception):
     """Base of every error raised by the playground."""
@@ -73,8 +77,8 @@ class ProviderError(PlaygroundError):
         self.provider = provider
         self.request_id = request_id
         self.raw_body = raw_body
-        self.retryable = retryable if retryable is not None else (status in (408, 409, 429) or (status or 0) >= 500)
-        """True exactly for the statuses the transport retries (408, 409, 429, 5xx): a later try may succeed."""
+        self.retryable = retryable if retryable is not None else status in RETRYABLE_STATUSES
+        """True exactly for the statuses the transport retries (RETRYABLE_STATUSES): a later try may succeed."""
         self.retry_after = retry_after
         self.attempts: int | None = None
         """How many requests were sent before this error was raised (retries included), when known."""

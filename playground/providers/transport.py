@@ -16,7 +16,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AbortedError, ConfigurationError, ConnectionFailedError, MalformedResponseError, TimeoutError_
+from ..errors import (
+    RETRYABLE_STATUSES,
+    AbortedError,
+    ConfigurationError,
+    ConnectionFailedError,
+    MalformedResponseError,
+    TimeoutError_,
+)
 from ..masking import SECRET_HEADERS as SECRET_HEADERS
 from ..masking import contains_secret as contains_secret
 from ..masking import guard_library_logs
@@ -42,8 +49,8 @@ else:
 
     httpx2 = _LazyHttpx2()
 
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-"""Statuses retried before an error is raised; `ProviderError.retryable` is true for exactly these (and other 5xx)."""
+RETRY_STATUSES = RETRYABLE_STATUSES
+"""Statuses retried before an error is raised (408, 409, 429, 5xx but 501/505); `ProviderError.retryable` agrees."""
 DEFAULT_TIMEOUT_SECONDS = 120.0
 """Read (and write/pool) timeout: the longest a server may stay silent, between connecting and each chunk."""
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0

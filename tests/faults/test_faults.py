@@ -48,12 +48,17 @@ from tests.faults.harness import (
 from tests.faults.wire import KEY, PARTIAL_TEXT, WIRES, FailingStream, Wire
 
 WIRE_IDS = [w.name for w in WIRES]
-STATUSES = [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 529]
+STATUSES = [400, 401, 402, 403, 404, 405, 408, 409, 410, 413, 422, 429, 500, 501, 502, 503, 504, 520, 529]
 EXPECTED_CLASS: dict[int, type[ProviderError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
+    402: ProviderError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    405: ProviderError,
+    410: ProviderError,
+    501: ServerError,
+    520: ServerError,
     408: RequestTimeoutError,
     409: ConflictError,
     413: InvalidRequestError,
