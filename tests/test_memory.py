@@ -379,6 +379,15 @@ def test_session_threads_persist_and_reload_with_their_conversation() -> None:
     assert "Your name is Ada" in again.exchanges[-1].result.text  # type: ignore[union-attr]
     assert "History loaded**: 4 message(s)" in again.memory_panel()
     assert not again.open_thread("no-such-thread")
+    # a saved session file keeps the Memory panel
+    loaded = PlaygroundSession(memory=True)
+    assert loaded.load(again.save()) == []
+    assert "History loaded**: 4 message(s)" in loaded.memory_panel()
+    # and its conversation goes on in a new thread: sent to the model, then saved there
+    _send(loaded, "Where do I live?")
+    assert "You live in Oslo" in loaded.exchanges[-1].result.text  # type: ignore[union-attr]
+    assert loaded.thread_id != thread
+    assert len(loaded.memory.messages(loaded.thread_id)) == 6 + 2  # type: ignore[union-attr, arg-type]
 
 
 def test_session_new_rename_switch_delete_and_recall() -> None:

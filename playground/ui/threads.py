@@ -203,6 +203,10 @@ class ThreadsMixin:
     def _turn_messages(self, text: str) -> list[Message]:
         if self.memory is None:
             return [*self.messages, Message.user(text)]
+        stored = self.thread_id is not None and bool(self.memory.store.messages(self.thread_id, 1))
+        if self.messages and not stored:
+            # a conversation not in the store yet (a loaded session file): sent, and saved to the new thread
+            return [*(_unmarked(m) for m in self.messages), Message.user(text)]
         return [Message.user(text)]  # memory puts the thread's history in front
 
     def _with_memory(self, agent: Agent, options: dict[str, Any], text: str) -> dict[str, Any]:
@@ -236,7 +240,20 @@ class ThreadsMixin:
             return "*Send a message to see what memory adds.*" if self.memory is not None else \
                 "*Memory is off in this session.*"
         report = getattr(ex.result, "memory", None) if ex.result is not None else None
+        if isinstance(report, dict):  # a loaded session file keeps the report as data
+            try:
+                report = MemoryReport.model_validate(report)
+            except ValueError:
+                report = None
         return memory_markdown(report)
+
+
+def _unmarked(message: Message) -> Message:
+    """The message without memory's marker (so it is saved as part of this exchange)."""
+    if memory_meta(message) is None:
+        return message
+    meta = {k: v for k, v in (message.provider_metadata or {}).items() if k != "playground_memory"}
+    return message.model_copy(update={"provider_metadata": meta or None})
 
 
 def remembered_ids(messages: list[Message]) -> list[str]:
