@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -74,7 +75,7 @@ class SqliteMemoryStore:
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._prepare_file()
                     self._migrate()
                     self._ready = True
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -82,6 +83,17 @@ class SqliteMemoryStore:
             yield conn
         finally:
             conn.close()
+
+    def _prepare_file(self) -> None:
+        """The folder and file, readable by their owner only: threads hold conversations."""
+        folder = self.path.parent
+        if not folder.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        if stat.S_IMODE(os.stat(self.path).st_mode) & 0o077:
+            os.chmod(self.path, 0o600)
 
     def _migrate(self) -> None:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)

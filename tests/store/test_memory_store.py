@@ -153,3 +153,15 @@ def test_two_servers_share_threads_through_one_store(store_url: str) -> None:
     assert [m.role for m in one.messages("shared")] == ["user", "assistant", "user", "assistant"]
     one.store.close()
     two.store.close()
+
+
+def test_sqlite_file_is_the_owners_only(tmp_path: object) -> None:
+    import os
+    import stat
+    from pathlib import Path
+
+    folder = Path(str(tmp_path)) / "new-home"
+    store = open_memory_store(str(folder / "memory.sqlite3"))
+    store.save_thread(ThreadInfo("t"))
+    assert stat.S_IMODE(os.stat(folder / "memory.sqlite3").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
