@@ -3,6 +3,8 @@
     .venv/bin/python scripts/mutation_report.py              # what `make mutation` runs
     .venv/bin/python scripts/mutation_report.py --report     # re-print the last run's figures without running
     .venv/bin/python scripts/mutation_report.py --jobs 1 --min-score 90
+    .venv/bin/python scripts/mutation_report.py --only loop._commit --only storage   # test some functions again
+    .venv/bin/python scripts/mutation_report.py --retest    # after adding tests: only mutants not yet killed
 
 mutmut (configured in pyproject.toml, [tool.mutmut]) mutates whole files; this script asks it to test only the mutants
 of the safety functions below (approval policies, run state and store, the loop's approval path, secret masking) and
@@ -35,7 +37,13 @@ EQUIVALENTS_FILE = REPO / "tests" / "safety" / "EQUIVALENT_MUTANTS.md"
 SAFETY: dict[str, list[str] | None] = {
     "playground/runs.py": None,
     "playground/storage.py": None,
-    "playground/tools.py": ["evaluate_policy", "Tool.requires_approval_for", "run_coroutine_sync"],
+    "playground/tools.py": [
+        "evaluate_policy",
+        "Tool.requires_approval_for",
+        "run_coroutine_sync",
+        "check_policy",
+        "check_guard_options",
+    ],
     "playground/loop.py": [
         "needs_approval",
         "_handle_tool_calls",
@@ -47,6 +55,8 @@ SAFETY: dict[str, list[str] | None] = {
         "_claim",
         "_commit",
         "_resume_pending",
+        "_own_ids",
+        "_record_failure",
     ],
     "playground/providers/transport.py": [
         "mask_*",
@@ -61,6 +71,7 @@ LOOP_APPROVAL_WORDS = re.compile(r"claim|lease|commit|approv|pending|suspend|dec
 # a separate masking module (wherever it lands) is safety code as a whole
 MASKING_GLOBS = ("playground/*mask*.py", "playground/providers/*mask*.py")
 
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 KILLED = {1, 3, 36, 24, -24, 152, 255, 37}  # failed tests, pytest internal error, timeouts, type check
 STATUS = {0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 35: "suspicious", None: "not checked"}
 
@@ -109,12 +120,14 @@ def functions_in(path: str) -> list[str]:
     return out
 
 
-def mutant_globs(files: dict[str, list[str] | None]) -> list[str]:
-    """What to ask mutmut to test: the mutants of each counted function."""
+def mutant_globs(files: dict[str, list[str] | None], only: list[str] | None = None) -> list[str]:
+    """What to ask mutmut to test: the mutants of each counted function (of those named in `only`, if given)."""
     out: list[str] = []
     for path, names in files.items():
         mod = module_of(path)
         for function in functions_in(path):
+            if only and not any(o in f"{mod}.{function}" for o in only):
+                continue
             if counted(path, function, names):
                 cls, _, meth = function.rpartition(".")
                 out.append(f"{mod}.xǁ{cls}ǁ{meth}__mutmut_*" if cls else f"{mod}.x_{meth}__mutmut_*")
@@ -169,7 +182,7 @@ def normalise(code: str) -> str:
     return re.sub(r"\s+", " ", code).strip()
 
 
-def read_mutants(files: dict[str, list[str] | None]) -> list[Mutant]:
+def read_mutants(files: dict[str, list[str] | None], *, diffs: bool = True) -> list[Mutant]:
     sys.path.insert(0, str(REPO))
     os.chdir(REPO)
     from mutmut.mutation.diff_apply import get_diff_for_mutant
@@ -184,11 +197,13 @@ def read_mutants(files: dict[str, list[str] | None]) -> list[Mutant]:
             if not counted(path, function, names):
                 continue
             m = Mutant(key, path, function, code)
+            out.append(m)
+            if not diffs:
+                continue
             try:
                 m.diff = get_diff_for_mutant(key, path=Path(path))
             except Exception as exc:  # an unreadable diff must not hide the result
                 m.diff = f"(no diff: {exc}; try `mutmut show {key}`)"
-            out.append(m)
     return out
 
 
@@ -251,16 +266,15 @@ def report(mutants: list[Mutant], equivalents: list[Equivalent], min_score: floa
     return 0
 
 
-def run_mutmut(files: dict[str, list[str] | None], jobs: int, fresh: bool) -> None:
-    if fresh and MUTANTS.exists():
-        shutil.rmtree(MUTANTS)  # as on a fresh clone: no cached results or test-coverage stats
+def mutmut_run(names: list[str], jobs: int, what: str) -> None:
+    """`mutmut run --max-children JOBS NAMES...`, its progress shown every 30 s and logged to mutants/mutmut-run.log."""
     mutmut = Path(sys.executable).with_name("mutmut")
-    cmd = [str(mutmut) if mutmut.exists() else "mutmut", "run", "--max-children", str(jobs), *mutant_globs(files)]
-    print(f"$ {' '.join(cmd[:4])} <the mutants of {len(cmd) - 4} safety functions>", flush=True)
+    cmd = [str(mutmut) if mutmut.exists() else "mutmut", "run", "--max-children", str(jobs), *names]
+    print(f"$ {' '.join(cmd[:4])} <{what}>", flush=True)
     MUTANTS.mkdir(exist_ok=True)
     log = MUTANTS / "mutmut-run.log"
     tail: list[str] = []
-    with log.open("w") as out:
+    with log.open("a") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         assert proc.stdout is not None
         progress = 0.0
@@ -272,15 +286,40 @@ def run_mutmut(files: dict[str, list[str] | None], jobs: int, fresh: bool) -> No
                     continue
                 tail = [*tail[-39:], line]
                 is_progress = "🎉" in line and "🙁" in line
-                if not is_progress and not line.startswith(("🎉", "🙁", "🫥", "⏰", "🤔", "🔇", "🧙")):
+                spinner = line.lstrip()[:1] in SPINNER
+                if not is_progress and not spinner and not line.startswith(("🎉", "🙁", "🫥", "⏰", "🤔", "🔇", "🧙")):
                     print("  " + line, flush=True)
                 elif is_progress and time.monotonic() - progress > 30:
                     progress = time.monotonic()
-                    print("  " + line.strip(" ⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"), flush=True)
+                    print("  " + line.strip(" " + SPINNER), flush=True)
         code = proc.wait()
     if code != 0:
         print("\n".join(tail))
         raise SystemExit(f"mutmut failed (exit {code}); its output is in {log}")
+
+
+def run_mutmut(files: dict[str, list[str] | None], jobs: int, mode: str, only: list[str] | None) -> None:
+    """mode "fresh": every safety mutant from scratch (as on a fresh clone); "only": the functions named in `only`;
+    "retest": only mutants without a kill on record (new or changed functions, earlier survivors)."""
+    if mode == "fresh" and MUTANTS.exists():
+        shutil.rmtree(MUTANTS)  # no cached results or test-coverage stats
+    globs = mutant_globs(files, only)
+    if not globs:
+        raise SystemExit(f"--only {only}: no safety function matches")
+    if mode != "retest":
+        mutmut_run(globs, jobs, f"the mutants of {len(globs)} safety functions")
+        return
+    # mutmut renumbers the mutants of a changed function and keeps the results of unchanged ones: regenerate them
+    # (testing one small function), then test what has no kill on record
+    before = read_mutants(files, diffs=False)
+    if not before:
+        raise SystemExit("--retest: no earlier run in mutants/; run without --retest first")
+    smallest = min({m.key.partition("__mutmut_")[0] for m in before}, key=lambda f: sum(
+        m.key.startswith(f + "__mutmut_") for m in before))
+    mutmut_run([f"{smallest}__mutmut_*"], jobs, "regenerate the mutants")
+    pending = [m.key for m in read_mutants(files, diffs=False) if m.status != "killed"]
+    if pending:
+        mutmut_run(pending, jobs, f"{len(pending)} mutants with no kill on record")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,12 +327,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutmut --max-children (the machine is shared)")
     parser.add_argument("--min-score", type=float, default=90.0, help="per-module score required (percent)")
     parser.add_argument("--report", action="store_true", help="only re-print the last run's results")
-    parser.add_argument("--keep", action="store_true", help="reuse mutants/ (mutmut's cache) instead of starting clean")
+    parser.add_argument(
+        "--retest",
+        action="store_true",
+        help="keep mutants/ and test only mutants with no kill on record (after adding tests or changing code)",
+    )
     parser.add_argument("--no-diffs", action="store_true", help="list survivors without their diffs")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="test only the safety functions whose module.function contains NAME (repeatable); the others keep "
+        "their last results",
+    )
     args = parser.parse_args(argv)
     files = safety_files()
     if not args.report:
-        run_mutmut(files, args.jobs, fresh=not args.keep)
+        mode = "retest" if args.retest else "only" if args.only else "fresh"
+        run_mutmut(files, args.jobs, mode, args.only)
     mutants = read_mutants(files)
     if not mutants:
         print("no mutants found: run without --report first", file=sys.stderr)

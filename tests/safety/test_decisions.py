@@ -185,3 +185,28 @@ def test_the_stored_run_says_what_happened_after_it_finished(tmp_path: Any) -> N
         ("c2", "declined", True, "The user declined this tool call; it was not run. Reason: no"),
     ]
     assert store.suspended() == []
+
+
+def test_results_land_in_the_step_that_asked_for_them_across_three_steps() -> None:
+    log: list[str] = []
+    script = Scripted(
+        completion(None, [("c1", "lookup", {"order_id": "7"})]),
+        refund_call("c2", "7"),
+        completion(None, [("c3", "refund", {"order_id": "8"}), ("c4", "lookup", {"order_id": "8"})]),
+        completion("Refunded 7 and 8."),
+    )
+    agent = agent_on(script, log)
+    first = agent.generate("refund 7 and 8")
+    assert pending_ids(first) == ["c2"] and len(first.steps) == 2
+    second = agent.approve_tool_call(first.run_id, "c2", args={"order_id": "7"})
+    assert pending_ids(second) == ["c3"] and len(second.steps) == 3
+    final = agent.approve_tool_call(first.run_id, "c3")
+    assert final.text == "Refunded 7 and 8."
+    assert [[(r.tool_call_id, r.result, r.approval) for r in s.tool_results] for s in final.steps] == [
+        [("c1", "order 7: delivered", "not-required")],
+        [("c2", "refunded 7", "approved")],
+        [("c4", "order 8: delivered", "not-required"), ("c3", "refunded 8", "approved")],
+        [],
+    ]
+    assert log == ["lookup 7", "refund 7", "lookup 8", "refund 8"]
+    assert tool_messages(script.bodies[3])[-2:] == [("c3", "refunded 8"), ("c4", "order 8: delivered")]

@@ -50,7 +50,7 @@ def leaks(text: str, secret: str) -> bool:
 
 
 @pytest.mark.parametrize("name", CREDENTIAL_HEADERS)
-@pytest.mark.parametrize("value", [f"Bearer {TOKEN}", TOKEN, f"session={TOKEN}"])
+@pytest.mark.parametrize("value", [f"Bearer {TOKEN}", TOKEN, f"session={TOKEN}", f"session={TOKEN}; theme=dark"])
 def test_every_credential_header_is_masked_even_when_the_key_is_not_known(name: str, value: str) -> None:
     out = mask_headers({name: value, "content-type": "application/json", "x-request-id": "req_123"})
     assert not leaks(out[name], TOKEN), out

@@ -97,3 +97,29 @@ def test_tools_run_one_at_a_time_in_call_order_while_approval_is_possible() -> N
         assert overlap_of(3, **kw) == (1, ["0", "1", "2"]), kw
     most, _ = overlap_of(3, tool_call_concurrency=3, refund_policy=True)
     assert most == 3  # an explicit tool_call_concurrency wins
+
+
+def test_at_most_ten_tools_run_at_once_by_default() -> None:
+    cond = threading.Condition()
+    running = started = most = 0
+
+    @tool
+    def lookup(order_id: str) -> str:
+        nonlocal running, started, most
+        with cond:
+            running += 1
+            started += 1
+            most = max(most, running)
+            cond.notify_all()
+            cond.wait_for(lambda: running >= 10 or started >= 12, timeout=10)
+        time.sleep(0.02)
+        with cond:
+            running -= 1
+            cond.notify_all()
+        return "delivered"
+
+    script = Scripted(
+        completion(None, [(f"c{i}", "lookup", {"order_id": str(i)}) for i in range(12)]), completion("ok")
+    )
+    result = agent_on(script, [], tools=[lookup]).generate("look up")
+    assert len(result.tool_results) == 12 and most == 10
