@@ -442,8 +442,7 @@ class PlaygroundWidget:
         self.traces_ui = TracesWidgets(self)  # the Traces view and session cost (widgets_traces.py)
         chat_page = w.VBox(
             [self.memory_ui.box, self.chat, self.approval_area,
-             w.HBox([self.message_box, buttons]), self.exchange_menu, self.panel_tabs, self.memory_ui.panel_box,
-             self.traces_ui.box],
+             w.HBox([self.message_box, buttons]), self.exchange_menu, self.panel_tabs, self.memory_ui.panel_box],
         )
         # the main area's tabs, as in the browser: a view is added with `self.add_tab(title, widget)`
         self.main_tabs = w.Tab(children=[chat_page, self.compare_ui.page], titles=("Chat", "Compare"))
@@ -455,6 +454,7 @@ class PlaygroundWidget:
 
         self.evals_ui = EvalWidgets(self)  # Evaluate: a dataset over configurations, graded (widgets_evals.py)
         self.add_tab("Evaluate", self.evals_ui.page)
+        self.add_tab("Traces", self.traces_ui.box)  # as the browser's Traces tab (widgets_traces.py)
 
         self._wire()
         self._sync_controls()

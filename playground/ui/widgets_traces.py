@@ -12,7 +12,7 @@ from .render import pretty_json
 
 
 class TracesWidgets:
-    """Built by PlaygroundWidget; `box` goes in its layout, `refresh()` runs with every re-render."""
+    """Built by PlaygroundWidget; `box` is its Traces tab, `refresh()` runs with every re-render."""
 
     def __init__(self, pg: Any) -> None:
         self.pg = pg
@@ -23,8 +23,8 @@ class TracesWidgets:
         self.cost = w.HTML()
         self._syncing = False
         self.span_menu.observe(self._on_pick, names="value")
-        inner = w.VBox([self.waterfall, self.span_menu, self.details, self.cost])
-        self.box = w.Accordion(children=[inner], titles=("Traces and cost",))
+        self.box = w.VBox([self.waterfall, self.span_menu, self.details, self.cost])
+        """The Traces tab's page (PlaygroundWidget adds it to the main area's tabs)."""
 
     def _on_pick(self, change: Any) -> None:
         if not self._syncing:

@@ -60,6 +60,7 @@ async def test_notebook_playground_shows_the_same_trace_and_cost() -> None:
 
     pg = PlaygroundWidget(PlaygroundSession(load_agents(AGENTS), agent="support"))
     await pg.send("look up order 42")
+    assert "Traces" in pg.main_tabs.titles  # a main-area tab, as in the browser
     traces = pg.traces_ui
     assert "invoke_agent support" in traces.waterfall.value and "execute_tool lookup_order" in traces.waterfall.value
     tool_id = next(sid for label, sid in traces.span_menu.options if "execute_tool lookup_order" in label)
