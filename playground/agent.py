@@ -16,7 +16,7 @@ from .output import StructuredOutput, parse_structured_output
 from .providers.registry import resolve_provider
 from .providers.transport import Transport
 from .result import EmbeddingResult, GenerationResult, fast_construct
-from .runs import RunState, RunStore, find_call, record_decision, update_run
+from .runs import RunState, RunStore, find_call, lease_seconds, record_decision, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings
 from .tools import Tool, check_guard_options, tools_by_name
 from .tracing import (
@@ -31,6 +31,7 @@ from .tracing import (
 if TYPE_CHECKING:
     import httpx2
 
+    from .actions import ParameterizedAgent
     from .memory import Memory, MemoryCall
 
 DEFAULT_MODEL = "demo"
@@ -74,6 +75,7 @@ class Agent:
         check_agent_args(
             name=name, model=model, api_key=api_key, base_url=base_url, headers=headers, storage=storage,
             timeout=timeout, always_approve=always_approve, max_processor_retries=max_processor_retries,
+            instructions=instructions, description=description,
         )
         from .masking import check_api_key
         from .providers.transport import check_http_clients
@@ -385,6 +387,13 @@ class Agent:
         return on_status
 
     # -- generation ---------------------------------------------------------------------------------------------------
+    def with_(self, **params: Any) -> ParameterizedAgent:
+        """ActiveAgent's parameterized generation: `agent.with_(name="Ada").prompt("Greet {{ name }}")`. Params fill
+        `{{ name }}` in instructions and messages and reach tools and processors as the call's request_context."""
+        from .actions import ParameterizedAgent
+
+        return ParameterizedAgent(self, params)
+
     def prompt(self, messages: Any, **options: Any) -> Generation:
         """A Generation that has sent nothing: inspect it, then `generate_now()`, `stream()` or `generate_later()`."""
         return Generation(self, normalize_input(messages), self._options(options))
@@ -437,7 +446,9 @@ class Agent:
             self._check_edited_args(state, call.tool_name, call.tool_call_id, args)
         fresh, _ = update_run(
             self.storage, run_id,
-            lambda s: record_decision(s, tool_call_id, decision, args=args, reason=reason, always=always),
+            lambda s: record_decision(
+                s, tool_call_id, decision, args=args, reason=reason, always=always, lease=lease_seconds(self.storage)
+            ),
         )
         return fresh
 

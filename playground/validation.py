@@ -41,10 +41,19 @@ def check_agent_args(
     timeout: Any,
     always_approve: Any,
     max_processor_retries: Any,
+    instructions: Any = "",
+    description: Any = "",
 ) -> None:
     """Raise ConfigurationError naming the first wrong argument of `Agent(...)`."""
     if not isinstance(name, str) or not name.strip():
         raise ConfigurationError(f"name: expected a non-empty string, got {name!r:.40}", field="name")
+    if not isinstance(description, str):
+        raise ConfigurationError(f"description: expected a string, got {type(description).__name__}",
+                                 field="description")
+    if instructions is not None and not callable(instructions):
+        from .messages import system_messages
+
+        system_messages(instructions, "instructions")  # a string, a list of them, or system messages
     check_model(model)
     for field, value in (("api_key", api_key), ("base_url", base_url)):
         if value is not None and not isinstance(value, str):
