@@ -95,6 +95,12 @@ def test_provider_option_warnings_reach_the_result() -> None:
     assert any("provider_options.openai.colour" in w for w in result.warnings)
 
 
+def test_demo_model_options_are_checked_too() -> None:
+    result = Agent(model="demo").generate("hi", provider_options={"demo": {"temperature_boost": 2}})
+    assert any("provider_options.demo.temperature_boost is not an option" in w for w in result.warnings)
+    assert "temperature_boost" not in json.dumps(result.request.body)
+
+
 def test_compatible_servers_get_their_own_extensions_as_given() -> None:
     body, _ = body_of(OllamaProvider("llama3.2"), provider_options={"ollama": {"keep_alive": "5m"}})
     assert body["keep_alive"] == "5m"

@@ -75,7 +75,8 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
         if call.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        options = pick_options(call.provider_options, ("openai", "openai-chat"), OPENAI_CHAT, warnings)
+        mine = ("openai", "openai-chat", "demo") if self.name == "demo" else ("openai", "openai-chat")
+        options = pick_options(call.provider_options, mine, OPENAI_CHAT, warnings)
         if "text_verbosity" in options:  # the AI SDK's name for Chat Completions' `verbosity`
             options.setdefault("verbosity", options.pop("text_verbosity"))
         if self.name not in ("openai-chat", "demo"):
