@@ -45,6 +45,11 @@ def build_traces_tab(ui: Any) -> None:
     def on_refresh(s: Any) -> list[Any]:
         return trace_updates(s)
 
+    def on_chat_change(s: Any) -> list[Any]:
+        if s.busy:  # while a reply streams the chat repaints often; the trace is shown once the run ends
+            return [gr.skip()] * len(outputs)
+        return trace_updates(s)
+
     def on_pick(s: Any, span_id: str | None) -> list[Any]:
         return trace_updates(s, span_id)
 
@@ -52,7 +57,7 @@ def build_traces_tab(ui: Any) -> None:
     spans.input(on_pick, [ui.session, spans], outputs)
     chatbot = ui.components.get("chatbot")
     if chatbot is not None:  # a finished (or selected) exchange repaints the chat: show its trace
-        chatbot.change(on_refresh, [ui.session], outputs, trigger_mode="always_last", show_progress="hidden")
+        chatbot.change(on_chat_change, [ui.session], outputs, trigger_mode="always_last", show_progress="hidden")
 
 
 TRACES_CSS = """
