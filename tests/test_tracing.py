@@ -571,3 +571,21 @@ async def test_async_tools_are_traced_under_the_run(spans: InMemorySpanExporter)
     inner = named["db query"]
     assert {parent_id(i) for i in inner} == {t.context.span_id for t in tools}  # type: ignore[union-attr]
     assert result.trace_id == hex_trace(run)
+
+
+@needs_fixtures
+def test_recorded_anthropic_context_length_error_marks_the_spans(spans: InMemorySpanExporter) -> None:
+    from playground import ContextLengthError
+
+    rel = ("anthropic/ruby_llm__chat_real_error_scenarios_anthropic_claude-haiku-4-5_handles_context_length_exceeded_"
+           "errors.yml")
+    agent = Agent(name="big", model="anthropic:claude-haiku-4-5", api_key="sk-ant-test", http_client=_serve(rel))
+    with pytest.raises(ContextLengthError):
+        agent.generate("a very long prompt")
+    named = by_name(spans)
+    chat, run = named["chat claude-haiku-4-5"][0], named["invoke_agent big"][0]
+    assert parent_id(chat) == run.context.span_id  # type: ignore[union-attr]
+    for s in (chat, run):
+        assert s.status.status_code is StatusCode.ERROR
+        assert dict(s.attributes or {})["error.type"] == "400"
+    assert "sk-ant-test" not in str(chat.status.description) + json.dumps(dict(chat.attributes or {}), default=str)
