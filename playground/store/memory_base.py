@@ -22,8 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-SCHEMA_VERSION = 1
-"""The memory tables' schema version; each backend applies its numbered migrations up to it and records it."""
+SCHEMA_VERSION = 2
+"""The memory tables' schema version; each backend applies its numbered migrations up to it and records it.
+1: threads, messages (with their vectors), working memory. 2: vectors in their own narrow table, clustered by
+resource, so a recall scan reads only vectors."""
 
 
 @dataclass

@@ -31,6 +31,15 @@ MIGRATIONS: dict[int, list[str]] = {
             scope TEXT NOT NULL, key TEXT NOT NULL, content TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (scope, key))""",
     ],
+    2: [
+        """CREATE TABLE IF NOT EXISTS memory_vectors (
+            resource_id TEXT NOT NULL, seq BIGINT NOT NULL, thread_id TEXT NOT NULL, id TEXT NOT NULL,
+            embedding BYTEA NOT NULL, PRIMARY KEY (resource_id, seq))""",
+        "CREATE INDEX IF NOT EXISTS memory_vectors_thread ON memory_vectors (thread_id, seq)",
+        "INSERT INTO memory_vectors SELECT coalesce(resource_id, ''), seq, thread_id, id, embedding "
+        "FROM memory_messages WHERE embedding IS NOT NULL ON CONFLICT DO NOTHING",
+        "UPDATE memory_messages SET embedding = NULL WHERE embedding IS NOT NULL",
+    ],
 }
 _COLUMNS = "id, thread_id, resource_id, role, message, text, created_at, seq"
 _LOCK_KEY = 0x706C6D656D  # advisory lock id for migrations ("plmem")
@@ -133,6 +142,7 @@ class PostgresMemoryStore:
     def delete_thread(self, thread_id: str) -> None:
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("DELETE FROM memory_messages WHERE thread_id = %s", (thread_id,))
+            conn.execute("DELETE FROM memory_vectors WHERE thread_id = %s", (thread_id,))
             conn.execute("DELETE FROM memory_working WHERE scope = 'thread' AND key = %s", (thread_id,))
             conn.execute("DELETE FROM memory_threads WHERE id = %s", (thread_id,))
 
@@ -144,11 +154,19 @@ class PostgresMemoryStore:
             ids = [m.id for m in messages]
             existing = {r[0] for r in cur.execute("SELECT id FROM memory_messages WHERE id = ANY(%s)", (ids,))}
             cur.executemany(
-                "INSERT INTO memory_messages (id, thread_id, resource_id, role, message, text, created_at, embedding) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                [(m.id, m.thread_id, m.resource_id, m.role, m.message, m.text, m.created_at or time.time(),
-                  m.embedding) for m in messages],
+                "INSERT INTO memory_messages (id, thread_id, resource_id, role, message, text, created_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                [(m.id, m.thread_id, m.resource_id, m.role, m.message, m.text, m.created_at or time.time())
+                 for m in messages],
             )
+            fresh = {m.id: m for m in messages if m.id not in existing and m.embedding is not None}
+            if fresh:
+                seqs = cur.execute("SELECT id, seq FROM memory_messages WHERE id = ANY(%s)", (list(fresh),))
+                cur.executemany(
+                    "INSERT INTO memory_vectors VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    [(fresh[i].resource_id or "", seq, fresh[i].thread_id, i, fresh[i].embedding)
+                     for i, seq in seqs.fetchall()],
+                )
         return len({m.id for m in messages} - existing)
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
@@ -186,7 +204,7 @@ class PostgresMemoryStore:
         self, vector: Sequence[float], top_k: int, *, thread_id: str | None = None, resource_id: str | None = None,
         exclude: Iterable[str] = (),
     ) -> list[SearchHit]:
-        where, args = ["embedding IS NOT NULL"], []
+        where, args = ["TRUE"], []
         if thread_id is not None:
             where.append("thread_id = %s")
             args.append(thread_id)
@@ -196,7 +214,7 @@ class PostgresMemoryStore:
         skip = set(exclude)
         with self._pool.connection() as conn:
             rows = conn.execute(
-                f"SELECT seq, id, embedding FROM memory_messages WHERE {' AND '.join(where)}",  # type: ignore[arg-type]
+                f"SELECT seq, id, embedding FROM memory_vectors WHERE {' AND '.join(where)}",  # type: ignore[arg-type]
                 args,
             ).fetchall()
         candidates = [(r[0], bytes(r[2])) for r in rows if r[1] not in skip]
@@ -213,7 +231,12 @@ class PostgresMemoryStore:
 
     def set_embedding(self, message_id: str, vector: Sequence[float]) -> None:
         with self._pool.connection() as conn:
-            conn.execute("UPDATE memory_messages SET embedding = %s WHERE id = %s", (pack_vector(vector), message_id))
+            conn.execute(
+                "INSERT INTO memory_vectors SELECT coalesce(resource_id, ''), seq, thread_id, id, %s "
+                "FROM memory_messages WHERE id = %s "
+                "ON CONFLICT (resource_id, seq) DO UPDATE SET embedding = excluded.embedding",
+                (pack_vector(vector), message_id),
+            )
 
     def count_messages(self) -> int:
         with self._pool.connection() as conn:

@@ -35,6 +35,15 @@ MIGRATIONS: dict[int, list[str]] = {
             scope TEXT NOT NULL, key TEXT NOT NULL, content TEXT NOT NULL, updated_at REAL NOT NULL,
             PRIMARY KEY (scope, key))""",
     ],
+    2: [
+        """CREATE TABLE IF NOT EXISTS memory_vectors (
+            resource_id TEXT NOT NULL, seq INTEGER NOT NULL, thread_id TEXT NOT NULL, id TEXT NOT NULL,
+            embedding BLOB NOT NULL, PRIMARY KEY (resource_id, seq)) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS memory_vectors_thread ON memory_vectors (thread_id, seq)",
+        "INSERT OR IGNORE INTO memory_vectors SELECT coalesce(resource_id, ''), seq, thread_id, id, embedding "
+        "FROM memory_messages WHERE embedding IS NOT NULL",
+        "UPDATE memory_messages SET embedding = NULL WHERE embedding IS NOT NULL",
+    ],
 }
 _COLUMNS = "id, thread_id, resource_id, role, message, text, created_at, seq"
 
@@ -165,6 +174,7 @@ class SqliteMemoryStore:
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("DELETE FROM memory_messages WHERE thread_id = ?", (thread_id,))
+            conn.execute("DELETE FROM memory_vectors WHERE thread_id = ?", (thread_id,))
             conn.execute("DELETE FROM memory_working WHERE scope = 'thread' AND key = ?", (thread_id,))
             conn.execute("DELETE FROM memory_threads WHERE id = ?", (thread_id,))
             conn.execute("COMMIT")
@@ -173,17 +183,26 @@ class SqliteMemoryStore:
     def add_messages(self, messages: Sequence[StoredMessage]) -> int:
         if not messages:
             return 0
+        inserted = 0
+        vectors: list[tuple[Any, ...]] = []
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO memory_messages (id, thread_id, resource_id, role, message, text, created_at, "
-                "embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(m.id, m.thread_id, m.resource_id, m.role, m.message, m.text, m.created_at or time.time(),
-                  m.embedding) for m in messages],
-            )
-            inserted = conn.total_changes - before
-            conn.execute("COMMIT")
+            try:
+                for m in messages:
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO memory_messages (id, thread_id, resource_id, role, message, text, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (m.id, m.thread_id, m.resource_id, m.role, m.message, m.text, m.created_at or time.time()),
+                    )
+                    if cur.rowcount == 1:
+                        inserted += 1
+                        if m.embedding is not None:
+                            vectors.append((m.resource_id or "", cur.lastrowid, m.thread_id, m.id, m.embedding))
+                conn.executemany("INSERT OR IGNORE INTO memory_vectors VALUES (?, ?, ?, ?, ?)", vectors)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         return inserted
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
@@ -223,7 +242,7 @@ class SqliteMemoryStore:
         self, vector: Sequence[float], top_k: int, *, thread_id: str | None = None, resource_id: str | None = None,
         exclude: Iterable[str] = (),
     ) -> list[SearchHit]:
-        where, args = ["embedding IS NOT NULL"], []
+        where, args = ["1"], []
         if thread_id is not None:
             where.append("thread_id = ?")
             args.append(thread_id)
@@ -232,7 +251,7 @@ class SqliteMemoryStore:
             args.append(resource_id)
         skip = set(exclude)
         with self._connect() as conn:
-            rows = conn.execute(f"SELECT seq, id, embedding FROM memory_messages WHERE {' AND '.join(where)}", args)
+            rows = conn.execute(f"SELECT seq, id, embedding FROM memory_vectors WHERE {' AND '.join(where)}", args)
             candidates = [(r[0], r[2]) for r in rows if r[1] not in skip]
         best = top_by_cosine(vector, candidates, top_k)
         if not best:
@@ -246,7 +265,11 @@ class SqliteMemoryStore:
 
     def set_embedding(self, message_id: str, vector: Sequence[float]) -> None:
         with self._connect() as conn:
-            conn.execute("UPDATE memory_messages SET embedding = ? WHERE id = ?", (pack_vector(vector), message_id))
+            conn.execute(
+                "INSERT OR REPLACE INTO memory_vectors SELECT coalesce(resource_id, ''), seq, thread_id, id, ? "
+                "FROM memory_messages WHERE id = ?",
+                (pack_vector(vector), message_id),
+            )
 
     def count_messages(self) -> int:
         with self._connect() as conn:

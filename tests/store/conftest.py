@@ -52,6 +52,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     # a clean schema per test: drop the memory tables left by the previous test of the module
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(
-            "DROP TABLE IF EXISTS memory_messages, memory_threads, memory_working, schema_versions"
+            "DROP TABLE IF EXISTS memory_messages, memory_threads, memory_working, memory_vectors, schema_versions"
         )
     yield base

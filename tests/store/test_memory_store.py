@@ -165,3 +165,44 @@ def test_sqlite_file_is_the_owners_only(tmp_path: object) -> None:
     store.save_thread(ThreadInfo("t"))
     assert stat.S_IMODE(os.stat(folder / "memory.sqlite3").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+def test_a_version_1_sqlite_file_is_migrated_and_keeps_its_vectors(tmp_path: object) -> None:
+    import sqlite3
+    from pathlib import Path
+
+    from playground.store.memory_sqlite import MIGRATIONS
+
+    path = Path(str(tmp_path)) / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for sql in MIGRATIONS[1]:
+        conn.execute(sql)
+    conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_versions VALUES ('memory', 1)")
+    conn.execute(
+        "INSERT INTO memory_messages (id, thread_id, resource_id, role, message, text, created_at, embedding) "
+        "VALUES ('old1', 't', 'u', 'user', '{}', 'old', 1.0, ?)",
+        (pack_vector([1.0, 0.0]),),
+    )
+    conn.commit()
+    conn.close()
+    store = open_memory_store(str(path))
+    assert store.schema_version() == SCHEMA_VERSION == 2
+    hits = store.search([1.0, 0.0], 1, resource_id="u")
+    assert [h.message.id for h in hits] == ["old1"]
+    store.delete_thread("t")
+    assert store.search([1.0, 0.0], 1, resource_id="u") == []
+
+
+def test_a_newer_schema_is_refused_with_the_fix(tmp_path: object) -> None:
+    import sqlite3
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "new.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_versions VALUES ('memory', 99)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="upgrade playground"):
+        open_memory_store(str(path)).list_threads()
