@@ -53,7 +53,8 @@ class PendingCall(BaseModel):
     """Approved by an "always approve this tool" decision rather than one of its own."""
     claimed_by: str | None = None
     claimed_until: float | None = None
-    """When the claim's lease runs out (epoch seconds); renewed while the tool runs."""
+    """When the lease runs out (epoch seconds): set with the decision (the deciding process must claim the call
+    before then) and again with the claim, renewed while the tool runs."""
     attempts: int = 0
     """How many times a process claimed the call (more than 1 after a retry of an interrupted call)."""
     interrupted: int = 0
@@ -77,8 +78,9 @@ class PendingCall(BaseModel):
         return self.provider_id if self.provider_id is not None else self.tool_call_id
 
     def is_interrupted(self, now: float | None = None) -> bool:
-        """Claimed, not done, and the claim's lease has run out: the process resolving it stopped."""
-        if self.claimed_by is None or self.done:
+        """Decided, not done, and its lease has run out: the process resolving it stopped, either while running it
+        (claimed) or between the decision and the claim (then it never started)."""
+        if self.decision is None or self.done:
             return False
         return self.claimed_until is not None and self.claimed_until <= (time.time() if now is None else now)
 
@@ -355,6 +357,7 @@ def record_decision(
     reason: str | None = None,
     always: bool = False,
     now: float | None = None,
+    lease: float = DEFAULT_LEASE_SECONDS,
 ) -> PendingCall:
     """Mark one pending call approved or declined. Raises ApprovalError for unknown or already resolved calls.
 
@@ -373,13 +376,15 @@ def record_decision(
     if call.decision is not None:
         if not call.is_interrupted(now):
             raise ApprovalError(_already(state, call))
-        call.interrupted += 1
+        if call.claimed_by is not None:  # it may have started; a decision never claimed never did
+            call.interrupted += 1
         call.claimed_by = None
-        call.claimed_until = None
         call.auto = False
+    until = (time.time() if now is None else now) + lease
     call.decision = decision
     call.edited_args = args
     call.reason = reason
+    call.claimed_until = until
     if always and decision == "approved":
         if call.tool_name not in state.always_approve:
             state.always_approve.append(call.tool_name)
@@ -387,6 +392,7 @@ def record_decision(
             if other.decision is None and other.tool_name == call.tool_name:
                 other.decision = "approved"
                 other.auto = True
+                other.claimed_until = until
     return call
 
 
@@ -394,15 +400,13 @@ def _already(state: RunState, call: PendingCall) -> str:
     """Why a second resolution of `call` is refused, with what the first one did."""
     if call.done:
         outcome = "it was not run" if call.decision == "declined" else f"it ran once and returned {call.result!r:.200}"
-    elif call.claimed_by is not None:
+    elif state.status == "suspended":
         outcome = "it is being resolved now by another process"
         if call.claimed_until is not None:
             left = max(0.0, call.claimed_until - time.time())
             outcome += (
                 f" (if that process died, it shows as interrupted in {left:.0f} s and can be retried or declined)"
             )
-    elif state.status == "suspended":
-        outcome = "it will run when the run resumes"
     else:
         outcome = "it was not run"
     where = "no suspended run" if state.status != "suspended" else "run"

@@ -765,3 +765,23 @@ def test_a_run_whose_model_call_fails_after_approval_is_stored_as_failed_not_lef
     with pytest.raises(ApprovalError, match="already approved, it ran once"):
         make_agent(Scripted(completion("x")), log, storage=store).approve_tool_call(run_id, "c1")
     assert log == ["refund 42 10.0"]
+
+
+def test_a_decision_whose_process_died_before_claiming_it_does_not_leave_the_call_stuck() -> None:
+    """The process recorded the approval, then died before it claimed (started) the call."""
+    from playground.runs import record_decision, update_run
+
+    log: list[str] = []
+    store = SqliteRunStore(lease_seconds=0.2)
+    agent = make_agent(Scripted(completion(None, [("c1", "refund", {"order_id": "42"})])), log, storage=store)
+    run_id = agent.generate("refund 42").run_id
+    update_run(store, run_id, lambda s: record_decision(s, "c1", "approved", lease=0.2))
+    with pytest.raises(ApprovalError, match="being resolved now by another process"):
+        make_agent(Scripted(), log, storage=store).approve_tool_call(run_id, "c1")
+    _wait_until_interrupted(store, run_id)
+    assert log == []
+    script = Scripted(completion("Refunded."))
+    assert make_agent(script, log, storage=store).approve_tool_call(run_id, "c1").text == "Refunded."
+    assert log == ["refund 42 10.0"]
+    stored = store.load(run_id)
+    assert stored is not None and stored.resolved[0].interrupted == 0  # it never started: not counted as a crash
