@@ -55,6 +55,8 @@ class FilePart(_Part):
     data: str | None = None
     media_type: str = "application/octet-stream"
     filename: str | None = None
+    provider_options: dict[str, Any] | None = None
+    """Per-provider options of this file, e.g. {"anthropic": {"citations": {"enabled": True}}} (cited -> sources)."""
 
     def data_url(self) -> str:
         if self.url:
@@ -239,6 +241,13 @@ def normalize_part(raw: Any) -> Any:
     if kind == "image":
         mt = raw.get("media_type") or raw.get("mediaType") or raw.get("mimeType")
         return _image_or_file(raw.get("image"), mt, kind="image", extra=raw)
+    if kind == "file" and (raw.get("providerOptions") or raw.get("provider_options")):
+        options: Any = raw.get("providerOptions") or raw.get("provider_options")
+        plain = {k: v for k, v in raw.items() if k not in ("providerOptions", "provider_options")}
+        part = normalize_part(plain)
+        if isinstance(part, FilePart) and isinstance(options, dict):
+            part.provider_options = {str(k): v for k, v in options.items()}
+        return part
     if kind == "file":
         mt = raw.get("media_type") or raw.get("mediaType") or raw.get("mimeType")
         if "url" in raw or "data" in raw:
@@ -317,8 +326,11 @@ def _ui_message(item: dict[str, Any], index: int) -> list[Message]:
         elif kind == "file":
             mt = raw.get("mediaType") or raw.get("media_type") or raw.get("mimeType")
             is_image = str(mt or "").startswith("image/")
-            parts.append(_image_or_file(raw.get("url") or raw.get("data"), mt, kind="image" if is_image else "file",
-                                        extra={"filename": raw.get("filename")}))
+            part = _image_or_file(raw.get("url") or raw.get("data"), mt, kind="image" if is_image else "file",
+                                  extra={"filename": raw.get("filename")})
+            if isinstance(part, FilePart) and isinstance(raw.get("providerOptions"), dict):
+                part.provider_options = dict(raw["providerOptions"])
+            parts.append(part)
         elif kind == "source-url":
             parts.append(SourcePart(url=str(raw.get("url", "")), title=raw.get("title"), id=raw.get("sourceId")))
         elif kind.startswith("tool-") or kind == "dynamic-tool":

@@ -233,6 +233,32 @@ def test_document_citations_reach_the_result_and_the_cli_output() -> None:
     assert "3. document 3, blocks 1-2" in shown and "Revenue grew 12%" in shown and "]()" not in shown
 
 
+def test_a_document_sent_with_citations_enabled_shows_its_citations_as_sources() -> None:
+    """The user's whole path: send a document with citations on (the AI SDK's part-level providerOptions)."""
+    import base64
+
+    import httpx2
+
+    sent: list[dict[str, Any]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(json.loads(request.content))
+        return httpx2.Response(200, json=_anthropic_message())
+
+    agent = Agent(model="anthropic:claude-sonnet-4-5", api_key="k",
+                  http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    pdf = base64.b64encode(b"%PDF-1.4 annual report").decode()
+    result = agent.generate([{"role": "user", "content": [
+        {"type": "file", "data": pdf, "mediaType": "application/pdf", "filename": "Annual report.pdf",
+         "providerOptions": {"anthropic": {"citations": {"enabled": True}}}},
+        {"type": "text", "text": "How did revenue do?"},
+    ]}])
+    document = sent[0]["messages"][0]["content"][0]
+    assert document["type"] == "document" and document["citations"] == {"enabled": True}
+    assert document["title"] == "Annual report.pdf"
+    assert _shown(result.sources) == EXPECTED
+
+
 def test_anthropic_web_citations_stay_url_sources() -> None:
     cit = {"type": "web_search_result_location", "url": "https://example.com/a", "title": "A", "cited_text": "x",
            "encrypted_index": "e"}

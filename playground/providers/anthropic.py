@@ -51,6 +51,22 @@ STOP_REASONS: dict[str, FinishReason] = {
 _ONE_SAMPLER = re.compile(r"claude-(opus-4-[1-9]|sonnet-4-[5-9]|haiku-4-[5-9]|(opus|sonnet|haiku)-[5-9])", re.I)
 
 
+def _document_options(part: FilePart) -> dict[str, Any]:
+    """A file's own Anthropic options (the AI SDK's part-level providerOptions): `citations` (True or
+    {"enabled": True}), `title` (the filename by default when citations are on), `context`, `cache_control`."""
+    raw = (part.provider_options or {}).get(META) or {}
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = {"cacheControl": "cache_control"}.get(key, key)
+        if name == "citations":
+            out["citations"] = {"enabled": bool(value)} if isinstance(value, bool) else dict(value)
+        elif name in ("title", "context", "cache_control"):
+            out[name] = value
+    if (out.get("citations") or {}).get("enabled") and "title" not in out and part.filename:
+        out["title"] = part.filename
+    return out
+
+
 _LOCATION_KEYS = (
     "document_index", "start_char_index", "end_char_index", "start_page_number", "end_page_number",
     "start_block_index", "end_block_index", "search_result_index", "file_id",
@@ -215,6 +231,7 @@ class AnthropicProvider(BaseProvider):
                     )
                 else:
                     blocks.append({"type": "document", "source": self._source(p)})
+                blocks[-1].update(_document_options(p))
             elif isinstance(p, ToolResultPart):
                 block: dict[str, Any] = {
                     "type": "tool_result",
