@@ -31,7 +31,8 @@ def trace_updates(s: Any, span_id: str | None = None) -> list[Any]:
 def build_traces_tab(ui: Any) -> None:
     """Lays out the tab (called inside the tab Gradio has opened) and wires it to `ui.session`."""
     header = gr.Markdown("**Trace**", elem_id="pg-trace-header")
-    waterfall = gr.HTML('<div class="pg-trace pg-empty">Send a message to see its trace.</div>', elem_id="pg-trace")
+    waterfall = gr.HTML('<div class="pg-trace pg-empty">Send a message to see its trace.</div>', elem_id="pg-trace",
+                        js_on_load=CLICK_A_SPAN_JS)
     with gr.Row():
         with gr.Column(scale=1):
             spans = gr.Radio(choices=[], label="Spans (pick one to see its details)", elem_id="pg-trace-spans")
@@ -53,12 +54,23 @@ def build_traces_tab(ui: Any) -> None:
     def on_pick(s: Any, span_id: str | None) -> list[Any]:
         return trace_updates(s, span_id)
 
+    def on_bar(s: Any, evt: gr.EventData) -> list[Any]:
+        return trace_updates(s, getattr(evt, "span_id", None))
+
     refresh.click(on_refresh, [ui.session], outputs)
     spans.input(on_pick, [ui.session, spans], outputs)
+    waterfall.click(on_bar, [ui.session], outputs)  # a click on a bar of the waterfall picks that span
     chatbot = ui.components.get("chatbot")
     if chatbot is not None:  # a finished (or selected) exchange repaints the chat: show its trace
         chatbot.change(on_chat_change, [ui.session], outputs, trigger_mode="always_last", show_progress="hidden")
 
+
+CLICK_A_SPAN_JS = """
+element.addEventListener('click', (event) => {
+  const row = event.target.closest('[data-span-id]');
+  if (row) trigger('click', {span_id: row.dataset.spanId});
+});
+"""
 
 TRACES_CSS = """
 .pg-trace { font-size: 13px; }
@@ -69,4 +81,5 @@ TRACES_CSS = """
 .pg-span-bar { position: absolute; top: 0; height: 12px; border-radius: 3px; min-width: 2px; }
 .pg-span-ms { text-align: right; font-variant-numeric: tabular-nums; }
 .pg-span-selected { outline: 2px solid #6366f1; border-radius: 3px; }
+.pg-span { cursor: pointer; }
 """

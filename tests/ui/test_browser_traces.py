@@ -111,6 +111,12 @@ def test_traces_tab_waterfall_and_span_details(browser: Any, app_url: str) -> No
         assert data["attributes"]["gen_ai.tool.name"] == "refund"
         assert data["tool"]["args"]["order_id"] == "42"
 
+        # or click its bar in the waterfall
+        p.page.locator("#pg-trace .pg-span", has_text="await_approval refund").click()
+        expect(p.page.locator("#pg-trace .pg-span-selected")).to_contain_text("await_approval", timeout=WAIT)
+        data = json.loads(p.code_text("Span details: attributes, request, response"))
+        assert data["attributes"]["playground.approval.decision"] == "approved"
+
         p.page.locator("#pg-trace-spans").get_by_text("chat demo-1", exact=False).first.click()
         expect(p.page.locator("#pg-trace .pg-span-selected")).to_contain_text("chat demo-1", timeout=WAIT)
         data = json.loads(p.code_text("Span details: attributes, request, response"))
