@@ -11,7 +11,6 @@ Import this module only where ipywidgets is installed (`pip install 'agent-playg
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
 import json
 import re
@@ -28,10 +27,7 @@ from ..events import ErrorEvent, FinishEvent, StreamEvent, ToolApprovalEvent
 from ..providers.registry import PROVIDERS
 from .render import (
     SETTING_LABELS,
-    TOOL_STATUS_LABELS,
-    Block,
     exchange_panels,
-    finish_note,
     steps_html,
     usage_chart_html,
     usage_rows,
@@ -40,13 +36,13 @@ from .session import (
     SETTING_FIELDS,
     CompareColumn,
     CompareOutcome,
-    Exchange,
     PendingApproval,
     PlaygroundSession,
     provider_choices,
 )
+from .widgets_chat import ChatView, chat_html
 
-__all__ = ["ACTIONS", "PANELS", "PlaygroundWidget"]
+__all__ = ["ACTIONS", "PANELS", "PlaygroundWidget", "chat_html"]
 
 # session action or setter -> the attribute of PlaygroundWidget (a control) that drives it
 ACTIONS: dict[str, str] = {
@@ -55,6 +51,7 @@ ACTIONS: dict[str, str] = {
     "set_model": "model_box",
     "set_base_url": "base_url_box",
     "set_api_key": "api_key_box",
+    "set_api_key_for": "api_key_box",
     "set_instructions": "instructions_box",
     "set_settings": "setting_boxes",
     "set_active_tools": "tool_boxes",
@@ -100,6 +97,18 @@ _CSS = """<style>
 .pgw-block summary{cursor:pointer;font-weight:600}
 .pgw-block pre,.pgw-panel pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font-size:12px;
   font-family:var(--jp-code-font-family,monospace)}
+.pgw-panel pre{max-height:420px;overflow:auto}
+.pgw-scroll{max-height:460px;overflow:auto}
+.pgw .pgw-chat-box .pgw-chat{gap:6px;padding:4px}
+.pgw .pgw-chat-box .widget-html-content{line-height:1.45}
+.pgw .pgw-block{max-width:92%}
+.pgw .pgw-block .lm-AccordionPanel,.pgw .pgw-block .p-Collapse-contents{max-height:320px;overflow:auto}
+.pgw .lm-TabBar-content{flex-wrap:wrap}
+.pgw .lm-TabBar-tab{flex:0 0 auto !important;min-width:fit-content !important;max-width:none !important}
+.pgw .lm-TabBar-tabLabel{overflow:visible;text-overflow:clip}
+.pgw .pgw-load{font-size:0 !important}
+.pgw .pgw-load i{font-size:var(--jp-widgets-font-size,13px);margin-right:6px}
+.pgw .pgw-load::after{content:"Load session";font-size:var(--jp-widgets-font-size,13px)}
 .pgw-approval-state{font-weight:600;color:#9a6700}
 .pgw-error{align-self:stretch;color:#a40e26;background:#ffebe9;border:1px solid #ff8182;border-radius:8px;
   padding:6px 10px;white-space:pre-wrap}
@@ -127,33 +136,6 @@ _CSS = """<style>
 
 # ----------------------------------------------------------------------------------------------------------------
 # HTML for the chat and the panels (from the shared view models)
-
-
-def _block_html(b: Block) -> str:
-    if b.kind == "text":
-        return f'<div class="pgw-msg pgw-assistant">{esc(b.text)}</div>' if b.text else ""
-    if b.kind == "reasoning":
-        state = "" if b.done else " (thinking…)"
-        return (f'<details class="pgw-block"><summary>Reasoning{state}</summary>'
-                f"<pre>{esc(b.text)}</pre></details>")
-    if b.kind == "tool":
-        args = b.args if b.args is not None else b.args_text
-        shown = args if isinstance(args, str) else to_json(args)
-        body = f"<div><b>Arguments</b></div><pre>{esc(shown)}</pre>"
-        if b.reason:
-            body += f"<div><b>Reason given:</b> {esc(b.reason)}</div>"
-        if b.result is not None:
-            result = b.result if isinstance(b.result, str) else to_json(b.result)
-            body += f"<div><b>Result</b></div><pre>{esc(result)}</pre>"
-        state = TOOL_STATUS_LABELS.get(b.status, b.status)
-        css = ' class="pgw-approval-state"' if b.status == "approval" else ""
-        opened = " open" if b.status == "approval" else ""
-        return (f'<details class="pgw-block"{opened}><summary>Tool call: <code>{esc(b.tool_name)}</code> · '
-                f"<span{css}>{esc(state)}</span></summary>{body}</details>")
-    if b.kind == "error":
-        return (f'<div class="pgw-error"><b>Error.</b> {esc(b.text)}<br><i>The conversation is kept; fix the '
-                "problem and send again.</i></div>")
-    return f'<div class="pgw-msg pgw-assistant">{esc(b.text)}</div>'
 
 
 def tools_html(tools: list[dict[str, Any]]) -> str:
@@ -189,27 +171,13 @@ def json_html(text: str) -> str:
     return "".join(out)
 
 
-def chat_html(exchanges: list[Exchange]) -> str:
-    """The conversation: user messages, answers, and reasoning and tool calls as collapsible blocks."""
-    if not exchanges:
-        return ('<div class="pgw-chat"><div class="pgw-muted">Type a message below and press Send. '
-                "Reasoning and tool calls appear as collapsible blocks.</div></div>")
-    items: list[str] = []
-    for ex in exchanges:
-        items.append(f'<div class="pgw-msg pgw-user">{esc(ex.user_text)}</div>')
-        items += [_block_html(b) for b in ex.view.blocks]
-        note = finish_note(ex.view.finish_reason, (ex.config.get("settings") or {}).get("max_output_tokens"))
-        if note and ex.view.finish_reason != "aborted":
-            items.append(f'<div class="pgw-note">{esc(note)}</div>')
-        if ex.status == "stopped":
-            items.append('<div class="pgw-muted">Stopped.</div>')
-        if ex.status == "running" and not ex.view.blocks:
-            items.append('<div class="pgw-msg pgw-assistant pgw-muted">…</div>')
-    return f'<div class="pgw-chat">{"".join(i for i in items if i)}</div>'
-
-
 def _pre(text: str) -> str:
     return f'<div class="pgw-panel"><pre>{esc(text)}</pre></div>'
+
+
+def _json_pre(text: str) -> str:
+    """A JSON panel: highlighted, with its own scroll (max height) so the page stays tidy."""
+    return f'<div class="pgw-panel"><pre class="pgw-json">{json_html(text)}</pre></div>'
 
 
 def _empty(text: str) -> str:
@@ -223,10 +191,10 @@ def panel_html(session: PlaygroundSession, inspect: dict[str, Any] | None = None
     result = ex.result if ex is not None else None
     steps = list(result.steps) if result is not None else []
     out: dict[str, str] = {}
-    out["Inspect"] = _pre(panels.inspect) if panels.inspect else _empty(
+    out["Inspect"] = _json_pre(panels.inspect) if panels.inspect else _empty(
         "Type a message and press Inspect to see the exact request before it is sent.")
-    out["Raw request"] = _pre(panels.raw_request) if steps else _empty("No request sent yet.")
-    out["Raw response"] = _pre(panels.raw_response) if steps else _empty("No response yet.")
+    out["Raw request"] = _json_pre(panels.raw_request) if steps else _empty("No request sent yet.")
+    out["Raw response"] = _json_pre(panels.raw_response) if steps else _empty("No response yet.")
     reasoning = [(s.index, s.reasoning_text) for s in steps if s.reasoning_text]
     if not reasoning and ex is not None:
         reasoning = [(b.step, b.text) for b in ex.view.blocks if b.kind == "reasoning" and b.text]
@@ -367,7 +335,9 @@ class PlaygroundWidget:
         self.tool_info = w.HTML()  # each tool's description and JSON schema, as the browser shows them
         self.tool_choice_menu = w.Dropdown(description="Tool choice", layout=full())
         self.approval_box = w.Checkbox(description="Require approval for every tool call", indent=False)
-        self.max_steps_box = w.BoundedIntText(description="Max steps", min=1, max=50, layout=full())
+        # text, not a bounded number: 0 or 1.5 must be refused with a reason, not silently clamped
+        self.max_steps_box = w.Text(description="Max steps", placeholder="1 to 50", continuous_update=False,
+                                    layout=full())
         self.output_schema_box = w.Textarea(
             placeholder='Structured output (JSON Schema): {"type": "object", "properties": {...}}; empty: plain text',
             continuous_update=False, layout=w.Layout(width="100%", height="60px"),
@@ -376,7 +346,9 @@ class PlaygroundWidget:
                                   tooltip="Seconds a request may wait for the server (each attempt)", layout=full())
         self.save_button = w.Button(description="Save session", icon="download")
         self.save_link = w.HTML()
-        self.load_upload = w.FileUpload(accept=".json", multiple=False, description="Load session")
+        # the label comes from CSS (.pgw-load): the upload button's own text always ends in a count, "(0)"
+        self.load_upload = w.FileUpload(accept=".json", multiple=False, description="", tooltip="Load session")
+        self.load_upload.add_class("pgw-load")
 
         from .widgets_mcp import MCPWidgets
 
@@ -399,9 +371,7 @@ class PlaygroundWidget:
         # -- chat column ---------------------------------------------------------------------------------------
         self.header = w.HTML()
         self.notice = w.HTML()
-        self.chat = w.HTML(layout=w.Layout(height="360px", overflow="auto", border="1px solid #d0d7de",
-                                           padding="4px"))
-        self.chat.add_class("pgw-chat-box")
+        self.chat = ChatView()  # one widget per message and block (widgets_chat.py); self.chat.value: the HTML
         # Enter sends (the text field sends "submit"); the field stops key events, so Shift+Enter never runs the cell
         self.message_box = w.Text(placeholder=_placeholder(session), continuous_update=True,
                                   layout=w.Layout(flex="1"))
@@ -441,7 +411,7 @@ class PlaygroundWidget:
 
         self.traces_ui = TracesWidgets(self)  # the Traces view and session cost (widgets_traces.py)
         chat_page = w.VBox(
-            [self.memory_ui.box, self.chat, self.approval_area,
+            [self.memory_ui.box, self.chat.box, self.approval_area,
              w.HBox([self.message_box, buttons]), self.exchange_menu, self.panel_tabs, self.memory_ui.panel_box],
         )
         # the main area's tabs, as in the browser: a view is added with `self.add_tab(title, widget)`
@@ -499,8 +469,8 @@ class PlaygroundWidget:
         self.inspect_button.on_click(lambda _b: self.inspect(self.message_box.value))
         self.stop_button.on_click(lambda _b: self.stop())
         self.clear_button.on_click(lambda _b: self.reset())
-        self.approve_button.on_click(lambda _b: self._launch(self._approve_events()))
-        self.decline_button.on_click(lambda _b: self._launch(self._decline_events()))
+        self.approve_button.on_click(lambda _b: None if self._running() else self._launch(self._approve_events()))
+        self.decline_button.on_click(lambda _b: None if self._running() else self._launch(self._decline_events()))
         self.save_button.on_click(lambda _b: self.save())
         self.load_upload.observe(self._on_upload, names="value")
         self.compare_button.on_click(lambda _b: self._launch_compare())
@@ -530,8 +500,9 @@ class PlaygroundWidget:
     def _on_key(self, key: str) -> None:
         if not key:
             return  # the box emptied by the widget itself, or nothing typed: the session's key stays
-        try:
-            self.session.set_api_key(key)
+        s = self.session
+        try:  # the key belongs to the provider and host shown when it was typed
+            s.set_api_key_for(key, s.provider, s.base_url)
         finally:
             self._syncing = True
             try:
@@ -646,7 +617,8 @@ class PlaygroundWidget:
             self.tool_choice_menu.value = s.tool_choice
             self.tool_choice_menu.disabled = not s.active_tools
             self.approval_box.value = s.require_approval
-            self.max_steps_box.value = s.max_steps
+            if s.notice is None:
+                self.max_steps_box.value = str(s.max_steps)
             if s.notice is None:  # else keep what was typed, so a rejected value can be fixed
                 self.timeout_box.value = "" if s.timeout in (None, 60.0) else f"{s.timeout:g}"
                 self.output_schema_box.value = s.output_schema_text()
@@ -722,7 +694,7 @@ class PlaygroundWidget:
         self.approval_area.layout.display = None
 
     def _render_chat(self) -> None:
-        self.chat.value = chat_html(self.session.exchanges)
+        self.chat.render(self.session.exchanges)
 
     def _render_panels(self) -> None:
         try:
@@ -780,12 +752,20 @@ class PlaygroundWidget:
         self.refresh()
         return models
 
-    def save(self) -> str:
-        """The session as JSON (never the key); also offered as a download link under the button."""
+    def save(self, path: str | Path | None = None) -> str:
+        """The session as JSON (never the key), written to `path`: by default a new file next to the notebook (the
+        kernel's working folder), named under the button. Not embedded in the page: a long session is megabytes."""
         data = self.session.save()
-        encoded = base64.b64encode(data.encode()).decode()
-        self.save_link.value = (f'<a download="playground-session.json" href="data:application/json;base64,{encoded}">'
-                                "⬇ playground-session.json</a>")
+        target = Path(path) if path is not None else Path.cwd() / time.strftime("playground-session-%Y%m%d-%H%M%S.json")
+        try:
+            target.write_text(data, encoding="utf-8")
+        except OSError as exc:
+            self.session.notice = self.session.mask(f"Save session: cannot write {target} ({exc})")
+            self.refresh()
+            return data
+        size = f"{len(data.encode()) / 1024:,.0f} KB"
+        self.save_link.value = (f'<span class="pgw-muted">Saved to <code>{esc(target.name)}</code> ({size}) next to '
+                                "the notebook; load it with Load session.</span>")
         return data
 
     def load(self, data: str | bytes) -> list[str]:
@@ -826,7 +806,9 @@ class PlaygroundWidget:
     def _send_from_box(self) -> None:
         text = self.message_box.value
         s = self.session
-        if text.strip() and not s.busy and s.pending is None:  # a refused message stays in the box
+        if self._running():  # a second click (or Enter) while the reply streams: nothing to do, nothing to complain
+            return
+        if text.strip() and s.pending is None:  # a refused message stays in the box
             self.message_box.value = ""
         self._launch(self._send_events(text))
 
@@ -844,6 +826,10 @@ class PlaygroundWidget:
             await self.compare(self.compare_ui.message.value.strip() or self.message_box.value)
 
         self._launch(run())
+
+    def _running(self) -> bool:
+        """A reply streams, or a button's action was started and has not finished (a double click)."""
+        return self.session.busy or (self._task is not None and not self._task.done())
 
     def _launch(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run an action on the kernel's event loop (a task, so the chat streams); without a loop, run it now."""

@@ -129,7 +129,8 @@ def test_every_session_action_is_wired_in_the_gradio_app() -> None:
 # Each control drives its action
 
 
-async def test_each_control_calls_its_session_action() -> None:
+async def test_each_control_calls_its_session_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # Save session writes next to the notebook: the working folder
     pg, spy = _widget()
 
     def fired(action: str, trigger: Callable[[], Any]) -> None:
@@ -173,7 +174,7 @@ async def test_each_control_calls_its_session_action() -> None:
     await fired_async("compare", pg.compare_button.click)
     assert "<table>" in pg.compare_out.value and "demo model" in pg.compare_out.value
     fired("save", pg.save_button.click)
-    assert 'download="playground-session.json"' in pg.save_link.value
+    assert "Saved to <code>playground-session-" in pg.save_link.value and "data:" not in pg.save_link.value
     saved = pg.session.save()
     fired("reset", pg.clear_button.click)
     assert pg.session.exchanges == [] and "Type a message below" in pg.chat.value
@@ -193,7 +194,7 @@ async def test_each_control_calls_its_session_action() -> None:
     assert pg.session.tool_choice == "lookup_order"
     fired("set_require_approval", lambda: setattr(pg.approval_box, "value", True))
     assert pg.session.require_approval is True
-    fired("set_max_steps", lambda: setattr(pg.max_steps_box, "value", 3))
+    fired("set_max_steps", lambda: setattr(pg.max_steps_box, "value", "3"))
     assert pg.session.max_steps == 3
     fired("set_timeout", lambda: setattr(pg.timeout_box, "value", "30"))
     assert pg.session.timeout == 30
@@ -507,7 +508,7 @@ NOTEBOOK_TWIN: dict[str, str] = {
     "API key": "api_key_box", "Instructions": "instructions_box", "Model settings": "setting_boxes.temperature",
     "Tools": "tools_area", "Tool choice": "tool_choice_menu", "Require approval": "approval_box",
     "Max steps": "max_steps_box", "Timeout (s)": "timeout_box",
-    "Structured output (JSON Schema)": "output_schema_box", "Chat": "chat", "Arguments (JSON)": "approval_args",
+    "Structured output (JSON Schema)": "output_schema_box", "Chat": "chat.box", "Arguments (JSON)": "approval_args",
     "Approve": "approve_button", "Reason": "decline_reason", "Decline": "decline_button", "Message": "message_box",
     "Send": "send_button", "Inspect": "inspect_button", "Stop": "stop_button", "Clear": "clear_button",
     "Save session": "save_button", "Load session": "load_upload", "Session file": "save_link",
@@ -530,18 +531,23 @@ NOTEBOOK_TWIN: dict[str, str] = {
     "Command or URL": "mcp_ui.target_box", "Name (optional)": "mcp_ui.name_box",
     "Tool prefix (optional)": "mcp_ui.prefix_box", "Headers (URL only, one `Name: value` a line)": "mcp_ui.headers_box",
     "Add server": "mcp_ui.add_button", "Server added here": "mcp_ui.remove_menu", "Remove": "mcp_ui.remove_button",
+    # Evaluate (widgets_evals.py)
+    "Evaluate": "evals_ui.page", "Dataset (datasets/)": "evals_ui.dataset_menu",
+    "or upload CSV / JSONL": "evals_ui.upload",
+    "Scorers": "evals_ui.scorer_boxes.contains", "More scorers (one a line)": "evals_ui.more_scorers",
+    "Configurations (provider:model, one a line, up to 4)": "evals_ui.models", "Concurrency": "evals_ui.concurrency",
+    "Run evaluation": "evals_ui.run_button", "Case": "evals_ui.case_view",
+    "Cases (click a cell to open its exchange)": "evals_ui.report",
 }
 
 # browser parts the notebook does not have yet, each with why: the parity test names them, and fails as soon as one
 # is built in the notebook without being moved to NOTEBOOK_TWIN (or the browser drops it)
 NOT_IN_NOTEBOOK_YET: dict[str, str] = {
     "Refresh": "the Traces tab's refresh button: the notebook re-renders traces with every exchange",
-    "Evaluate": "the Evaluate tab (gradio_evals.py) has no notebook twin yet: evals run from code there",
-    "Dataset (datasets/)": "Evaluate tab", "or upload CSV / JSONL": "Evaluate tab", "Expected column": "Evaluate tab",
-    "Scorers": "Evaluate tab", "More scorers (one a line)": "Evaluate tab",
-    "Configurations (provider:model, one a line, up to 4)": "Evaluate tab", "Concurrency": "Evaluate tab",
-    "Run evaluation": "Evaluate tab", "Report as": "Evaluate tab", "Download report": "Evaluate tab",
-    "Case": "Evaluate tab", "Cases (click a cell to open its exchange)": "Evaluate tab",
+    "Expected column": "the notebook's Evaluate tab takes the expected answers from the dataset's 'expected' field",
+    "Report as": "the notebook's Evaluate tab shows the report in place (no format menu)",
+    "Download report": "the notebook's Evaluate tab shows the report in place (no download)",
+    "Prompt": "the browser's Prompt tab (being added by another engineer) has no notebook twin yet",
 }
 
 
@@ -660,3 +666,79 @@ def test_the_real_provider_warning_shows_for_every_real_provider() -> None:
     pg.provider_menu.value = "openai-compatible"
     pg.base_url_box.value = "http://127.0.0.1:9/v1"
     assert "Real provider: messages are sent to" in pg.header.value and "127.0.0.1:9" in pg.header.value
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Issue 20.4 and 20.7: tidy output, and the smaller things
+
+
+async def test_an_opened_reasoning_block_stays_open_while_text_streams_and_after(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipywidgets as w
+
+    monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.01")
+    pg, _ = _widget("research")
+    task = asyncio.ensure_future(pg.send("What is retrieval-augmented generation? Cite sources."))
+    block = None
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        blocks = [c for c in pg.chat.items.children if isinstance(c, w.Accordion) and "pgw-reasoning" in c._dom_classes]
+        if blocks:
+            block = blocks[0]
+            break
+    assert block is not None and block.selected_index is None  # reasoning starts closed
+    block.selected_index = 0  # the person opens it (what a click in the page sends)
+    await task
+    assert pg.session.exchanges[-1].status == "done"
+    assert block in pg.chat.items.children and block.selected_index == 0  # same widget, still open
+    assert block.titles[0] == "Reasoning"  # its title followed the stream ("thinking…" gone)
+    await pg.send("And with sources again?")
+    pg.refresh()
+    assert block in pg.chat.items.children and block.selected_index == 0
+
+
+def test_the_chat_follows_new_messages_and_panels_scroll() -> None:
+    pg, _ = _widget()
+    asyncio.run(pg.send("look up order 42"))
+    assert pg.chat.box.layout.flex_flow == "column-reverse"  # a column-reverse scroll box stays at the newest
+    assert pg.chat.box.layout.overflow == "auto" and pg.chat.box.layout.height == "360px"
+    assert 'class="pgw-json"' in pg.panels["Raw response"].value and 'class="pgw-jk"' in pg.panels["Raw request"].value
+    assert ".pgw-panel pre{max-height:420px;overflow:auto}" in pg.root.children[0].value
+
+
+def test_save_writes_a_file_next_to_the_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    pg, _ = _widget()
+    asyncio.run(pg.send("look up order 42"))
+    data = pg.save()
+    (saved,) = tmp_path.glob("playground-session-*.json")
+    assert saved.read_text() == data and saved.name in pg.save_link.value
+    assert "base64" not in pg.save_link.value and len(pg.save_link.value) < 500
+
+
+def test_max_steps_0_is_refused_not_clamped() -> None:
+    pg, _ = _widget()
+    pg.max_steps_box.value = "0"
+    assert "Max steps: 0 is out of range" in pg.notice.value
+    assert pg.session.max_steps == 5 and pg.max_steps_box.value == "0"  # kept, to be fixed
+    pg.max_steps_box.value = "7"
+    assert pg.session.max_steps == 7 and pg.notice.value == ""
+
+
+async def test_a_double_click_on_send_leaves_no_stale_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.01")
+    pg, spy = _widget()
+    pg.message_box.value = "look up order 42"
+    pg.send_button.click()
+    pg.send_button.click()
+    await pg.wait()
+    assert spy.calls.count("send") == 1 and pg.notice.value == ""
+    assert "still streaming" not in pg.notice.value
+
+
+def test_load_session_button_has_no_count_and_tab_titles_are_not_cut() -> None:
+    pg, _ = _widget()
+    css = pg.root.children[0].value
+    assert pg.load_upload.description == "" and "pgw-load" in pg.load_upload._dom_classes
+    assert '.pgw .pgw-load::after{content:"Load session"' in css
+    assert ".pgw .lm-TabBar-tab{flex:0 0 auto !important" in css
