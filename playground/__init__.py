@@ -6,6 +6,8 @@ methods) with a browser playground and a notebook playground over it.
     result = agent.generate("What is 2+2?")
 """
 
+from . import scorers
+from .actions import ActionAgent, ParameterizedAgent, TemplateError, action, after_generation, before_generation
 from .agent import Agent, EmbedGeneration
 from .errors import (
     AbortedError,
@@ -54,9 +56,8 @@ from .mcp import MCPServerError, MCPServerHTTP, MCPServerStdio, MCPTool
 from .memory import Memory, MemoryReport
 from .messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
 from .output import StructuredOutput
-from .processors import PIIRedactor, Processor, ProcessorContext, TokenLimiter, TripwireError
 from .pricing import Cost
-from . import scorers
+from .processors import PIIRedactor, Processor, ProcessorContext, TokenLimiter, TripwireError
 from .result import (
     Embedding,
     EmbeddingResult,
@@ -81,6 +82,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AbortSignal",
     "AbortedError",
+    "ActionAgent",
     "Agent",
     "ApprovalError",
     "AuthenticationError",
@@ -101,11 +103,11 @@ __all__ = [
     "InMemoryRunStore",
     "InvalidRequestError",
     "Job",
-    "MalformedResponseError",
     "MCPServerError",
     "MCPServerHTTP",
     "MCPServerStdio",
     "MCPTool",
+    "MalformedResponseError",
     "Memory",
     "MemoryReport",
     "Message",
@@ -115,6 +117,7 @@ __all__ = [
     "NotFoundError",
     "OptionsError",
     "PIIRedactor",
+    "ParameterizedAgent",
     "PermissionDeniedError",
     "PlaygroundError",
     "Processor",
@@ -142,6 +145,7 @@ __all__ = [
     "StructuredOutput",
     "StructuredOutputError",
     "SuspendPayload",
+    "TemplateError",
     "TextDeltaEvent",
     "TextPart",
     "TimeoutError_",
@@ -162,9 +166,12 @@ __all__ = [
     "TripwireError",
     "Usage",
     "__version__",
+    "action",
+    "after_generation",
+    "before_generation",
     "has_tool_call",
-    "scorers",
     "playground_home",
+    "scorers",
     "step_count_is",
     "tool",
 ]

@@ -45,9 +45,14 @@ def load_agent(path: str) -> Agent:
     except Exception as exc:  # one clear line, not a traceback
         sys.modules.pop(spec.name, None)
         raise SystemExit(f"playground: {file} failed to import{_where(exc, p)}: {type(exc).__name__}: {exc}") from None
-    agent = getattr(module, attr or "agent", None)
+    owner, _, _action = (attr or "agent").partition(".")
+    agent = getattr(module, owner, None)
+    from .actions import ActionAgent
+
+    if isinstance(agent, type) and issubclass(agent, ActionAgent):
+        agent = agent.as_agent()  # an action agent class (file.py:Class or file.py:Class.action)
     if not isinstance(agent, Agent):
-        raise SystemExit(f"playground: {file} defines no Agent named {attr or 'agent'!r}")
+        raise SystemExit(f"playground: {file} defines no Agent named {owner!r}")
     return agent
 
 
@@ -128,8 +133,20 @@ def _ask(prompt: str, stdin: TextIO, out: TextIO) -> bool:
     return answer in ("y", "yes")
 
 
-def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def cmd_run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    # the streams are read at call time: sys.stdin / sys.stdout may be replaced after import (tests, IDEs)
+    return _cmd_run(args, stdin if stdin is not None else sys.stdin, out if out is not None else sys.stdout)
+
+
+def _cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    from .actions import cli_generation, parse_params
+
     agent = load_agent(args.agent)
+    try:
+        params = parse_params(getattr(args, "param", None) or [])
+    except PlaygroundError as exc:
+        sys.stderr.write(f"playground: {exc}\n")
+        return 2
     options: dict[str, Any] = {}
     if args.max_steps:
         options["max_steps"] = args.max_steps
@@ -142,7 +159,8 @@ def cmd_run(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = s
     if traces is not None:
         options["tracing_options"] = {"tracer_provider": traces}
     try:
-        result = agent.generate(args.message, **options)
+        gen = cli_generation(args.agent, agent, args.message, params, options)
+        result = gen.generate_now()
         interactive = stdin.isatty() or args.approve is not None
         while result.finish_reason == "suspended" and result.suspend_payload is not None:
             pending = result.suspend_payload
@@ -187,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an agent file on one message")
     run.add_argument("agent", help="path to a Python file defining `agent` (or file.py:name)")
-    run.add_argument("message")
+    run.add_argument("message", nargs="?", default=None,
+                     help="the message (not needed for an action: file.py:Class.action with --param)")
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="a param for the agent's templates (with_), e.g. --param lang=fr (repeat)")
     run.add_argument("--json", action="store_true", help="print the whole result as JSON")
     run.add_argument("--model", help="override the agent's model, e.g. openai:gpt-4.1-mini")
     run.add_argument(

@@ -32,6 +32,7 @@ def test_all_is_complete_and_importable() -> None:
         "serving",
         "memory",
         "mcp",
+        "actions",
         "store",
         "pricing",
         "tracing",

@@ -40,6 +40,7 @@ from ..serving import auth_from_env, exposure_warning, safe_launch_options, warn
 from .gradio_evals import build_evaluate_tab
 from .gradio_mcp import build_mcp_tab
 from .gradio_memory import ThreadsUI
+from .gradio_prompts import build_prompt_tab
 from .mcp_tools import restrict_commands_for_host
 from .render import SETTING_LABELS, chat_messages, exchange_panels, pretty_json
 from .session import (
@@ -377,6 +378,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             with gr.Column(scale=3, elem_id="pg-main"), gr.Tabs(elem_id="pg-main-tabs"):
                 with gr.Tab("Chat", id="chat"):
                     threads_ui = ThreadsUI(proto)  # threads and memory (gradio_memory.py)
+                    session_note = gr.Markdown("", visible=False, elem_id="pg-session-note")  # after a reload
                     chatbot = gr.Chatbot([], label="Chat", height=460, elem_id="pg-chat", buttons=["copy", "copy_all"],
                                          sanitize_html=True, allow_tags=False,
                                          placeholder="Send a message to the agent. Try the support agent with "
@@ -456,7 +458,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                     compare_btn = gr.Button("Compare", variant="primary")
                 ui = Ui(session, {"chatbot": chatbot, "notice": notice, "status": status, "message": message,
                                   "tools": tools, "tool_schemas": tool_schemas, "tool_choice": tool_choice})
-                builtin_tabs = [("Traces", build_traces_tab), ("MCP", build_mcp_tab), ("Evaluate", build_evaluate_tab)]
+                builtin_tabs = [("Traces", build_traces_tab), ("MCP", build_mcp_tab), ("Evaluate", build_evaluate_tab),
+                                ("Prompt", build_prompt_tab)]
                 for title, build in [*builtin_tabs, *EXTRA_TABS, *tabs]:
                     with gr.Tab(title) as tab:
                         ui.components["tab"] = tab
@@ -474,7 +477,11 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         assert len(turn_outputs) == N_TURN
 
         # -- settings ---------------------------------------------------------------------------------------------
+        # A dropdown may report one choice twice: the second report changes nothing and keeps the notice the
+        # first one raised (e.g. "the key typed for ... was cleared").
         def on_agent(s: PlaygroundSession, name: str) -> list[Any]:
+            if name == s.agent_name:
+                return [*[gr.skip()] * (len(config_outputs) - 1), _notice(s.notice)]
             s.notice = None  # choosing an agent may say why its own model cannot be used as it is
             problems = s.configure(agent=name)
             if problems:
@@ -483,6 +490,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
 
         def on_provider(s: PlaygroundSession, prefix: str, url: str) -> list[Any]:
             # the key field is not read here: a key typed for the provider being left never follows the switch
+            if prefix == s.provider:
+                return [*[gr.skip()] * (len(config_outputs) - 1), _notice(s.notice)]
             s.notice = None
             problems = s.configure(provider=prefix)
             if s.provider in USES_BASE_URL and url and not s.base_url:
@@ -500,11 +509,11 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             key = _key_update(s)
             return [_model_update(s), key, _status(s), _notice(s.notice)]
 
-        def on_key(s: PlaygroundSession, key: str) -> list[Any]:
-            """A key typed (or emptied): the model list can be asked for now, with it."""
+        def on_key(s: PlaygroundSession, key: str, prefix: str, url: str) -> list[Any]:
+            """A key typed (or emptied): the model list can be asked for now, with it. The key belongs to the
+            provider and host shown when it was typed; if they changed meanwhile, it is not used."""
             s.notice = None
-            problems = s.configure(api_key=key or "")
-            s.notice = "; ".join(problems) or None
+            s.set_api_key_for(key, prefix, url)
             return [_model_update(s), gr.Textbox(placeholder=s.key_hint()), _status(s), _notice(s.notice)]
 
         def on_config(s: PlaygroundSession, *values: Any) -> list[Any]:
@@ -517,7 +526,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         base_url.blur(on_base_url, [session, base_url], [model, api_key, status, notice], api_name="set_base_url")
         base_url.submit(on_base_url, [session, base_url], [model, api_key, status, notice],
                         api_visibility="private")
-        api_key.blur(on_key, [session, api_key], [model, api_key, status, notice], api_visibility="private",
+        api_key.blur(on_key, [session, api_key, provider, base_url], [model, api_key, status, notice],
+                     api_visibility="private",
                      show_progress="hidden")
         for comp in [model, instructions, *setting_inputs, tools, tool_choice, require_approval]:
             comp.input(on_config, [session, *config_inputs], [tool_choice, status, notice], api_visibility="private",
@@ -676,28 +686,34 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             updates = config_updates(s, list_models=False)
             return [*updates[:-1], *_all_updates(s)]
 
-        def on_restore(s: PlaygroundSession, saved: Any) -> list[Any]:
-            """A reload: the last session of this browser comes back (settings, conversation, a pending approval)."""
+        def on_restore(s: PlaygroundSession, saved: Any, request: gr.Request) -> list[Any]:
+            """A reload says what came back. With a thread in the address the Threads tab reopens it (its own load
+            event); else this browser's copy of the last session comes back (settings, conversation, a pending
+            approval). The word goes to its own line above the chat, so no other load event can hide it."""
+            skip = [gr.skip()] * (len(config_outputs) - 1 + N_TURN)
+            thread = dict(request.query_params).get("thread") if request is not None else None
+            if thread:
+                return [*skip, gr.Markdown("Reopened your last conversation (the thread in the address); press "
+                                           "**Clear** to start afresh.", visible=True)]
             if not saved or s.exchanges:
-                return [gr.skip()] * (len(config_outputs) - 1 + N_TURN)
+                return [*skip, gr.skip()]
             try:
                 problems = s.load(saved)
                 s.notice = "; ".join(problems) or None
             except ValueError as exc:
                 s.notice = f"Your last session could not be restored ({s.mask(str(exc))}); starting afresh."
             updates = config_updates(s, list_models=False)
-            turn = _all_updates(s)
-            if s.notice is None and s.exchanges:
-                turn[1] = gr.Markdown("Restored your last session from this browser; press **Clear** to start "
-                                      "afresh.", visible=True)
-            return [*updates[:-1], *turn]
+            note = ("Restored your last session from this browser; press **Clear** to start afresh."
+                    if s.exchanges else "")
+            return [*updates[:-1], *_all_updates(s), gr.Markdown(note, visible=bool(note))]
 
         save_btn.click(lambda s: gr.DownloadButton(value=_session_file(s)), [session], [save_btn],
                        api_visibility="private")
         gr.Button(visible=False).click(on_save, [session], [session_file], api_name="save")
         load_btn.upload(on_load, [session, load_btn], [*config_outputs[:-1], *turn_outputs], api_name="load")
-        demo.load(on_restore, [session, browser_copy], [*config_outputs[:-1], *turn_outputs],
+        demo.load(on_restore, [session, browser_copy], [*config_outputs[:-1], *turn_outputs, session_note],
                   api_visibility="private")
+        clear_btn.click(lambda: gr.Markdown("", visible=False), None, [session_note], api_visibility="private")
 
         # -- compare ----------------------------------------------------------------------------------------------
         def on_columns(n: int) -> list[Any]:

@@ -71,6 +71,7 @@ from ..memory import Memory
 from .render import Block, ExchangeView, _jsonable
 from .evals_session import EvalMixin
 from .mcp_tools import MCPMixin
+from .prompts_session import PromptsMixin
 from .threads import ThreadsMixin
 
 BLANK_AGENT = "(blank agent)"
@@ -128,6 +129,10 @@ def load_agents(agents_dir: str | Path | None) -> tuple[dict[str, Agent], list[s
             problems.append(f"{path.name}: {type(exc).__name__}: {exc}")
             continue
         agent = getattr(module, "agent", None)
+        from ..actions import ActionAgent
+
+        if isinstance(agent, type) and issubclass(agent, ActionAgent):
+            agent = agent.as_agent()  # an action agent: its actions are offered as a form (prompts_session.py)
         if not isinstance(agent, Agent):
             problems.append(f"{path.name}: defines no `agent = Agent(...)`")
             continue
@@ -197,6 +202,8 @@ class CompareColumn:
     base_url: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
+    version: int | None = None
+    """A prompt version of the agent (its instructions and settings) to run in this column."""
 
 
 @dataclass
@@ -217,7 +224,7 @@ class CompareOutcome:
 # The session
 
 
-class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
+class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin):
     """All state and actions of one person's playground (see the module docstring for the API).
 
     `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
@@ -269,6 +276,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
         self._init_memory(memory)  # threads (threads.py)
         self._init_mcp()  # MCP servers added by the person (mcp_tools.py)
         self._init_evals()  # Evaluate: a dataset over configurations, graded (evals_session.py)
+        self._init_prompts()  # variables, prompt versions, actions (prompts_session.py)
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
         preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
@@ -561,6 +569,14 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
         configured = (os.environ.get(SERVER_BASE_URL_ENV) or "").strip().rstrip("/")
         return bool(configured) and (url or "").rstrip("/") == configured
 
+    def set_api_key_for(self, key: str | None, provider: str, url: str | None) -> bool:
+        """Set a key typed while `provider` and `url` were shown. A front end's late event (the key field left after
+        another provider was chosen) must not bind the key to the new host: then nothing changes and False."""
+        if self._host_of(provider, (url or "").strip() or None) != self._host_of(self.provider, self.base_url):
+            return False
+        self.set_api_key(key)
+        return True
+
     def key_for(self, provider: str, url: str | None) -> tuple[str | None, bool]:
         """(the typed key if it belongs to this provider and host, whether the environment's key may be used)."""
         typed = self._api_key if self._key_owner == self._host_of(provider, url) else None
@@ -651,7 +667,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
 
     def _options(self, settings: ModelSettings | None = None) -> dict[str, Any]:
         opts: dict[str, Any] = {
-            "instructions": self.instructions,
+            "instructions": self.render_variables(self.instructions, "Instructions"),
             "model_settings": settings if settings is not None else self.settings,
             "max_steps": self.max_steps,
             "active_tools": list(self.active_tools),
@@ -742,7 +758,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
     # -- actions --------------------------------------------------------------------------------------------------
     def inspect(self, text: str) -> dict[str, Any]:
         """The exact request `send(text)` would make (method, URL, headers with the key masked, body, warnings)."""
-        text = _message_text(text)
+        text = self.render_variables(_message_text(text), "Message")
         agent = self._working_agent()
         gen = agent.prompt(self._turn_messages(text), **self._with_memory(agent, self._options(), text))
         preview = gen.request_preview(stream=True)
@@ -754,7 +770,8 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
         problem = self._cannot_start()
         if problem is None:
             try:
-                text = _message_text(text)
+                text = self.render_variables(_message_text(text), "Message")  # {{ variables }} filled in
+                self._options()  # the instructions' variables too: a missing one is said before anything is sent
             except ConfigurationError as exc:
                 problem = str(exc)
         if problem is not None:
@@ -773,6 +790,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
         except (PlaygroundError, ValueError) as exc:
             yield self._fail(exchange, exc)
             return
+        self._record_version()  # the prompt as written, numbered (prompts_session.py)
         async for ev in self._drive(run, exchange):
             yield ev
 
@@ -1172,11 +1190,11 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
     def key_hint(self) -> str:
         """Where the next request's key comes from, for the API key field (never the key itself)."""
         entry = PROVIDERS.get(self.provider)
-        if entry is None or self.provider == "demo":
-            return "the demo model needs no key"
         key, server_key = self.key_for(self.provider, self.base_url)
         if key is not None:
             return "your key: kept for this browser session and sent only to this provider and host"
+        if entry is None or self.provider == "demo":
+            return "the demo model needs no key"
         if server_key and env_api_key(entry):
             return f"empty: the server's ${entry.env_keys[0]} is used (for this host only)"
         if not entry.key_required:
@@ -1187,18 +1205,21 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin):
     async def compare(self, text: str, columns: Sequence[CompareColumn]) -> list[CompareOutcome]:
         """Send the same message (with the conversation so far) to 2-4 columns at once. The conversation is not
         changed. Each column's failure is reported in its own outcome."""
-        text = _message_text(text)
+        text = self.render_variables(_message_text(text), "Message")
         if not 1 <= len(columns) <= 4:
             raise ConfigurationError(f"Compare: use 1 to 4 columns, got {len(columns)}", field="columns")
 
         async def one(i: int, col: CompareColumn) -> CompareOutcome:
             model = col.model or DEFAULT_MODELS.get(col.provider, "")
-            label = col.label or f"{i + 1}. {col.provider}:{model}"
+            label = col.label or f"{i + 1}. {col.provider}:{model}" + (f" v{col.version}" if col.version else "")
             out = CompareOutcome(label=label, model=f"{col.provider}:{model}")
             try:
                 settings = self._merged_settings(col.settings)
                 agent = self._working_agent(col.provider, model, col.base_url)
-                gen = agent.prompt([*self.messages, Message.user(text)], **self._options(settings))
+                options = self._options(settings)
+                if col.version is not None:  # a prompt version's instructions and settings (prompts_session.py)
+                    options = self.version_options(col.version, options)
+                gen = agent.prompt([*self.messages, Message.user(text)], **options)
                 out.request = mask_value(gen.request_preview(stream=True), self.secrets)
                 started = time.perf_counter()
                 result = await gen.stream().afinal_result()  # streamed as Chat is: the latencies compare
