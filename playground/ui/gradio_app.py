@@ -249,12 +249,12 @@ def _chat(s: PlaygroundSession) -> list[dict[str, Any]]:
     return messages
 
 
-def _session_file(s: PlaygroundSession) -> str:
+def _session_file(s: PlaygroundSession, saved: str | None = None) -> str:
     """The session saved to this browser session's own temp file (for the one-click Save download)."""
     folder = Path(tempfile.gettempdir()) / "playground-sessions" / f"{id(s):x}"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "playground-session.json"
-    path.write_text(s.save(), encoding="utf-8")
+    path.write_text(saved if saved is not None else s.save(), encoding="utf-8")
     path.chmod(0o600)
     return str(path)
 
@@ -266,7 +266,7 @@ def _all_updates(s: PlaygroundSession, inspect: dict[str, Any] | None = None) ->
     """chat, notice, approval card (4), panels (10), the Save download and this browser's copy of the session."""
     saved = s.save()
     return [_chat(s), _notice(s.notice), *_approval_updates(s), *_panel_updates(s, inspect),
-            gr.DownloadButton(value=_session_file(s)), saved]
+            gr.DownloadButton(value=_session_file(s, saved)), saved]
 
 
 def _configure(s: PlaygroundSession, values: Sequence[Any]) -> list[str]:

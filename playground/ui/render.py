@@ -266,9 +266,8 @@ def result_messages(result: GenerationResult | None) -> list[ChatMessageView]:
     if result.object is not None:
         out.append({"role": "assistant", "content": f"```json\n{pretty_json(result.object)}\n```",
                     "metadata": {"title": "Structured output (parsed object)", "status": "done"}})
-    if result.warnings:
-        lines = "\n".join(f"- {safe_markdown(str(w))}" for w in result.warnings)
-        out.append({"role": "assistant", "content": lines, "metadata": {"title": "Warnings", "status": "done"}})
+    for w in result.warnings:  # in the open, not in a collapsed block: a person must see it
+        out.append({"role": "assistant", "content": f"**Warning:** {safe_markdown(str(w))}"})
     return out
 
 

@@ -65,7 +65,7 @@ from ..result import GenerationResult, Usage
 from ..runs import InMemoryRunStore, RunState
 from ..pricing import Cost, total_cost
 from ..settings import ModelSettings
-from ..tracing import local_spans, playground_tracer_provider
+from ..tracing import dynamic_instructions, local_spans, playground_tracer_provider
 from .history import complete_tool_results
 from ..memory import Memory
 from .render import Block, ExchangeView, _jsonable
@@ -363,6 +363,8 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin):
         self.agent_name = name
         template = self.agents[name]
         instructions = template.instructions
+        if callable(instructions):  # dynamic instructions: what they say with no request_context
+            instructions = dynamic_instructions(instructions, {})
         self.instructions = instructions if isinstance(instructions, str) else "\n\n".join(instructions)
         self.settings = template.model_settings
         self.active_tools = list(self.all_tools())

@@ -53,7 +53,7 @@ async def test_dropped_settings_are_said_below_the_reply(session: PlaygroundSess
     session.set_settings({"top_k": 5})
     await collect(session.send("2+2"))
     text = json.dumps(chat_messages(session.exchanges)[0])
-    assert "Warnings" in text and "top_k" in text and "not sent" in text
+    assert "Warning:" in text and "top_k" in text and "not sent" in text
 
 
 async def test_steps_are_numbered_one_by_one_across_an_approval(session: PlaygroundSession) -> None:
