@@ -488,3 +488,17 @@ def test_both_front_ends_wire_every_thread_action() -> None:
         assert f".{action}(" in gradio_src or f"s.{action}" in gradio_src, f"gradio: {action} is not wired"
         if action not in browser_only:
             assert f".{action}" in widgets_src, f"notebook: {action} is not wired"
+
+
+def test_threads_cannot_change_under_a_streaming_reply() -> None:
+    from playground.ui.session import PlaygroundSession
+
+    s = PlaygroundSession(memory=True)
+    _send(s, "hello")
+    s.busy = True
+    with pytest.raises(ConfigurationError, match="still streaming"):
+        s.new_thread()
+    with pytest.raises(ConfigurationError, match="still streaming"):
+        s.switch_thread(s.thread_id)  # type: ignore[arg-type]
+    s.busy = False
+    assert s.new_thread()

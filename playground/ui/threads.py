@@ -119,17 +119,20 @@ class ThreadsMixin:
         return [(f"{t['title']} · {time.strftime('%d %b %H:%M', time.localtime(t['updated']))}", t["id"])
                 for t in self.threads()]
 
-    def _require_memory(self) -> Memory:
-        if self.memory is None:
-            from ..errors import ConfigurationError
+    def _require_memory(self, *, idle: bool = False) -> Memory:
+        from ..errors import ConfigurationError
 
+        if self.memory is None:
             raise ConfigurationError("Threads: memory is off in this session; start it with memory=True",
                                      field="memory")
+        if idle and getattr(self, "busy", False):
+            raise ConfigurationError("Threads: a reply is still streaming; wait for it or press Stop first",
+                                     field="thread")
         return self.memory
 
     def new_thread(self) -> str:
         """Start a new, empty thread and make it current."""
-        memory = self._require_memory()
+        memory = self._require_memory(idle=True)
         self.reset()  # type: ignore[attr-defined]
         self.thread_id = f"thread_{secrets.token_hex(5)}"
         memory.create_thread(self.thread_id, resource=self.resource_id)
@@ -137,7 +140,7 @@ class ThreadsMixin:
 
     def switch_thread(self, thread_id: str) -> None:
         """Make a stored thread current: its conversation is loaded into the chat."""
-        memory = self._require_memory()
+        memory = self._require_memory(idle=True)
         info = memory.get_thread(thread_id)
         if info is None:
             from ..errors import ConfigurationError
@@ -186,7 +189,7 @@ class ThreadsMixin:
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete a thread and its messages; deleting the current one clears the chat."""
-        memory = self._require_memory()
+        memory = self._require_memory(idle=thread_id == self.thread_id)
         memory.delete_thread(thread_id)
         if thread_id == self.thread_id:
             self.reset()  # type: ignore[attr-defined]

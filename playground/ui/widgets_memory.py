@@ -103,7 +103,7 @@ class MemoryWidgets:
             self.owner.session.set_memory_options(**flags)
 
     def _on_thread(self, change: Any) -> None:
-        if self._syncing:
+        if self._syncing or self.owner.session.busy:  # the menu's own echo while a reply streams is no choice
             return
         value = change["new"]
         if value and value != self.owner.session.thread_id:
