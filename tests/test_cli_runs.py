@@ -212,30 +212,20 @@ def test_a_process_killed_mid_tool_leaves_an_interrupted_call_a_person_retries(t
     assert runs_json(env=env)[run_id]["status"] == "finished"
 
 
-def test_a_run_left_running_is_explained_and_can_be_expired(capsys: pytest.CaptureFixture[str]) -> None:
-    """In process: the window after a run's approvals were committed, while the model is asked again."""
-    from playground import Agent, SqliteRunStore, tool
-    from playground.cli import main
-    from tests.scripted import Scripted, completion
+def test_a_run_left_running_is_explained_and_can_be_expired() -> None:
+    """The window after a run's approvals were committed, while the model is asked again: a process that dies there
+    leaves the run `running`."""
+    from playground import SqliteRunStore
 
-    @tool(requires_approval=True)
-    def refund(order_id: str) -> str:
-        return f"refunded {order_id}"
-
-    script = Scripted(completion(None, [("c1", "refund", {"order_id": "42"})]))
-    agent = Agent(name="support", model="openai-chat:gpt-test", api_key="sk-test-cli-runs-0123456789",
-                  tools=[refund], http_client=script.client())
-    run_id = agent.generate("refund 42").run_id
+    run_id, _ = suspend()
     store = SqliteRunStore()
 
     def left_running(state: Any) -> None:
         state.status = "running"  # as a process that died after committing leaves it
 
     store.update(run_id, left_running)
-    assert main(["runs"]) == 0
-    shown = capsys.readouterr().out
-    assert f"{run_id}  running" in shown and "playground runs expire RUN_ID" in shown
-    assert main(["runs", "expire", run_id]) == 0
-    assert main(["runs", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out.split("\n", 1)[1])
-    assert [(r["run_id"], r["status"]) for r in listed] == [(run_id, "expired")]
+    shown = cli("runs")
+    assert shown.returncode == 0 and f"{run_id}  running" in shown.stdout
+    assert "playground runs expire RUN_ID" in shown.stdout
+    assert cli("runs", "expire", run_id).returncode == 0
+    assert runs_json()[run_id]["status"] == "expired"
