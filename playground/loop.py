@@ -39,6 +39,7 @@ from .events import (
 )
 from .messages import Message, ToolCallPart, ToolResultPart, system_messages
 from .output import StructuredOutput
+from .pricing import price_step, total_cost
 from .processors import ProcessorContext, StreamRecord, TripwireError, hook, processor_id
 from .providers.base import HttpRequestSpec, ModelCall, ModelResponse, ResponseFormat
 from .providers.transport import RetryPolicy, Transport
@@ -69,7 +70,6 @@ from .runs import (
     update_run,
 )
 from .settings import CallOptions, ModelSettings, parse_model_settings, parse_tool_choice
-from .pricing import price_step, total_cost
 from .tools import Tool, ToolContext, evaluate_policy
 from .tracing import traced_loop
 
@@ -282,20 +282,21 @@ def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> Loo
             keep = _stream_filter(setup, state, step_no) if setup.output_processors else None
             if keep is not None:
                 keep = StreamRecord(keep)  # so what the hooks made of the stream reaches result.text/reasoning
-            chat = setup.trace.start_chat(provider, call, spec, step_no) if setup.trace is not None else None
+            rt: Any = setup.trace  # the run's spans (tracing.RunTrace) or None
+            chat = rt.start_chat(provider, call, spec, step_no) if rt is not None else None
             try:
                 outcome: ModelOutcome = yield ModelRequest(
                     provider, call, spec, transport, retry, step_no, opts.timeout, keep
                 )
             except BaseException as exc:
-                if chat is not None:
-                    setup.trace.fail_chat(chat, exc)
+                if rt is not None and chat is not None:
+                    rt.fail_chat(chat, exc)
                 raise
             resp = outcome.response
             step = _make_step(step_no, state, provider, outcome, spec)
             step.cost = price_step(provider, step, setup.prices)
-            if chat is not None:
-                setup.trace.end_chat(chat, step, resp)
+            if rt is not None and chat is not None:
+                rt.end_chat(chat, step, resp)
             state.steps.append(step)
             # fired during the call (a non-streaming call cannot be cut short): no tool of this step may run
             aborted = outcome.aborted or (opts.abort_signal is not None and opts.abort_signal.aborted)
@@ -1075,18 +1076,19 @@ def _structuring_call(
     req = provider.build_request(call)
     retry = RetryPolicy(max_retries=2, retry_delay=getattr(provider, "retry_delay", None))
     index = len(result.steps)
-    chat = setup.trace.start_chat(provider, call, req, index) if setup.trace is not None else None
+    rt: Any = setup.trace
+    chat = rt.start_chat(provider, call, req, index) if rt is not None else None
     try:
         outcome: ModelOutcome = yield ModelRequest(provider, call, req, transport, retry, index, setup.options.timeout)
     except BaseException as exc:
-        if chat is not None:
-            setup.trace.fail_chat(chat, exc)
+        if rt is not None and chat is not None:
+            rt.fail_chat(chat, exc)
         raise
     step = _make_step(index, state, provider, outcome, req)
     step.step_type = "continue"
     step.cost = price_step(provider, step, setup.prices)
-    if chat is not None:
-        setup.trace.end_chat(chat, step, outcome.response)
+    if rt is not None and chat is not None:
+        rt.end_chat(chat, step, outcome.response)
     result.steps.append(step)
     result.usage = result.usage + step.usage
     result.cost = total_cost(s.cost for s in result.steps)
