@@ -12,17 +12,22 @@ from ..errors import PlaygroundError
 from .session import CompareColumn, PlaygroundSession
 
 
-def _rows(values: Any) -> list[list[str]]:
-    """A Dataframe's value as rows (Gradio hands a pandas DataFrame or a list of lists)."""
-    if values is None:
-        return []
-    if hasattr(values, "values") and hasattr(values, "columns"):
-        return [[str(c) for c in row] for row in values.values.tolist()]
-    return [[str(c) for c in row] for row in values]
+def _pairs(text: str | None) -> dict[str, str]:
+    """`name = value` lines (a field per line) as a dict; the value is everything after the first '='."""
+    out: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip():
+            out[name.strip()] = value.strip()
+    return out
 
 
-def _variable_rows(s: PlaygroundSession, message: str) -> list[list[str]]:
-    return [[name, s.variables.get(name, "")] for name in s.needed_variables(message or "")]
+def _fields(names: list[str], values: dict[str, str]) -> str:
+    return "\n".join(f"{n} = {values.get(n, '')}" for n in names)
+
+
+def _variable_fields(s: PlaygroundSession, message: str) -> str:
+    return _fields(s.needed_variables(message or ""), s.variables)
 
 
 def _version_choices(s: PlaygroundSession) -> list[str]:
@@ -38,9 +43,8 @@ def build_prompt_tab(ui: Any) -> None:
     message = ui.components.get("message")
     gr.Markdown("**Variables**: `{{ name }}` in the instructions or the message gets a field here; the filled-in "
                 "text is what Inspect and the raw request show.")
-    with gr.Row():
-        variables = gr.Dataframe(value=[], headers=["variable", "value"], interactive=True, elem_id="pg-variables",
-                                 label="Variables", col_count=None, row_count=None)
+    variables = gr.Textbox("", label="Variables (one `name = value` a line)", lines=3, max_lines=12,
+                           elem_id="pg-variables")
     with gr.Row():
         find = gr.Button("Find variables", elem_id="pg-variables-find")
         apply_vars = gr.Button("Use these values", variant="primary", elem_id="pg-variables-apply")
@@ -50,8 +54,8 @@ def build_prompt_tab(ui: Any) -> None:
     with gr.Row(equal_height=True):
         action = gr.Dropdown([], label="Action", elem_id="pg-action", scale=2)
         render = gr.Button("Render into the message box", elem_id="pg-action-render", scale=1)
-    params = gr.Dataframe(value=[], headers=["param", "value"], interactive=True, elem_id="pg-action-params",
-                          label="Params")
+    params = gr.Textbox("", label="Params (one `name = value` a line)", lines=3, max_lines=12,
+                        elem_id="pg-action-params")
     action_note = gr.Markdown("", elem_id="pg-action-note")
 
     gr.Markdown("**Versions**: each distinct prompt you send (instructions as written, settings) is numbered.")
@@ -69,13 +73,13 @@ def build_prompt_tab(ui: Any) -> None:
     compare_out = gr.Markdown("", elem_id="pg-version-compare-out")
 
     def on_find(s: PlaygroundSession, text: str) -> list[Any]:
-        rows = _variable_rows(s, text)
-        note = "" if rows else "*No `{{ variables }}` in the instructions or the message.*"
-        return [gr.Dataframe(value=rows), note]
+        fields = _variable_fields(s, text)
+        note = "" if fields else "*No `{{ variables }}` in the instructions or the message.*"
+        return [fields, note]
 
-    def on_apply(s: PlaygroundSession, values: Any) -> str:
+    def on_apply(s: PlaygroundSession, values: str) -> str:
         try:
-            s.set_variables({r[0]: r[1] for r in _rows(values) if r and r[0]})
+            s.set_variables(_pairs(values))
         except PlaygroundError as exc:
             return f"**{exc}**"
         return f"Using {len(s.variables)} value(s)."
@@ -83,24 +87,22 @@ def build_prompt_tab(ui: Any) -> None:
     def on_show(s: PlaygroundSession, text: str) -> list[Any]:
         choices = _version_choices(s)
         actions = list(s.agent_actions())
-        return [gr.Dataframe(value=_variable_rows(s, text)), s.versions_markdown(),
+        return [_variable_fields(s, text), s.versions_markdown(),
                 gr.Dropdown(choices=choices, value=choices[-1] if len(choices) > 1 else None),
                 gr.Dropdown(choices=choices, value=choices[0] if choices else None),
                 gr.Dropdown(choices=choices, value=[]),
                 gr.Dropdown(choices=actions, value=actions[0] if actions else None),
-                gr.Dataframe(value=[[p, s.variables.get(p, "")] for p in s.agent_actions().get(actions[0], [])]
-                             if actions else []),
+                _fields(s.agent_actions().get(actions[0], []), s.variables) if actions else "",
                 "" if actions else "*This agent has no actions (an ActionAgent class has).*"]
 
-    def on_action(s: PlaygroundSession, name: str | None) -> Any:
-        names = s.agent_actions().get(name or "", [])
-        return gr.Dataframe(value=[[p, s.variables.get(p, "")] for p in names])
+    def on_action(s: PlaygroundSession, name: str | None) -> str:
+        return _fields(s.agent_actions().get(name or "", []), s.variables)
 
-    def on_render(s: PlaygroundSession, name: str | None, values: Any) -> list[Any]:
+    def on_render(s: PlaygroundSession, name: str | None, values: str) -> list[Any]:
         if not name:
             return [gr.skip(), "*Choose an action.*"]
         try:
-            text = s.render_action(name, {r[0]: r[1] for r in _rows(values) if r and r[0]})
+            text = s.render_action(name, _pairs(values))
         except PlaygroundError as exc:
             return [gr.skip(), f"**{exc}**"]
         return [text, f"Rendered `{name}`: the message box holds it; **Inspect** shows the exact request."]
