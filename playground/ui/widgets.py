@@ -102,7 +102,7 @@ _CSS = """<style>
 .pgw .pgw-chat-box .pgw-chat{gap:6px;padding:4px}
 .pgw .pgw-chat-box .widget-html-content{line-height:1.45}
 .pgw .pgw-block{max-width:92%}
-.pgw .pgw-block .lm-AccordionPanel,.pgw .pgw-block .p-Collapse-contents{max-height:320px;overflow:auto}
+.pgw .pgw-block .jupyter-widget-Collapse-contents{max-height:320px;overflow:auto}
 .pgw .lm-TabBar-content{flex-wrap:wrap}
 .pgw .lm-TabBar-tab{flex:0 0 auto !important;min-width:fit-content !important;max-width:none !important}
 .pgw .lm-TabBar-tabLabel{overflow:visible;text-overflow:clip}
@@ -424,6 +424,11 @@ class PlaygroundWidget:
 
         self.evals_ui = EvalWidgets(self)  # Evaluate: a dataset over configurations, graded (widgets_evals.py)
         self.add_tab("Evaluate", self.evals_ui.page)
+        from .widgets_prompts import PromptWidgets
+
+        self.prompts_ui = PromptWidgets(self)  # variables, actions, prompt versions (widgets_prompts.py)
+        self.add_tab("Prompt", self.prompts_ui.page)
+        self.prompts_ui.watch(self.main_tabs)
         self.add_tab("Traces", self.traces_ui.box)  # as the browser's Traces tab (widgets_traces.py)
 
         self._wire()
@@ -496,6 +501,7 @@ class PlaygroundWidget:
         self.session.set_agent(name)
         self._inspect_preview = None
         self.mcp_ui.refresh()  # the new agent's own MCP servers
+        self.prompts_ui.refresh()  # its actions and prompt versions
 
     def _on_key(self, key: str) -> None:
         if not key:
