@@ -1,0 +1,114 @@
+"""What a person reads when the run store cannot do its job: every operation names the file, what it could not do and
+the fix; a reused run id names the stored run and what to do instead; `playground runs` lists each call's state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playground import InMemoryRunStore, OptionsError, RunState, SqliteRunStore, StorageError
+from playground.runs import PendingCall
+from tests.safety.helpers import pending_ids, refund_call, support_agent
+
+HINT = "make the folder writable, set PLAYGROUND_HOME to one that is, or pass storage=InMemoryRunStore() to the Agent"
+
+OPERATIONS: dict[str, Callable[[SqliteRunStore], Any]] = {
+    "save the run": lambda s: s.save(RunState(run_id="run_1")),
+    "read the run": lambda s: s.load("run_1"),
+    "delete the run": lambda s: s.delete("run_1"),
+    "update the run": lambda s: s.update("run_1", lambda state: None),
+    "list runs": lambda s: s.suspended(),
+    "count runs": lambda s: len(s),
+}
+
+
+@pytest.mark.parametrize("doing", list(OPERATIONS))
+def test_a_store_that_cannot_be_written_names_the_file_the_operation_and_the_fix(doing: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    store = SqliteRunStore(blocker / "runs.sqlite3")
+    with pytest.raises(StorageError) as info:
+        OPERATIONS[doing](store)
+    message = str(info.value)
+    assert message.startswith(f"run store {blocker / 'runs.sqlite3'}: could not {doing}: "), message
+    assert message.endswith(f"; {HINT}"), message
+
+
+def test_a_file_that_is_not_a_database_says_so_and_how_to_recover(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite3"
+    path.write_bytes(b"not a database " * 100)
+    with pytest.raises(StorageError) as info:
+        SqliteRunStore(path).load("run_1")
+    message = str(info.value)
+    assert message.startswith(f"run store {path}: could not read the run: file is not a database; "), message
+    assert message.endswith(
+        "; the file is not a SQLite database (damaged or replaced): move it away and a new one is made"
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_a_new_run_cannot_take_a_stored_runs_id(kind: str, tmp_path: Path) -> None:
+    store = SqliteRunStore(tmp_path / "runs.sqlite3") if kind == "sqlite" else InMemoryRunStore()
+    log: list[str] = []
+    first = support_agent(log, refund_call("c1", "1"), storage=store).generate("refund 1")
+    assert pending_ids(first) == ["c1"]
+    second = support_agent(log, refund_call("c1", "2"), storage=store)
+    with pytest.raises(OptionsError) as info:
+        second.generate("refund 2", run_id=first.run_id)
+    assert str(info.value).startswith(
+        f"run_id: {first.run_id!r} is the id of a stored run (pending); a new run cannot take it over, or approving "
+        "that run could act on this one. Leave run_id out (a fresh id is made) or pass a new one; to resume the stored "
+        "run use approve_tool_call / decline_tool_call (or `playground approve`)."
+    )
+    assert getattr(info.value, "field", None) == "run_id"
+    waiting = store.load(first.run_id)
+    assert waiting is not None and waiting.pending[0].args == {"order_id": "1"}  # the stored run is untouched
+    assert log == []
+
+    # a store's own create() refuses it too, also when two runs are saved at once under one id
+    with pytest.raises(OptionsError, match=rf"run_id: {first.run_id!r} is the id of a stored run \(pending\)"):
+        store.create(RunState(run_id=first.run_id))
+    store.create(RunState(run_id="run_new", status="suspended"))
+    assert store.load("run_new") is not None
+
+
+def test_runs_are_listed_with_each_calls_state(tmp_path: Path) -> None:
+    store = SqliteRunStore(tmp_path / "runs.sqlite3", lease_seconds=60)
+    now = time.time()
+    state = RunState(
+        run_id="run_listed",
+        agent_name="support",
+        status="suspended",
+        pending=[
+            PendingCall(tool_call_id="c1", tool_name="refund", args={"order_id": "1"}),
+            PendingCall(tool_call_id="c2", tool_name="refund", args={"order_id": "2"}, decision="approved",
+                        edited_args={"order_id": "20"}),
+            PendingCall(tool_call_id="c3", tool_name="refund", args={}, decision="declined"),
+            PendingCall(tool_call_id="c4", tool_name="refund", args={}, decision="approved", claimed_by="p",
+                        claimed_until=now + 60),
+            PendingCall(tool_call_id="c5", tool_name="refund", args={}, decision="approved", claimed_by="p",
+                        claimed_until=now - 1),
+            PendingCall(tool_call_id="c6", tool_name="refund", args={}, decision="approved", claimed_by="p",
+                        claimed_until=now - 1, done=True),
+        ],
+    )
+    store.save(state)
+    store.save(RunState(run_id="run_done", agent_name="other", status="finished"))
+    infos = {i.run_id: i for i in store.list_runs()}
+    listed = infos["run_listed"]
+    assert (listed.agent_name, listed.status) == ("support", "interrupted")
+    assert [(c["id"], c["tool"], c["args"], c["state"]) for c in listed.calls] == [
+        ("c1", "refund", {"order_id": "1"}, "waiting"),
+        ("c2", "refund", {"order_id": "20"}, "approved"),
+        ("c3", "refund", {}, "declined"),
+        ("c4", "refund", {}, "running"),
+        ("c5", "refund", {}, "interrupted"),
+        ("c6", "refund", {}, "done"),
+    ]
+    assert infos["run_done"].status == "finished" and infos["run_done"].calls == []
+    assert [i.run_id for i in store.list_runs("finished")] == ["run_done"]
+    assert listed.created_at <= listed.updated_at
