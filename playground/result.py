@@ -268,11 +268,11 @@ class GenerationResult(BaseModel):
         from .scorers import SCORES_WAIT_SECONDS
 
         done: dict[str, Score] = pending.result(timeout=SCORES_WAIT_SECONDS)
-        self.__dict__["scoring"] = done
+        object.__setattr__(self, "scoring", done)  # no validation: a cache of the finished future
         return done
 
     def _set_scoring(self, future: Any) -> None:
-        self.__dict__["scoring"] = future
+        object.__setattr__(self, "scoring", future)
 
     # Mastra
     @property
