@@ -1,0 +1,183 @@
+"""The masking rules one by one (playground/masking.py): which header names count as credentials, every credential
+query name and URL password, values that are already masked, the longest key first, dict keys and tuples, keys pasted
+with whitespace, and the HTTP libraries' log lines."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from playground import ConfigurationError
+from playground.masking import (
+    SECRET_HEADERS,
+    SecretLogFilter,
+    check_api_key,
+    contains_secret,
+    guard_library_logs,
+    is_secret_header,
+    mask_header_value,
+    mask_headers,
+    mask_log_text,
+    mask_text,
+    mask_url_credentials,
+    mask_value,
+)
+
+SECRET = "s3cr3t-VALUE-0123456789abcd"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Authorization", "proxy-authorization", "Cookie", "set-cookie", "X-API-KEY", "api-key", "x-goog-api-key",
+     "X-Auth-Token", "x-client-secret", "X-Password", "x-pwd", "X-Credential", "x-session-id", "x-signature",
+     "X-Amz-Security-Token", "openai-key"],
+)
+def test_credential_looking_header_names(name: str) -> None:
+    assert is_secret_header(name) and name.lower() in SECRET_HEADERS
+    out = mask_headers({name: SECRET})
+    assert SECRET[:8] not in out[name] and SECRET[-8:] not in out[name]
+
+
+@pytest.mark.parametrize("name", ["content-type", "x-ratelimit-remaining-tokens", "user-agent", "x-request-id", "date"])
+def test_ordinary_header_names(name: str) -> None:
+    assert not is_secret_header(name) and name not in SECRET_HEADERS
+    assert mask_headers({name: "value-1"}) == {name: "value-1"}
+
+
+def test_the_secret_header_list_reads_as_the_exact_names() -> None:
+    assert list(SECRET_HEADERS) == sorted(
+        ["api-key", "authorization", "cookie", "proxy-authorization", "set-cookie", "x-api-key", "x-goog-api-key"]
+    )
+    assert 5 not in SECRET_HEADERS  # type: ignore[comparison-overlap]
+
+
+def test_header_values_keep_their_scheme_and_masked_values_stay() -> None:
+    assert mask_header_value(f"Bearer {SECRET}") == "Bearer s3c...abcd"
+    assert mask_header_value(f"Basic {SECRET}") == "Basic s3c...abcd"
+    assert mask_header_value(SECRET) == "s3c...abcd"
+    assert mask_header_value(f"sid={SECRET}; theme=dark") == "sid...dark"
+    assert mask_header_value("Bearer sk-...abcd") == "Bearer sk-...abcd"  # already masked: not masked again
+    assert mask_header_value("****") == "****"
+    assert mask_header_value("Bearer ") == "****"
+    assert mask_headers({"Authorization": f"Bearer {SECRET}"}, [SECRET]) == {"Authorization": "Bearer s3c...abcd"}
+    assert mask_headers({"x-note": f"sent {SECRET}"}, [SECRET]) == {"x-note": "sent s3c...abcd"}
+    assert mask_headers({"x-note": "a=b"}) == {"x-note": "a=b"}
+    assert mask_headers({"x-note": "https://u:pw123456@host/"}) == {"x-note": "https://u:****@host/"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["key", "api_key", "api-key", "apikey", "x-goog-api-key", "token", "access_token", "access-token",
+     "refresh_token", "id_token", "auth", "auth_token", "secret", "client_secret", "password", "passwd", "pwd", "sig",
+     "signature", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "credential", "session_token"],
+)
+def test_every_credential_query_name(name: str) -> None:
+    for sep in ("?", "&", ";"):
+        url = f"https://example.test/x?a=1{'&' if sep == '?' else ''}".rstrip("&")
+        url = f"https://example.test/x{sep}{name}={SECRET}&b=2" if sep == "?" else f"{url}{sep}{name}={SECRET}&b=2"
+        masked = mask_url_credentials(url)
+        assert SECRET not in masked and f"{name}=****&b=2" in masked, masked
+        assert mask_text(url.upper().replace(SECRET.upper(), SECRET)) != url.upper()
+
+
+def test_ordinary_query_parameters_and_text_stay() -> None:
+    for text in ("https://example.test/x?alt=sse&page=2", "tokens=5 and keys=3", "name=value", "a@b.c"):
+        assert mask_url_credentials(text) == text
+        assert mask_text(text) == text
+
+
+def test_url_passwords_are_masked_usernames_kept() -> None:
+    assert mask_url_credentials("see https://alice:pa55word@db.example.test:5432/x now") == (
+        "see https://alice:****@db.example.test:5432/x now"
+    )
+    assert mask_url_credentials("postgresql://bob:hunter22@localhost/db") == "postgresql://bob:****@localhost/db"
+    assert mask_url_credentials("mail bob@example.test") == "mail bob@example.test"
+
+
+def test_a_key_containing_another_is_masked_whole() -> None:
+    long_key, short_key = "sk-abcd-0123456789-wxyz", "abcd"
+    masked = mask_text(f"{long_key} and {short_key}", [short_key, long_key, None, ""])
+    assert masked == "sk-...wxyz and ****"
+
+
+def test_dict_keys_tuples_and_urls_inside_values() -> None:
+    value = {
+        SECRET: ("a", f"b {SECRET}"),
+        7: "seven",
+        "url": f"https://example.test/x?key={SECRET}",
+        "login": "https://u:pw123456@host/",
+        "n": 1.5,
+    }
+    masked = mask_value(value, [SECRET])
+    assert masked == {
+        "s3c...abcd": ["a", "b s3c...abcd"],
+        7: "seven",
+        "url": "https://example.test/x?key=****",
+        "login": "https://u:****@host/",
+        "n": 1.5,
+    }
+    assert mask_value({"url": f"https://example.test/x?key={SECRET}"}) == {"url": "https://example.test/x?key=****"}
+    assert mask_value({"login": "https://u:pw123456@host/"}) == {"login": "https://u:****@host/"}
+    assert mask_value({"plain": "text"}) == {"plain": "text"}
+
+
+def test_contains_secret_ignores_keys_too_short_to_mask() -> None:
+    assert contains_secret(f"x{SECRET}x", [SECRET]) and contains_secret(f"x{SECRET}x".encode(), [None, SECRET])
+    assert not contains_secret("abc abc", ["abc"]) and not contains_secret(b"abc abc", ["abc", None, ""])
+    assert contains_secret("k3y5", ["k3y5"]) and contains_secret(b"k3y5", ["k3y5"])
+    assert not contains_secret("nothing here", [SECRET]) and not contains_secret(b"nothing", [SECRET])
+
+
+def test_a_key_pasted_with_whitespace_is_refused_showing_only_its_masked_form() -> None:
+    assert check_api_key(None) is None and check_api_key("") == ""
+    assert check_api_key(SECRET) == SECRET
+    for pasted in (f"{SECRET}\n", f" {SECRET}", f"{SECRET}\t", f"sk-{SECRET}\r", f"{SECRET[:10]}\x00{SECRET[10:]}"):
+        with pytest.raises(ConfigurationError) as info:
+            check_api_key(pasted, provider="openai")
+        message = str(info.value)
+        assert SECRET[:10] not in message and SECRET[-8:] not in message
+        assert message.startswith("api_key for openai: the key ") and message.endswith(
+            "has surrounding whitespace or a line break (often pasted with a newline); remove it and try again."
+        )
+        assert getattr(info.value, "field", None) == "api_key"
+    with pytest.raises(ConfigurationError) as info:
+        check_api_key(f"{SECRET}\n", field="embedding_api_key")
+    assert str(info.value).startswith("embedding_api_key: the key s3c...abcd has surrounding whitespace")
+    with pytest.raises(ConfigurationError, match=r"^api_key: an API key must be a string, not int$"):
+        check_api_key(12345)  # type: ignore[arg-type]
+
+
+def test_http_library_log_lines_are_masked() -> None:
+    line = (
+        "send_request_headers.started request=<Request [b'POST']> headers="
+        f"[(b'Host', b'api.example.test'), (b'Authorization', b'Bearer {SECRET}'), (\"x-api-key\", \"{SECRET}\"), "
+        "(b'Content-Type', b'application/json')]"
+    )
+    masked = mask_log_text(line)
+    assert SECRET not in masked
+    assert "(b'Authorization', b'Bearer s3c...abcd')" in masked and '("x-api-key", "s3c...abcd")' in masked
+    assert "(b'Host', b'api.example.test')" in masked and "(b'Content-Type', b'application/json')" in masked
+    assert mask_log_text("HTTP Request: POST https://example.test/v1?key=abc123 200") == (
+        "HTTP Request: POST https://example.test/v1?key=**** 200"
+    )
+    assert mask_log_text("nothing to hide") == "nothing to hide"
+
+
+def test_library_loggers_get_the_filter_and_known_keys(caplog: pytest.LogCaptureFixture) -> None:
+    key = "sk-logged-key-0123456789abcd"
+    logger = logging.getLogger("httpx.safety_test")
+    guard_library_logs([key])
+    assert any(isinstance(f, SecretLogFilter) for f in logger.filters)
+    with caplog.at_level(logging.DEBUG, logger="httpx.safety_test"):
+        logger.debug("sending %s with %s", "request", key)
+        logger.info("plain message")
+    messages = [r.getMessage() for r in caplog.records if r.name == "httpx.safety_test"]
+    assert messages == ["sending request with sk-...abcd", "plain message"]
+    assert all(key not in m for m in caplog.messages)
+
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "bad %d", ("not a number",), None)
+    assert SecretLogFilter().filter(record) is True and record.msg == "bad %d"  # left to logging's own error handling
+    other = logging.getLogger("unrelated.safety_test")
+    guard_library_logs()
+    assert not any(isinstance(f, SecretLogFilter) for f in other.filters)
