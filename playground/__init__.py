@@ -50,7 +50,7 @@ from .events import (
     ToolResultEvent,
 )
 from .generation import Generation, StreamRun
-from .jobs import Job
+from .jobs import Job, JobError, JobNotDurableWarning
 from .loop import has_tool_call, step_count_is
 from .mcp import MCPServerError, MCPServerHTTP, MCPServerStdio, MCPTool
 from .memory import Memory, MemoryReport
@@ -103,6 +103,8 @@ __all__ = [
     "InMemoryRunStore",
     "InvalidRequestError",
     "Job",
+    "JobError",
+    "JobNotDurableWarning",
     "MCPServerError",
     "MCPServerHTTP",
     "MCPServerStdio",

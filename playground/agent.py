@@ -648,10 +648,13 @@ class EmbedGeneration:
         with traced_embedding(provider, self.inputs, self._observe, self.agent.prices) as done:
             return done(self._result(provider, transport, spec, await transport.send_async(spec)))
 
-    def embed_later(self, *, queue: str = "default") -> Any:
-        from .jobs import Job
+    def embed_later(self, *, queue: str = "default", wait: Any = None, wait_until: Any = None, priority: int = 0,
+                    durable: bool | None = None, max_attempts: int | None = None) -> Any:
+        """Queue the embedding on Huey like `generate_later` (playground/jobs.py); `job.result()` is the result."""
+        from .jobs import embed_later
 
-        return Job(self.embed_now, queue=queue)
+        return embed_later(self, queue=queue, wait=wait, wait_until=wait_until, priority=priority,
+                           durable=durable, max_attempts=max_attempts)
 
 
 def _checked_toolsets(toolsets: Any) -> list[Any]:

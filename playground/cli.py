@@ -187,6 +187,9 @@ def _cmd_run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from .serving import AUTH_ENV, auth_from_env, parse_auth
+
+    # say so at once: loading Gradio takes seconds, and the URL is printed only when the page can be opened
+    print("Agent Playground: starting (loading the web UI)…", file=sys.stderr, flush=True)
     from .ui.gradio_app import launch
 
     try:  # --auth shows in `ps`; PLAYGROUND_AUTH=user:pass does not
@@ -239,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     from .evals.cli import add_parser as add_eval_command
 
     add_eval_command(sub)  # eval (evals/cli.py)
+    from . import cli_worker
+
+    cli_worker.add_parser(sub)  # worker, jobs (cli_worker.py)
     args = parser.parse_args(argv)
+    if args.command in cli_worker.COMMANDS:
+        return cli_worker.run_command(args)
     if args.command == "run":
         return cmd_run(args)
     if args.command in RUN_COMMANDS:

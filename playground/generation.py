@@ -7,6 +7,7 @@ request that will be sent (with the key masked).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .drivers import _call_sync, drive_async, drive_sync
@@ -301,9 +302,17 @@ class Generation:
         options = self.options.model_copy(update={"abort_signal": abort})
         return StreamRun(lambda: self._gen(stream=True, options=options), options, abort)
 
-    def generate_later(self, *, queue: str = "default", priority: int = 0) -> Job[GenerationResult]:
-        """Queue the call on a background queue; `job.result()` waits for the GenerationResult."""
-        return Job(self.generate_now, queue=queue, priority=priority)
+    def generate_later(
+        self, *, queue: str = "default", wait: float | timedelta | None = None, wait_until: datetime | None = None,
+        priority: int = 0, durable: bool | None = None, max_attempts: int | None = None,
+    ) -> Job[GenerationResult]:
+        """Queue the call on Huey (playground/jobs.py): it runs in a worker, after `wait` seconds or at `wait_until`,
+        higher `priority` first; `job.result()` waits for the GenerationResult, `Job.get(job.id)` finds it anywhere.
+        An agent or options that cannot be stored run in this process instead (see jobs.py; durable=True refuses)."""
+        from .jobs import generate_later
+
+        return generate_later(self, queue=queue, wait=wait, wait_until=wait_until, priority=priority,
+                              durable=durable, max_attempts=max_attempts)
 
     prompt_later = generate_later
 
