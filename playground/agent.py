@@ -29,6 +29,8 @@ from .tracing import (
 )
 
 if TYPE_CHECKING:
+    import os
+
     import httpx2
 
     from .actions import ParameterizedAgent
@@ -42,6 +44,8 @@ class Agent:
 
     `model` is a model string (`"demo"`, `"openai:gpt-4.1-mini"`, `"anthropic:claude-..."`) or a provider instance.
     `http_client` (httpx2.Client or AsyncClient) is used for every request, which is how tests inject MockTransport.
+    `record="demo.cassette"` keeps every request and response (keys masked) in a cassette that
+    `model="replay:demo.cassette"` serves back offline (replay.py).
     """
 
     def __init__(
@@ -68,6 +72,7 @@ class Agent:
         max_processor_retries: int | None = None,
         prices: Mapping[str, Any] | None = None,
         memory: Memory | None = None,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         from .processors import check_processors
         from .validation import check_agent_args
@@ -110,6 +115,10 @@ class Agent:
         self.memory: Memory | None = _checked_memory(memory)
         """Threads, recall and working memory (memory.py) for calls that pass `memory={"thread": ...}`."""
         self._providers: dict[str, tuple[Any, Transport]] = {}
+        from .replay import check_record
+
+        self.recorder = check_record(record)
+        """Where this agent records its wire traffic (`record="demo.cassette"`; replay.py), or None."""
         self._lock = threading.Lock()
         self._live: dict[str, CallOptions] = {}
         if self.default_options:
@@ -208,6 +217,10 @@ class Agent:
                 make = getattr(provider, "default_http_clients", None)
                 if make is not None:
                     client, async_client = make()
+            if self.recorder is not None:
+                from .replay import recording_clients
+
+                client, async_client = recording_clients(self.recorder, provider, model, client, async_client)
             transport = Transport(
                 client,
                 async_client=async_client,

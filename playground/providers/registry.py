@@ -66,6 +66,9 @@ PROVIDERS: dict[str, ProviderEntry] = {
         None,
         True,
     ),
+    "replay": ProviderEntry(
+        "replay", "playground.replay", "ReplayProvider", "Replay (a recorded cassette)", (), False
+    ),
 }
 ALIASES = {"google": "gemini", "openai-responses": "openai", "compatible": "openai-compatible"}
 
