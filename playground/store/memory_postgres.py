@@ -211,13 +211,15 @@ class PostgresMemoryStore:
         if resource_id is not None:
             where.append("resource_id = %s")
             args.append(resource_id)
-        skip = set(exclude)
+        ids = list(set(exclude))
         with self._pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT seq, id, embedding FROM memory_vectors WHERE {' AND '.join(where)}",  # type: ignore[arg-type]
-                args,
+            skip = {r[0] for r in conn.execute("SELECT seq FROM memory_messages WHERE id = ANY(%s)", (ids,))} \
+                if ids else set()
+            rows = conn.execute(  # binary: the vectors arrive as raw bytes, not hex text to decode
+                f"SELECT seq, embedding FROM memory_vectors WHERE {' AND '.join(where)}",  # type: ignore[arg-type]
+                args, binary=True,
             ).fetchall()
-        candidates = [(r[0], bytes(r[2])) for r in rows if r[1] not in skip]
+        candidates = [r for r in rows if r[0] not in skip] if skip else rows
         best = top_by_cosine(vector, candidates, top_k)
         if not best:
             return []

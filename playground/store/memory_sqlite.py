@@ -249,10 +249,12 @@ class SqliteMemoryStore:
         if resource_id is not None:
             where.append("resource_id = ?")
             args.append(resource_id)
-        skip = set(exclude)
+        ids = list(set(exclude))
         with self._connect() as conn:
-            rows = conn.execute(f"SELECT seq, id, embedding FROM memory_vectors WHERE {' AND '.join(where)}", args)
-            candidates = [(r[0], r[2]) for r in rows if r[1] not in skip]
+            skip = {r[0] for r in conn.execute(
+                f"SELECT seq FROM memory_messages WHERE id IN ({','.join('?' * len(ids))})", ids)} if ids else set()
+            rows = conn.execute(f"SELECT seq, embedding FROM memory_vectors WHERE {' AND '.join(where)}", args)
+            candidates = [r for r in rows.fetchall() if r[0] not in skip] if skip else rows.fetchall()
         best = top_by_cosine(vector, candidates, top_k)
         if not best:
             return []
