@@ -790,7 +790,7 @@ def launch(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: 
     """Start the playground at http://HOST:PORT on the demo model and block until it is stopped. Says that it is
     starting at once, and prints the URL when the page can be opened."""
     started = time.monotonic()
-    print("Agent Playground: starting (building the page)…", file=sys.stderr, flush=True)
+    print("Agent Playground: building the page…", file=sys.stderr, flush=True)
     auth = auth if auth is not None else auth_from_env()  # PLAYGROUND_AUTH=user:pass (not visible in `ps`)
     exposed = exposure_warning(host, auth)
     if exposed:

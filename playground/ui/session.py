@@ -60,7 +60,7 @@ from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
 from ..generation import StreamRun
 from ..messages import Message
 from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
-from ..providers.transport import Transport, mask_text, mask_value
+from ..providers.transport import RetryPolicy, Transport, mask_text, mask_value
 from ..result import GenerationResult, Usage
 from ..runs import InMemoryRunStore, RunState
 from ..pricing import Cost, total_cost
@@ -72,6 +72,7 @@ from .render import Block, ExchangeView, _jsonable
 from .evals_session import EvalMixin
 from .mcp_tools import MCPMixin
 from .prompts_session import PromptsMixin
+from .report_session import ReportMixin
 from .threads import ThreadsMixin
 
 BLANK_AGENT = "(blank agent)"
@@ -224,7 +225,7 @@ class CompareOutcome:
 # The session
 
 
-class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin):
+class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportMixin):
     """All state and actions of one person's playground (see the module docstring for the API).
 
     `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
@@ -1164,7 +1165,8 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin):
         client = make()[0] if make is not None else None
         transport = Transport(client, secrets=provider.secrets(), timeout=min(self.timeout or 10.0, 10.0))
         try:
-            http = transport.send(provider.build_list_models_request())
+            # one attempt: a person waits on this list, and a down server should say so at once
+            http = transport.send(provider.build_list_models_request(), retry=RetryPolicy(max_retries=0))
             if not http.ok:
                 raise provider.parse_error(http.status, http.headers, http.body)
             return sorted(provider.parse_list_models(http.status, http.headers, http.body))

@@ -158,3 +158,34 @@ def test_offline_environment(app_url: str, var: str, values: set[str]) -> None:
     import os
 
     assert os.environ[var] in values
+
+
+def test_ui_command_says_it_is_starting_then_ready(tmp_path: Path) -> None:
+    """Issue 17 item 15: the command says at once that it is starting, and prints the URL only once the page opens.
+    (How long the start takes is a benchmark's business, not a test's.)"""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.ui.conftest import AGENTS, free_port
+
+    port = free_port()
+    env = {**os.environ, "PLAYGROUND_HOME": str(tmp_path), "PLAYGROUND_DEMO_DELAY": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "playground.cli", "ui", "--agents", str(AGENTS), "--port",
+                             str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "starting" in first  # before Gradio is even imported
+        lines = [first]
+        while "ready at" not in lines[-1]:
+            line = proc.stderr.readline()
+            assert line, f"the command ended before it was ready: {''.join(lines)}"
+            lines.append(line)
+        assert f"http://127.0.0.1:{port}" in lines[-1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as page:  # ready means ready
+            assert page.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

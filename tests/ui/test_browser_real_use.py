@@ -252,7 +252,10 @@ def test_one_clear_that_clears_what_the_model_sees(page_at: Any) -> None:
     assert p.page.locator("#pg-chat").get_by_role("button", name="Share").count() == 0
     p.click("Clear")
     expect()(p.chat).not_to_contain_text("2 + 2 = 4", timeout=WAIT)
-    p.page.get_by_label("Message", exact=True).fill("3*3")
+    p.idle()
+    box = p.page.get_by_label("Message", exact=True)
+    box.fill("3*3")
+    expect()(box).to_have_value("3*3")
     p.click("Inspect")
     p.page.wait_for_function("document.querySelector('#pg-panels .cm-line') !== null", timeout=WAIT)
     p.idle()
@@ -345,7 +348,7 @@ def test_provider_path_as_a_person_expects_it(page_at: Any) -> None:
     p.expect_notice("did not answer")
     p.choose("Provider", "Anthropic")  # offered although the server has no key: the key field serves it
     key_box = p.page.get_by_label("API key", exact=True)
-    assert "Anthropic key" in (key_box.get_attribute("placeholder") or "")
+    expect()(key_box).to_have_attribute("placeholder", __import__("re").compile("Anthropic key"), timeout=WAIT)
     p.choose("Provider", "Ollama (local)")
     expect()(p.page.get_by_label("Ollama host", exact=True)).to_be_visible(timeout=WAIT)
 
