@@ -4,11 +4,12 @@ with every call's result in the order the model asked."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from playground import ApprovalError, SqliteRunStore, tool
+from playground import ApprovalError, InMemoryRunStore, SqliteRunStore, ToolContext, tool
 from playground.runs import record_decision, update_run
 from tests.safety.helpers import agent_on, pending_ids, refund_call, refund_tools, support_agent
 from tests.scripted import Scripted, completion
@@ -210,3 +211,38 @@ def test_results_land_in_the_step_that_asked_for_them_across_three_steps() -> No
     ]
     assert log == ["lookup 7", "refund 7", "lookup 8", "refund 8"]
     assert tool_messages(script.bodies[3])[-2:] == [("c3", "refunded 8"), ("c4", "order 8: delivered")]
+
+
+def test_a_claim_is_renewed_while_its_tool_runs_and_only_that_claim() -> None:
+    """A tool that runs longer than a third of the lease sees its claim renewed (so it never shows as interrupted);
+    the step's other, undecided call gets no claim."""
+    store = InMemoryRunStore(lease_seconds=3.0)
+    seen: dict[str, Any] = {}
+
+    @tool(requires_approval=True)
+    def export(order_id: str, ctx: ToolContext) -> str:
+        def claims() -> dict[str, Any]:
+            state = store.load(ctx.run_id)
+            assert state is not None
+            return {p.tool_call_id: (p.claimed_until, p.is_interrupted()) for p in state.pending}
+
+        first = now = claims()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = claims()
+            if now["c1"][0] != first["c1"][0]:
+                break
+            time.sleep(0.05)
+        seen.update(first=first, renewed=now)
+        return f"exported {order_id}"
+
+    calls = completion(None, [("c1", "export", {"order_id": "1"}), ("c2", "export", {"order_id": "2"})])
+    agent = support_agent([], calls, completion("Done."), tools=[export], storage=store)
+    result = agent.generate("export 1 and 2")
+    partial = agent.approve_tool_call(result.run_id, "c1")
+    assert pending_ids(partial) == ["c2"]
+    (until_before, interrupted_before), (until_after, interrupted_after) = seen["first"]["c1"], seen["renewed"]["c1"]
+    assert until_before is not None and until_after is not None and until_after > until_before
+    assert until_after <= time.time() + 3.0  # renewed by one lease from now, no more
+    assert not interrupted_before and not interrupted_after
+    assert seen["first"]["c2"] == (None, False) and seen["renewed"]["c2"] == (None, False)
