@@ -63,7 +63,6 @@ SAFETY: dict[str, list[str] | None] = {
         "contains_secret",
         "masked_request",
         "_masked_request_headers",
-        "_connection_error",
         "_mask*",
     ],
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from playground import InMemoryRunStore, OptionsError, RunState, SqliteRunStore, StorageError
+from playground import ApprovalError, InMemoryRunStore, OptionsError, RunState, SqliteRunStore, StorageError
 from playground.runs import PendingCall
 from tests.safety.helpers import pending_ids, refund_call, support_agent
 
@@ -23,6 +23,8 @@ OPERATIONS: dict[str, Callable[[SqliteRunStore], Any]] = {
     "update the run": lambda s: s.update("run_1", lambda state: None),
     "list runs": lambda s: s.suspended(),
     "count runs": lambda s: len(s),
+    "prune runs": lambda s: s.prune(),
+    "read the schema version": lambda s: s.schema_version(),
 }
 
 
@@ -112,3 +114,58 @@ def test_runs_are_listed_with_each_calls_state(tmp_path: Path) -> None:
     assert infos["run_done"].status == "finished" and infos["run_done"].calls == []
     assert [i.run_id for i in store.list_runs("finished")] == ["run_done"]
     assert listed.created_at <= listed.updated_at
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_every_stored_run_is_listed_newest_first(kind: str, tmp_path: Path) -> None:
+    store = SqliteRunStore(tmp_path / "runs.sqlite3") if kind == "sqlite" else InMemoryRunStore()
+    for i in range(3):
+        store.save(RunState(run_id=f"run_{i}", status="suspended" if i else "finished"))
+        time.sleep(0.01)
+    ids = [s.run_id for s in store.runs()]
+    assert sorted(ids) == ["run_0", "run_1", "run_2"]
+    if kind == "sqlite":
+        assert ids == ["run_2", "run_1", "run_0"]
+
+
+def test_expiring_a_run_closes_it_and_says_why_it_cannot(tmp_path: Path) -> None:
+    store = SqliteRunStore(tmp_path / "runs.sqlite3")
+    now = time.time()
+    store.save(RunState(run_id="run_wait", status="suspended", pending=[PendingCall(tool_call_id="c1", tool_name="t")]))
+    store.save(RunState(run_id="run_busy", status="suspended", pending=[
+        PendingCall(tool_call_id="c1", tool_name="t", decision="approved", claimed_by="p", claimed_until=now + 60),
+        PendingCall(tool_call_id="c2", tool_name="t", decision="approved", claimed_by="p", claimed_until=now + 60),
+    ]))
+    store.save(RunState(run_id="run_dead", status="suspended", pending=[
+        PendingCall(tool_call_id="c1", tool_name="t", decision="approved", claimed_by="p", claimed_until=now - 1),
+    ]))
+    store.save(RunState(run_id="run_left", status="running"))
+    store.save(RunState(run_id="run_done", status="finished"))
+
+    assert store.expire("run_wait").status == "expired"
+    assert store.load("run_wait").status == "expired"  # type: ignore[union-attr]
+    assert store.expire("run_dead").status == "expired"  # its claim ran out: nobody is running it
+    assert store.expire("run_left").status == "expired"
+    with pytest.raises(ApprovalError) as info:
+        store.expire("run_busy")
+    assert str(info.value) == (
+        "run 'run_busy': tool call(s) c1, c2 are running now in another process; expire the run once they are done "
+        "or interrupted"
+    )
+    with pytest.raises(ApprovalError) as info:
+        store.expire("run_done")
+    assert str(info.value) == "run 'run_done' is finished, not waiting for approval: nothing to expire"
+    assert store.load("run_busy").status == "suspended"  # type: ignore[union-attr]
+    assert store.load("run_done").status == "finished"  # type: ignore[union-attr]
+
+
+def test_pruning_deletes_only_old_closed_runs(tmp_path: Path) -> None:
+    store = SqliteRunStore(tmp_path / "runs.sqlite3", retention_days=None)
+    for status in ("finished", "failed", "expired", "suspended", "running"):
+        store.save(RunState(run_id=f"run_{status}", status=status))  # type: ignore[arg-type]
+    assert store.prune() == 0  # no retention: nothing is deleted
+    assert store.prune(older_than_days=1) == 0  # none is a day old
+    time.sleep(0.05)
+    assert store.prune(older_than_days=0) == 3
+    assert sorted(s.run_id for s in store.runs()) == ["run_running", "run_suspended"]
+    assert store.schema_version() >= 2
