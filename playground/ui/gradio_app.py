@@ -519,6 +519,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         def on_config(s: PlaygroundSession, *values: Any) -> list[Any]:
             problems = _configure(s, values)
             s.notice = "; ".join(problems) or None
+            for problem in problems:  # the person is in the settings column: a toast shows in view there too
+                gr.Warning(problem, duration=8)
             return [gr.Dropdown(choices=_tool_choice_choices(s), value=s.tool_choice), _status(s), _notice(s.notice)]
 
         agent.input(on_agent, [session, agent], config_outputs, api_name="select_agent")

@@ -361,6 +361,8 @@ def test_max_steps_dropped_settings_and_reload(page_at: Any) -> None:
     p.choose("Agent", "research")
     p.fill("Max steps", "1.5")
     p.expect_notice("Max steps")
+    toast = p.page.locator(".toast-body").filter(has_text="Max steps").first  # in view, beside the settings
+    expect()(toast).to_be_visible(timeout=WAIT)
     p.fill("Max steps", "3")
     p.page.get_by_text("Model settings", exact=True).click()
     p.fill("Top k", "5")
@@ -372,3 +374,29 @@ def test_max_steps_dropped_settings_and_reload(page_at: Any) -> None:
     p.page.get_by_role("button", name="Send", exact=True).wait_for(timeout=WAIT)
     p.expect_chat("2 + 2 = 4")  # the last session comes back after a reload, and the page says so
     expect()(p.page.locator("#pg-session-note")).to_contain_text("last", timeout=WAIT)
+
+
+def test_the_operator_key_goes_only_to_the_operator_server(page_at: Any, recorder: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: a key the operator set in the environment is sent only to the base URL set beside it."""
+    operator_key = "sk-operator-SECRET-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", operator_key)
+    monkeypatch.setenv("OPENAI_COMPATIBLE_BASE_URL", recorder)
+    p = page_at()
+    p.choose("Agent", "research")
+    p.choose("Provider", "OpenAI-compatible server")
+    expect()(p.page.get_by_label("Base URL", exact=True)).to_have_value(recorder, timeout=WAIT)  # filled in
+    model = p.page.get_by_label("Model", exact=True)
+    model.fill("rec-model")
+    model.press("Enter")
+    p.send("hello")
+    p.expect_chat("recorded answer")
+    assert _Recorder.seen[-1] == ("/v1/chat/completions", f"Bearer {operator_key}")
+    visitor_url = recorder.replace("/v1", "/visitor/v1")  # a base URL the visitor typed (same test server)
+    p.fill("Base URL", visitor_url)
+    p.send("again")
+    p.expect_chat("again")
+    p.page.wait_for_timeout(500)
+    visitor_calls = [auth for path, auth in _Recorder.seen if path.startswith("/visitor/")]
+    assert visitor_calls and all(auth is None for auth in visitor_calls)  # no server key went there
+    assert operator_key not in p.page.content()
