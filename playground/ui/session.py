@@ -962,14 +962,14 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportM
         self._begin_wait()
         it = run.__aiter__()
         deadline: float | None = None
+        stopper = asyncio.ensure_future(stop.wait())  # one waiter for the whole run
+        nxt: asyncio.Future[StreamEvent] | None = None
         try:
             while True:
-                nxt: asyncio.Future[StreamEvent] = asyncio.ensure_future(it.__anext__())
+                nxt = asyncio.ensure_future(it.__anext__())
                 while not nxt.done():
                     if deadline is None:
-                        stopper = asyncio.ensure_future(stop.wait())
                         await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                        stopper.cancel()
                         if stop.is_set():
                             deadline = loop.time() + STOP_GRACE_SECONDS
                     else:
@@ -986,6 +986,9 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportM
                 self._note_progress(ev)
                 yield ev
         finally:
+            stopper.cancel()
+            if nxt is not None and not nxt.done():  # the consumer went away (a closed page): end the request too
+                nxt.cancel()
             self._stop_hook = None
             self._live_attempts = None
             self.wait_started = None
