@@ -337,7 +337,7 @@ def _tool_exchanges(step: Step, part: str) -> dict[str, Any]:
     return {
         f"step {step.index + 1} · MCP {r.exchange.get('server', '')} · {r.tool_name}": r.exchange.get(part)
         for r in step.tool_results
-        if getattr(r, "exchange", None)
+        if r.exchange is not None
     }
 
 
