@@ -500,7 +500,8 @@ async def test_code_export_of_an_agent_made_in_a_notebook_names_its_tools() -> N
 # Issue 20.6: parity with the browser, control by control and panel by panel
 
 
-BROWSER_FILES = ("gradio_app.py", "gradio_memory.py", "gradio_mcp.py", "gradio_evals.py", "traces_tab.py")
+BROWSER_FILES = ("gradio_app.py", "gradio_memory.py", "gradio_mcp.py", "gradio_evals.py", "gradio_prompts.py",
+                 "traces_tab.py")
 
 # every labelled browser control, tab, button and panel -> the notebook widget that does the same ("a.b.0.c" paths)
 NOTEBOOK_TWIN: dict[str, str] = {
@@ -531,6 +532,13 @@ NOTEBOOK_TWIN: dict[str, str] = {
     "Command or URL": "mcp_ui.target_box", "Name (optional)": "mcp_ui.name_box",
     "Tool prefix (optional)": "mcp_ui.prefix_box", "Headers (URL only, one `Name: value` a line)": "mcp_ui.headers_box",
     "Add server": "mcp_ui.add_button", "Server added here": "mcp_ui.remove_menu", "Remove": "mcp_ui.remove_button",
+    # Prompt: variables, actions, versions (widgets_prompts.py)
+    "Prompt": "prompts_ui.page", "Variables (one `name = value` a line)": "prompts_ui.variables",
+    "Find variables": "prompts_ui.find_button", "Use these values": "prompts_ui.apply_button",
+    "Action": "prompts_ui.action_menu", "Render into the message box": "prompts_ui.render_button",
+    "Params (one `name = value` a line)": "prompts_ui.params", "Version": "prompts_ui.version_a",
+    "Compare with": "prompts_ui.version_b", "Diff": "prompts_ui.diff_button", "Restore": "prompts_ui.restore_button",
+    "Versions side by side (up to 4)": "prompts_ui.compare_pick", "Compare versions": "prompts_ui.compare_button",
     # Evaluate (widgets_evals.py)
     "Evaluate": "evals_ui.page", "Dataset (datasets/)": "evals_ui.dataset_menu",
     "or upload CSV / JSONL": "evals_ui.upload",
@@ -547,7 +555,6 @@ NOT_IN_NOTEBOOK_YET: dict[str, str] = {
     "Expected column": "the notebook's Evaluate tab takes the expected answers from the dataset's 'expected' field",
     "Report as": "the notebook's Evaluate tab shows the report in place (no format menu)",
     "Download report": "the notebook's Evaluate tab shows the report in place (no download)",
-    "Prompt": "the browser's Prompt tab (being added by another engineer) has no notebook twin yet",
 }
 
 
@@ -639,14 +646,14 @@ async def test_compare_columns_have_their_own_settings() -> None:
     assert pg.compare_ui.boxes[2].layout.display is None and pg.compare_ui.boxes[3].layout.display == "none"
     cols = pg.compare_ui.fields
     cols[0]["max_output_tokens"].value = "5"
-    cols[1]["model"].value = "demo-2"
+    cols[1]["max_output_tokens"].value = "400"
     cols[2]["temperature"].value = "0.1"
     pg.compare_ui.message.value = "What is retrieval-augmented generation?"
     pg.compare_button.click()
     await pg.wait()
     outs = [o.value for o in pg.compare_ui.outputs]
     assert "Cut short" in outs[0] and "length" in outs[0]  # 5 tokens: cut by max tokens, and says so
-    assert "demo:demo-2" in outs[1] and "Cut short" not in outs[1]
+    assert "finish length" in outs[0] and "finish stop" in outs[1] and "Cut short" not in outs[1]
     assert outs[2] and outs[3] == ""
     requests = [c for c in pg.session.exchanges]  # the conversation is not changed
     assert requests == []
