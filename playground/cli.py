@@ -245,9 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     from . import cli_worker
 
     cli_worker.add_parser(sub)  # worker, jobs (cli_worker.py)
+    from . import cli_record
+
+    cli_record.add_parser(sub)  # record, report (cli_record.py)
     args = parser.parse_args(argv)
     if args.command in cli_worker.COMMANDS:
         return cli_worker.run_command(args)
+    if args.command in cli_record.COMMANDS:
+        return cli_record.run_command(args)
     if args.command == "run":
         return cmd_run(args)
     if args.command in RUN_COMMANDS:

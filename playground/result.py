@@ -343,6 +343,17 @@ class GenerationResult(BaseModel):
 
         return result_html(self)
 
+    def to_html(self, path: str | None = None, *, title: str | None = None) -> str:
+        """This exchange as one self-contained HTML report (report_html.py); also written to `path` when given."""
+        from .report_html import result_to_html
+
+        doc = result_to_html(self, title=title)
+        if path is not None:
+            from pathlib import Path
+
+            Path(path).write_text(doc, encoding="utf-8")
+        return doc
+
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         from .display import pretty, result_text
 
