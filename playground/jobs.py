@@ -359,8 +359,8 @@ class Backend:
             h = SqliteHuey(name=f"playground.{queue}", filename=str(self._queue_file), results=False, utc=True)
         backend = self
 
-        def playground_job(job_id: str) -> None:
-            _execute(backend, queue, job_id)
+        def playground_job(job_id: str) -> bool:
+            return _execute(backend, queue, job_id)
 
         self._tasks[queue] = h.task(name=TASK_NAME)(playground_job)
         return h
@@ -617,8 +617,8 @@ def _error_data(exc: BaseException) -> dict[str, Any]:
 _worker_local = threading.local()
 
 
-def _execute(b: Backend, queue: str, job_id: str) -> None:
-    """Run one job, called by Huey in a worker thread."""
+def _execute(b: Backend, queue: str, job_id: str) -> bool:
+    """Run one job, called by Huey in a worker thread; False when the message was stale (nothing run)."""
     from huey.exceptions import RetryTask
 
     from .errors import ProviderError
@@ -637,7 +637,8 @@ def _execute(b: Backend, queue: str, job_id: str) -> None:
 
     rec = b.records.update(job_id, claim)
     if rec is None:
-        return
+        return False
+    _worker_local.claimed = True
     attempt = rec["attempts"]
     inflight: dict[str, float] | None = getattr(_worker_local, "inflight", None)
     if inflight is not None:
@@ -662,7 +663,7 @@ def _execute(b: Backend, queue: str, job_id: str) -> None:
             return r
 
         b.records.update(job_id, done)
-        return
+        return True
     data = _error_data(error)
     again = isinstance(error, ProviderError) and error.retryable and attempt < rec.get("max_attempts", 1)
     if again:
@@ -684,7 +685,7 @@ def _execute(b: Backend, queue: str, job_id: str) -> None:
             if retries is not None:
                 retries.add(job_id)
             raise RetryTask(delay=delay)
-        return
+        return True
 
     def failed(r: dict[str, Any]) -> dict[str, Any] | None:
         if not mine(r):
@@ -694,6 +695,7 @@ def _execute(b: Backend, queue: str, job_id: str) -> None:
         return r
 
     b.records.update(job_id, failed)
+    return True
 
 
 class Worker:
@@ -780,9 +782,10 @@ class Worker:
                 if got is not None:
                     h, task = got
                     self._retrying.discard(task.args[0] if task.args else "")
+                    _worker_local.claimed = False
                     h.execute(task)
                     self._last_work = time.monotonic()
-                    if task.eta is None or task.eta <= datetime.now(UTC).replace(tzinfo=None):
+                    if _worker_local.claimed:  # a job ran (a stale message, or one whose wait is not over, did not)
                         with self._lock:
                             self.processed += 1
             except Exception:  # a broken queue connection: wait and try again
@@ -811,6 +814,7 @@ class Worker:
                     h.enqueue(task)
 
     def _drained(self, scheduled_too: bool = False) -> bool:
+        self._recover(time.time())  # jobs of dead workers count as queued
         self._release_due()
         with self._lock:
             if self._busy or self._inflight or self._retrying:
@@ -853,6 +857,10 @@ class Worker:
 
     def _recover(self, now: float) -> None:
         """Jobs whose worker stopped renewing (killed, crashed, machine gone): back on their queue, or failed."""
+        with self._release_lock:
+            self._recover_locked(now)
+
+    def _recover_locked(self, now: float) -> None:
         for job_id in self.backend.records.expired_leases(now):
             def back(r: dict[str, Any]) -> dict[str, Any] | None:
                 if r["status"] != "running" or (r.get("lease_until") or 0) >= now:
