@@ -47,6 +47,7 @@ CHROMIUM_ARGS = [
 ]
 NOTEBOOK = "05_playground_widget.ipynb"
 QUICKSTART = "01_quickstart.ipynb"
+STREAMING = "04_streaming_and_usage.ipynb"
 AGENT_KEY = "sk-agent-own-canary-5f3a9c1e7b2d"
 TYPED_KEY = "sk-typed-canary-0a9b8c7d6e5f4321"
 COMMITTED_SCREENSHOT = REPO / "assets" / "notebook-playground.png"
@@ -164,7 +165,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, local_server: str) -> I
     tmp = tmp_path_factory.mktemp("jupyterlab")
     root = tmp / "work"
     (root / "notebooks").mkdir(parents=True)
-    for name in (NOTEBOOK, QUICKSTART):
+    for name in (NOTEBOOK, QUICKSTART, STREAMING):
         shutil.copy(REPO / "notebooks" / name, root / "notebooks" / name)
     _write_test_notebooks(root / "notebooks", local_server)
     shutil.copytree(REPO / "agents", root / "agents", ignore=shutil.ignore_patterns("__pycache__"))
@@ -554,6 +555,16 @@ def test_committed_notebook_reads_correctly_untrusted(jupyterlab: str, chromium:
         number_cell = result.locator("td.pg-num").first
         assert page.evaluate(CELL_STYLE, header_cell.element_handle()) == {"border": "1px solid", "align": "left"}
         assert page.evaluate(CELL_STYLE, number_cell.element_handle())["align"] == "right"
+
+        # a StreamRun shown as a cell's value, and an error's display, in the committed 04 (untrusted too)
+        _open(page, jupyterlab, STREAMING, run=False)
+        error = page.locator(".jp-OutputArea-output", has_text="What went wrong:").first
+        error.scroll_into_view_if_needed()
+        text = error.text_content() or ""  # (a long notebook renders cells lazily: the markup is what is checked)
+        assert "RateLimitError · HTTP 429 · provider demo" in text and "Raw request (key masked)" in text
+        assert "Traceback" not in text
+        streamed = page.locator(".jp-OutputArea-output", has_text="a real model would answer about retrieval").first
+        assert "GenerationResult · stop" in (streamed.text_content() or "")
     except Exception:
         _failure_shot(page, "untrusted")
         raise
