@@ -268,3 +268,39 @@ def test_call_policy_gets_the_tool_name_and_the_context() -> None:
         "stop",
         ["pay 5"],
     )
+
+
+@pytest.mark.parametrize("value", ["no", 0, None, "false", 1.0])
+def test_a_policy_that_is_not_yes_no_or_a_function_is_refused_naming_the_field(value: Any) -> None:
+    from playground import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as info:
+
+        @tool(requires_approval=value)
+        def pay(amount: float) -> str:
+            return "paid"
+
+    assert str(info.value) == (
+        f"tool 'pay': requires_approval: expected True, False or a function of the arguments returning bool, got "
+        f"{type(value).__name__} {value!r:.40}"
+    )
+    assert getattr(info.value, "field", None) == "requires_approval"
+
+    script = Scripted(completion(None, [("c1", "pay", {"amount": 5})]), completion("ok"))
+    ran: list[str] = []
+
+    @tool
+    def pay_later(amount: float) -> str:
+        ran.append("pay")
+        return "paid"
+
+    agent = Agent(model="openai-chat:gpt-test", api_key=KEY, tools=[pay_later], http_client=script.client())
+    for key in ("require_tool_approval", "requireToolApproval"):
+        with pytest.raises(ConfigurationError) as info:
+            agent.generate("pay", **{key: value})
+        assert str(info.value) == (
+            f"{key}: expected True, False or a function of the arguments returning bool, got "
+            f"{type(value).__name__} {value!r:.40}"
+        )
+        assert getattr(info.value, "field", None) == "require_tool_approval"
+    assert ran == [] and script.requests == []  # refused before anything was sent
