@@ -44,6 +44,9 @@ bench: install
 bench-evals: install  ## evaluation throughput: cases/s at concurrency 1/4/16 (demo model, local fake server)
 	$(PY) benchmarks/evals.py
 
+bench-jobs: install  ## job queue: enqueue latency, jobs/s with 1 and 2 workers (SqliteHuey, RedisHuey when reachable)
+	$(PY) benchmarks/jobs.py
+
 cli-demo: install
 	$(PY) -m playground.cli run agents/weather.py "What's the weather in Paris and Rome?"
 
