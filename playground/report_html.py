@@ -187,6 +187,7 @@ def _usage(results: Sequence[GenerationResult]) -> str:
 
 
 def _step(step: Step, prefix: str) -> str:
+    from .attachments import elide_bytes
     from .display import safe_headers, safe_url
 
     out = [f'<div class="step"><h3>{_esc(prefix)}Step {step.index + 1} <span class="badge">{_esc(step.step_type)}'
@@ -202,7 +203,7 @@ def _step(step: Step, prefix: str) -> str:
     req, resp = step.raw_request, step.raw_response
     if req is not None:
         shown = {"method": req.method, "url": safe_url(req.url), "headers": safe_headers(req.headers),
-                 "body": req.body}
+                 "body": elide_bytes(req.body)}
         out.append(f'<details data-panel="raw-request"><summary>Raw request, step {step.index + 1}</summary>'
                    f"<pre>{_json(shown)}</pre></details>")
     if resp is not None:

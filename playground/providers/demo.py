@@ -393,6 +393,15 @@ class DemoBrain:
         if remembered is not None:
             return remembered
 
+        from ..attachments import describe_wire_content  # images and files: say what arrived (name, type, size)
+
+        received = describe_wire_content(last.get("content")) if last.get("role") == "user" else []
+        if received:
+            reply["reasoning"] = f"The message carries {len(received)} attachment(s); I describe what I received."
+            reply["content"] = (f"I received {len(received)} attachment{'s' if len(received) != 1 else ''}: "
+                                + "; ".join(received) + (f". You wrote: \u201c{user.strip()}\u201d." if user.strip()
+                                                         else "."))
+            return reply
         schema = _requested_schema(body, system)
         if last.get("role") == "tool":
             self._answer_from_tools(messages, reply)
@@ -769,7 +778,8 @@ class DemoProvider(OpenAIChatProvider):
     name: ClassVar[str] = "demo"
     default_base_url: ClassVar[str] = DEMO_BASE_URL
     env_key: ClassVar[tuple[str, ...]] = ()
-    capabilities = Capabilities(reasoning=True, structured_output="native", images=True, embeddings=True, sources=True)
+    capabilities = Capabilities(reasoning=True, structured_output="native", images=True, files=True, embeddings=True,
+                                sources=True)
     simulated = True
 
     def __init__(

@@ -503,9 +503,11 @@ def exchange_panels(exchange: ExchangeLike | None, inspect: dict[str, Any] | Non
             {k: a.get(k) for k in ("attempt", "method", "url")} for a in attempts]}
         responses[label] = {"error": failure, "attempts": attempts}
         timeline = failure_html(steps, result, failure, attempts, exchange.status)
+    from ..attachments import elide_bytes  # images and files: their size, not their bytes
+
     return Panels(
-        inspect=pretty_json(preview) if preview else "",
-        raw_request=pretty_json(requests),
+        inspect=pretty_json(elide_bytes(preview)) if preview else "",
+        raw_request=pretty_json(elide_bytes(requests)),
         raw_response=pretty_json(responses),
         reasoning=reasoning_markdown(steps, exchange.view),
         sources=sources_markdown(result, exchange.view),

@@ -72,6 +72,7 @@ from .render import Block, ExchangeView, _jsonable
 from .evals_session import EvalMixin
 from .mcp_tools import MCPMixin
 from .prompts_session import PromptsMixin
+from .attachments_session import AttachmentsMixin
 from .report_session import ReportMixin
 from .threads import ThreadsMixin
 
@@ -225,7 +226,7 @@ class CompareOutcome:
 # The session
 
 
-class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportMixin):
+class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportMixin):
     """All state and actions of one person's playground (see the module docstring for the API).
 
     `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
@@ -278,6 +279,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportM
         self._init_mcp()  # MCP servers added by the person (mcp_tools.py)
         self._init_evals()  # Evaluate: a dataset over configurations, graded (evals_session.py)
         self._init_prompts()  # variables, prompt versions, actions (prompts_session.py)
+        self._init_attachments()  # images and files for the next message (attachments_session.py)
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
         preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
@@ -767,12 +769,14 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportM
         preview = gen.request_preview(stream=True)
         return mask_value(preview, self.secrets)
 
-    async def send(self, text: str) -> AsyncIterator[StreamEvent]:
+    async def send(self, text: str, attachments: Sequence[Any] = ()) -> AsyncIterator[StreamEvent]:
         """Send a message and stream the reply. Events are playground.events types; the live view of the exchange
         (`self.exchanges[-1].view`) is updated before each event is yielded. Failures arrive as ErrorEvent."""
         problem = self._cannot_start()
         if problem is None:
             try:
+                for item in attachments:  # paths, bytes or (name, bytes): queued like attach() (attachments_session.py)
+                    self.attach(item)
                 text = self.render_variables(_message_text(text), "Message")  # {{ variables }} filled in
                 self._options()  # the instructions' variables too: a missing one is said before anything is sent
             except ConfigurationError as exc:
@@ -790,6 +794,7 @@ class PlaygroundSession(ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportM
             gen = agent.prompt(self._turn_messages(text), **self._with_memory(agent, self._options(), text))
             exchange.preview = mask_value(gen.request_preview(stream=True), self.secrets)
             run = gen.stream()
+            self._attachments_sent(exchange.index)
         except (PlaygroundError, ValueError) as exc:
             yield self._fail(exchange, exc)
             return
