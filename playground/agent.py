@@ -167,12 +167,13 @@ class Agent:
 
     @property
     def storage(self) -> RunStore:
-        """Where suspended runs are kept: SQLite in the data directory by default, so approvals survive a restart.
-        The default store is made on first use, so an agent built at import writes where PLAYGROUND_HOME points then."""
+        """Where suspended runs are kept: SQLite in the data directory by default, so approvals survive a restart;
+        PostgreSQL when PLAYGROUND_DATABASE_URL is a postgresql:// URL (servers and workers then share approvals).
+        The default store is made on first use, so an agent built at import writes where the environment points then."""
         if self._storage is None:
-            from .storage import SqliteRunStore
+            from .storage import default_run_store
 
-            self._storage = SqliteRunStore()
+            self._storage = default_run_store()
         return self._storage
 
     @storage.setter

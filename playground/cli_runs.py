@@ -7,24 +7,28 @@
 
 The run is resumed by the agent that suspended it: the file given with `--agent`, else the agent of the same name in
 the `--agents` folder (default `agents/`), so its tools are the ones that run. Runs are read from the SQLite store in
-PLAYGROUND_HOME (or `--store PATH`), the same one `playground run` and the playgrounds write.
+PLAYGROUND_HOME (or `--store PATH`), the same one `playground run` and the playgrounds write; with
+PLAYGROUND_DATABASE_URL=postgresql://... (or `--store postgresql://...`) from that PostgreSQL database, which
+several servers share.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import ApprovalError, PlaygroundError, StorageError
-from .storage import RunInfo, SqliteRunStore, playground_home
+from .storage import RunInfo, SqliteRunStore, open_run_store, playground_home
 
 if TYPE_CHECKING:
     from .agent import Agent
     from .result import GenerationResult
+    from .store.runs_postgres import PostgresRunStore
 
 COMMANDS = ("approve", "decline", "runs")
 STATUSES = ("pending", "interrupted", "running", "finished", "failed", "expired", "damaged")
@@ -65,7 +69,11 @@ def add_parsers(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", default=None, help="the run store file (default: $PLAYGROUND_HOME/runs.sqlite3)")
+    p.add_argument(
+        "--store", default=None,
+        help="the run store: a file or a postgresql:// URL (default: $PLAYGROUND_DATABASE_URL, else "
+        "$PLAYGROUND_HOME/runs.sqlite3)",
+    )
 
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -82,10 +90,14 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         return 1
 
 
-def _store(args: argparse.Namespace) -> SqliteRunStore:
-    path = Path(args.store) if args.store else playground_home() / "runs.sqlite3"
+def _store(args: argparse.Namespace) -> SqliteRunStore | PostgresRunStore:
+    url = os.environ.get("PLAYGROUND_DATABASE_URL", "").strip()
+    given = args.store or url or None
+    if given is not None and given.startswith(("postgresql://", "postgres://")):
+        return open_run_store(given)
+    path = Path(given.removeprefix("sqlite:///")) if given else playground_home() / "runs.sqlite3"
     if not path.is_file():
-        where = "--store" if args.store else "PLAYGROUND_HOME"
+        where = "--store" if args.store else "PLAYGROUND_DATABASE_URL" if url else "PLAYGROUND_HOME"
         raise ApprovalError(
             f"no run store at {path} (check {where}); runs are stored there when one waits for approval"
         )
@@ -95,7 +107,7 @@ def _store(args: argparse.Namespace) -> SqliteRunStore:
 # -- approve / decline ------------------------------------------------------------------------------------------------
 
 
-def _decide(args: argparse.Namespace, store: SqliteRunStore, out: TextIO) -> int:
+def _decide(args: argparse.Namespace, store: SqliteRunStore | PostgresRunStore, out: TextIO) -> int:
     edited: dict[str, Any] | None = None
     if args.command == "approve" and args.args is not None:
         try:
@@ -168,7 +180,7 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _runs(args: argparse.Namespace, store: SqliteRunStore, out: TextIO) -> int:
+def _runs(args: argparse.Namespace, store: SqliteRunStore | PostgresRunStore, out: TextIO) -> int:
     action = args.action
     if action in ("expire", "delete") and not args.run_ids:
         raise ApprovalError(f"runs {action}: give the id of at least one run (`playground runs` lists them)")
@@ -229,7 +241,7 @@ def _info_json(info: RunInfo) -> dict[str, Any]:
     }
 
 
-def _print_runs(infos: list[RunInfo], store: SqliteRunStore, out: TextIO) -> None:
+def _print_runs(infos: list[RunInfo], store: SqliteRunStore | PostgresRunStore, out: TextIO) -> None:
     if not infos:
         out.write(f"No stored runs in {store.path}.\n")
         return

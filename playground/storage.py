@@ -22,12 +22,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from .errors import ApprovalError, ConfigurationError, StorageError
 from .runs import DEFAULT_LEASE_SECONDS, RunState, reused_run_id
+
+if TYPE_CHECKING:
+    from .store.runs_postgres import PostgresRunStore
 
 T = TypeVar("T")
 
@@ -403,3 +406,62 @@ class SqliteRunStore:
     def __len__(self) -> int:
         with self._connect("count runs") as conn:
             return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+
+# -- choosing the store: SQLite by default, PostgreSQL by URL ---------------------------------------------------------
+
+
+def open_run_store(where: str | os.PathLike[str] | None = None, **options: Any) -> SqliteRunStore | PostgresRunStore:
+    """The run store `where` names: a `postgresql://` URL gives a PostgresRunStore (psycopg 3, pooled), `sqlite:///PATH`
+    or a plain path a SqliteRunStore. None reads `PLAYGROUND_DATABASE_URL`, else SQLite at
+    `<PLAYGROUND_HOME>/runs.sqlite3`. `options` (retention_days, lease_seconds, timeout) go to the store."""
+    if where is None:
+        where = os.environ.get("PLAYGROUND_DATABASE_URL", "").strip() or None
+    if where is None:
+        return SqliteRunStore(**options)
+    text = os.fspath(where)
+    if text.startswith(("postgresql://", "postgres://")):
+        from .store.runs_postgres import PostgresRunStore
+
+        return PostgresRunStore(text, **options)
+    if text.startswith("sqlite:///"):
+        text = text.removeprefix("sqlite:///")
+        return SqliteRunStore(text or None, **options)
+    if "://" in text:
+        raise ConfigurationError(
+            f"run store: unsupported URL {text.split('://')[0]}://... (PLAYGROUND_DATABASE_URL or --store); use "
+            "postgresql://user@host:port/database, sqlite:///path or a file path",
+            field="PLAYGROUND_DATABASE_URL",
+        )
+    return SqliteRunStore(text, **options)
+
+
+_shared_stores: dict[str, PostgresRunStore] = {}
+_shared_lock = threading.Lock()
+
+
+def default_run_store() -> SqliteRunStore | PostgresRunStore:
+    """The store an Agent given no `storage=` uses, read from the environment now: PostgreSQL when
+    `PLAYGROUND_DATABASE_URL` is a postgresql:// URL (one pool per URL in a process, shared by its agents), else SQLite
+    under PLAYGROUND_HOME."""
+    url = os.environ.get("PLAYGROUND_DATABASE_URL", "").strip()
+    if not url.startswith(("postgresql://", "postgres://")):
+        return open_run_store(url or None)
+    with _shared_lock:
+        store = _shared_stores.get(url)
+        if store is None:
+            from .store.runs_postgres import PostgresRunStore
+
+            store = _shared_stores[url] = PostgresRunStore(url)
+            if len(_shared_stores) == 1:
+                import atexit
+
+                atexit.register(_close_shared_stores)
+        return store
+
+
+def _close_shared_stores() -> None:
+    with _shared_lock:
+        stores = list(_shared_stores.values())
+    for store in stores:
+        store.close()
