@@ -76,6 +76,28 @@ ACTIONS: dict[str, str] = {
 
 PANELS: tuple[str, ...] = ("Inspect", "Raw request", "Raw response", "Reasoning", "Sources", "Usage", "Steps", "Code")
 
+WAIT_REPAINT_SECONDS = 0.5  # how often the chat repaints while a request waits for its first byte
+
+
+async def _with_ticks(events: AsyncIterator[StreamEvent], every: float) -> AsyncIterator[StreamEvent | None]:
+    """The events, with None each `every` seconds that none arrives (for a repaint while a request waits)."""
+    it = events.__aiter__()
+    while True:
+        nxt = asyncio.ensure_future(it.__anext__())
+        try:
+            while not nxt.done():
+                await asyncio.wait({nxt}, timeout=every)
+                if not nxt.done():
+                    yield None
+        finally:
+            if not nxt.done():
+                nxt.cancel()
+        try:
+            yield nxt.result()
+        except StopAsyncIteration:
+            return
+
+
 _EXAMPLE = re.compile(r'Try:\s*"([^"]+)"')  # an example message in an agent file's docstring
 _INT_SETTINGS = frozenset({"max_output_tokens", "top_k", "seed", "max_retries"})
 
@@ -700,7 +722,7 @@ class PlaygroundWidget:
         self.approval_area.layout.display = None
 
     def _render_chat(self) -> None:
-        self.chat.render(self.session.exchanges)
+        self.chat.render(self.session.exchanges, self.session.waiting_text())
 
     def _render_panels(self) -> None:
         try:
@@ -850,7 +872,10 @@ class PlaygroundWidget:
         self.session.notice = None
         self.refresh()
         try:
-            async for ev in events:
+            async for ev in _with_ticks(events, WAIT_REPAINT_SECONDS):
+                if ev is None:  # no event for a while: the request waits; show for how long, the attempt, the timeout
+                    self._render_chat()
+                    continue
                 now = time.monotonic()
                 if isinstance(ev, FinishEvent | ErrorEvent | ToolApprovalEvent) or now - self._last_render > 0.05:
                     self._last_render = now

@@ -54,14 +54,17 @@ def _block_item(key: tuple[Any, ...], b: Block) -> ChatItem | None:
         state = TOOL_STATUS_LABELS.get(b.status, b.status)
         return ChatItem(key, _tool_body(b), title=f"Tool call: {b.tool_name} · {state}",
                         opened=b.status == "approval", css="pgw-tool")
+    if b.kind == "notice":
+        return ChatItem(key, f'<div class="pgw-muted">{esc(b.text)}</div>')
     if b.kind == "error":
         return ChatItem(key, f'<div class="pgw-error"><b>Error.</b> {esc(b.text)}<br><i>The conversation is kept; '
                              "fix the problem and send again.</i></div>")
     return ChatItem(key, f'<div class="pgw-msg pgw-assistant">{esc(b.text)}</div>')
 
 
-def chat_items(exchanges: list[Exchange]) -> list[ChatItem]:
-    """The conversation as items: user messages, answers, reasoning and tool blocks, notes."""
+def chat_items(exchanges: list[Exchange], waiting: str | None = None) -> list[ChatItem]:
+    """The conversation as items: user messages, answers, reasoning and tool blocks, notes. `waiting`: what a
+    request that has not answered yet shows (the session's waiting_text: time waited, attempt, timeout)."""
     if not exchanges:
         return [ChatItem(("empty",), f'<div class="pgw-muted">{esc(EMPTY_HINT)}</div>')]
     items: list[ChatItem] = []
@@ -77,15 +80,15 @@ def chat_items(exchanges: list[Exchange]) -> list[ChatItem]:
             items.append(ChatItem((*k, "note"), f'<div class="pgw-note">{esc(note)}</div>'))
         if ex.status == "stopped":
             items.append(ChatItem((*k, "stopped"), '<div class="pgw-muted">Stopped.</div>'))
-        if ex.status == "running" and not ex.view.blocks:
-            items.append(ChatItem((*k, "waiting"), '<div class="pgw-msg pgw-assistant pgw-muted">…</div>'))
+        if ex.status == "running" and (waiting or not ex.view.blocks) and ex is exchanges[-1]:
+            items.append(ChatItem((*k, "waiting"), f'<div class="pgw-msg pgw-muted">{esc(waiting or "…")}</div>'))
     return items
 
 
-def chat_html(exchanges: list[Exchange]) -> str:
+def chat_html(exchanges: list[Exchange], waiting: str | None = None) -> str:
     """The conversation as one HTML string (for code and tests; the widget shows the same items as widgets)."""
     parts = []
-    for item in chat_items(exchanges):
+    for item in chat_items(exchanges, waiting):
         if item.title is None:
             parts.append(item.html)
         else:
@@ -110,8 +113,8 @@ class ChatView(traitlets.HasTraits):
                                                        border="1px solid #d0d7de", padding="4px"))
         self.box.add_class("pgw-chat-box")
 
-    def render(self, exchanges: list[Exchange]) -> None:
-        items = chat_items(exchanges)
+    def render(self, exchanges: list[Exchange], waiting: str | None = None) -> None:
+        items = chat_items(exchanges, waiting)
         children: list[w.Widget] = []
         keep: dict[tuple[Any, ...], w.Widget] = {}
         for item in items:
@@ -143,4 +146,4 @@ class ChatView(traitlets.HasTraits):
         self._widgets = keep
         if tuple(children) != tuple(self.items.children):
             self.items.children = children
-        self.value = chat_html(exchanges)
+        self.value = chat_html(exchanges, waiting)

@@ -501,7 +501,7 @@ async def test_code_export_of_an_agent_made_in_a_notebook_names_its_tools() -> N
 
 
 BROWSER_FILES = ("gradio_app.py", "gradio_memory.py", "gradio_mcp.py", "gradio_evals.py", "gradio_prompts.py",
-                 "traces_tab.py")
+                 "gradio_jobs.py", "traces_tab.py")
 
 # every labelled browser control, tab, button and panel -> the notebook widget that does the same ("a.b.0.c" paths)
 NOTEBOOK_TWIN: dict[str, str] = {
@@ -539,6 +539,12 @@ NOTEBOOK_TWIN: dict[str, str] = {
     "Params (one `name = value` a line)": "prompts_ui.params", "Version": "prompts_ui.version_a",
     "Compare with": "prompts_ui.version_b", "Diff": "prompts_ui.diff_button", "Restore": "prompts_ui.restore_button",
     "Versions side by side (up to 4)": "prompts_ui.compare_pick", "Compare versions": "prompts_ui.compare_button",
+    # Jobs (widgets_jobs.py); "Refresh" is the Jobs tab's (the notebook's Traces re-render with every exchange)
+    "Jobs": "jobs_ui.page", "Queue": "jobs_ui.queue", "Delay (s)": "jobs_ui.delay",
+    "Priority (higher first)": "jobs_ui.priority", "Send later": "jobs_ui.send_button",
+    "Refresh": "jobs_ui.refresh_button",
+    "Jobs (newest first; click a finished one to open its exchange)": "jobs_ui.table",
+    "Job": "jobs_ui.job_view",
     # Evaluate (widgets_evals.py)
     "Evaluate": "evals_ui.page", "Dataset (datasets/)": "evals_ui.dataset_menu",
     "or upload CSV / JSONL": "evals_ui.upload",
@@ -551,7 +557,6 @@ NOTEBOOK_TWIN: dict[str, str] = {
 # browser parts the notebook does not have yet, each with why: the parity test names them, and fails as soon as one
 # is built in the notebook without being moved to NOTEBOOK_TWIN (or the browser drops it)
 NOT_IN_NOTEBOOK_YET: dict[str, str] = {
-    "Refresh": "the Traces tab's refresh button: the notebook re-renders traces with every exchange",
     "Expected column": "the notebook's Evaluate tab takes the expected answers from the dataset's 'expected' field",
     "Report as": "the notebook's Evaluate tab shows the report in place (no format menu)",
     "Download report": "the notebook's Evaluate tab shows the report in place (no download)",
@@ -749,3 +754,28 @@ def test_load_session_button_has_no_count_and_tab_titles_are_not_cut() -> None:
     assert pg.load_upload.description == "" and "pgw-load" in pg.load_upload._dom_classes
     assert '.pgw .pgw-load::after{content:"Load session"' in css
     assert ".pgw .lm-TabBar-tab{flex:0 0 auto !important" in css
+
+
+async def test_a_slow_server_shows_how_long_the_request_waits() -> None:
+    """Parity with the browser: while a request waits for its first byte, the chat says for how long, the attempt
+    and the timeout (PlaygroundSession.waiting_text), repainted while nothing arrives."""
+    import httpx2
+
+    from playground import Agent
+    from tests.scripted import completion, stream_of
+
+    async def slow(request: httpx2.Request) -> httpx2.Response:
+        await asyncio.sleep(1.6)
+        return httpx2.Response(200, content=stream_of(completion("Finally.")),
+                               headers={"content-type": "text/event-stream"})
+
+    agent = Agent(name="slow", model="openai-compatible:m", base_url="http://127.0.0.1:9/v1",
+                  async_http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(slow)))
+    pg = Playground(agent)
+    seen: list[str] = []
+    pg.chat.observe(lambda change: seen.append(change["new"]), names="value")
+    await pg.send("hello")
+    assert "Finally." in pg.chat.value
+    waiting = [v for v in seen if "Waiting for the server" in v]
+    assert waiting and "timeout 60 s" in waiting[-1], seen[-3:]
+    assert "Waiting for the server" not in pg.chat.value  # gone once the answer came
