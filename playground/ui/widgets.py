@@ -478,7 +478,7 @@ class PlaygroundWidget:
         self.agent_menu.observe(self._setter(self._on_agent), names="value")
         self.provider_menu.observe(self._setter(self._on_provider), names="value")
         self.model_box.observe(self._setter(lambda v: self.session.set_model(v)), names="value")
-        self.base_url_box.observe(self._setter(lambda v: self.session.set_base_url(v)), names="value")
+        self.base_url_box.observe(self._setter(self._on_base_url), names="value")
         self.api_key_box.observe(self._setter(self._on_key), names="value")
         self.forget_key_button.on_click(lambda _b: self.forget_key())
         self.instructions_box.observe(self._setter(lambda v: self.session.set_instructions(v)), names="value")
@@ -524,6 +524,12 @@ class PlaygroundWidget:
         self._inspect_preview = None
         self.mcp_ui.refresh()  # the new agent's own MCP servers
         self.prompts_ui.refresh()  # its actions and prompt versions
+
+    def _on_base_url(self, url: str) -> None:
+        s = self.session
+        if s.base_url and url.strip() == s.mask(s.base_url):
+            return  # the box shows the masked form of the URL already set: nothing changed
+        s.set_base_url(url)
 
     def _on_key(self, key: str) -> None:
         if not key:
@@ -606,7 +612,8 @@ class PlaygroundWidget:
             needs_url = s.provider in PROVIDERS and (PROVIDERS[s.provider].needs_base_url or s.provider == "ollama"
                                                      or bool(s.base_url))
             self.base_url_box.layout.display = None if needs_url else "none"
-            self.base_url_box.value = s.base_url or ""
+            # masked: a password in the URL (user:pass@host) or a key in its query is not kept in widget state
+            self.base_url_box.value = s.mask(s.base_url) if s.base_url else ""
             entry = PROVIDERS.get(s.provider)
             needs_key = entry is not None and bool(entry.env_keys) and s.provider != "demo"
             self.api_key_box.layout.display = None if needs_key else "none"

@@ -779,3 +779,14 @@ async def test_a_slow_server_shows_how_long_the_request_waits() -> None:
     waiting = [v for v in seen if "Waiting for the server" in v]
     assert waiting and "timeout 60 s" in waiting[-1], seen[-3:]
     assert "Waiting for the server" not in pg.chat.value  # gone once the answer came
+
+
+def test_a_password_in_the_base_url_is_not_kept_in_widget_state() -> None:
+    pg, _ = _widget()
+    pg.provider_menu.value = "openai-compatible"
+    pg.base_url_box.value = "http://bob:s3cret-pass-123@127.0.0.1:9/v1"
+    assert pg.session.base_url == "http://bob:s3cret-pass-123@127.0.0.1:9/v1"  # the session keeps it to connect
+    assert pg.base_url_box.value == "http://bob:****@127.0.0.1:9/v1"
+    assert "s3cret-pass-123" not in json.dumps(pg.root.get_manager_state(), default=str)
+    pg.instructions_box.value = "Be brief."  # another change re-syncs the controls: the URL stays as it was
+    assert pg.session.base_url == "http://bob:s3cret-pass-123@127.0.0.1:9/v1"
