@@ -209,13 +209,18 @@ def describe_wire_content(content: Any) -> list[str]:
     return out
 
 
+def _b64_size(text: str) -> int:
+    text = text.strip()
+    return len(text) * 3 // 4 - (len(text) - len(text.rstrip("=")))
+
+
 def elide_bytes(value: Any) -> Any:
     """A JSON-like value with long base64 payloads (data URLs, `data`/`file_data` fields) replaced by a size note."""
     if isinstance(value, str):
         if len(value) > ELIDE_OVER:
             m = _DATA_URL.match(value)
             if m:
-                size = len(m.group("data")) * 3 // 4
+                size = _b64_size(m.group("data"))
                 return f"data:{m.group('mt') or ''};base64,<{size:,} bytes elided>"
         return value
     if isinstance(value, dict):
@@ -223,7 +228,7 @@ def elide_bytes(value: Any) -> Any:
         for k, v in value.items():
             if (k in ("data", "file_data", "bytes") and isinstance(v, str) and len(v) > ELIDE_OVER
                     and not v.startswith("data:")):
-                out[k] = f"<{len(v) * 3 // 4:,} bytes elided>"
+                out[k] = f"<{_b64_size(v):,} bytes elided>"
             else:
                 out[k] = elide_bytes(v)
         return out

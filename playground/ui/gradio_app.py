@@ -37,6 +37,7 @@ from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
 from ..pricing import format_cost
 from ..providers.registry import PROVIDERS
 from ..serving import auth_from_env, exposure_warning, safe_launch_options, warn_if_exposed
+from .gradio_composer import ComposerExtras
 from .gradio_evals import build_evaluate_tab
 from .gradio_mcp import build_mcp_tab
 from .gradio_memory import ThreadsUI
@@ -378,6 +379,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             with gr.Column(scale=3, elem_id="pg-main"), gr.Tabs(elem_id="pg-main-tabs"):
                 with gr.Tab("Chat", id="chat"):
                     threads_ui = ThreadsUI(proto)  # threads and memory (gradio_memory.py)
+                    composer = ComposerExtras()  # Attach and Export report (gradio_composer.py)
                     session_note = gr.Markdown("", visible=False, elem_id="pg-session-note")  # after a reload
                     chatbot = gr.Chatbot([], label="Chat", height=460, elem_id="pg-chat", buttons=["copy", "copy_all"],
                                          sanitize_html=True, allow_tags=False,
@@ -396,6 +398,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                     # lines=1 (growing to 8): Enter sends, Shift+Enter adds a line, as the hint says
                     message = gr.Textbox("", label="Message", lines=1, max_lines=8, elem_id="pg-message",
                                          placeholder="Type a message; Enter sends, Shift+Enter for a new line")
+                    composer.list()
                     with gr.Row():
                         send_btn = gr.Button("Send", variant="primary")
                         inspect_btn = gr.Button("Inspect")
@@ -404,6 +407,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                         save_btn = gr.DownloadButton("Save session", size="sm", elem_id="pg-save")
                         load_btn = gr.UploadButton("Load session", file_types=[".json"], size="sm",
                                                    elem_id="pg-load")
+                        composer.buttons()
                     with gr.Tabs(elem_id="pg-panels") as panel_tabs:
                         with gr.Tab("Inspect", id="inspect"):
                             gr.Markdown("The exact request **before** it is sent (key masked).")
@@ -458,8 +462,10 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                     compare_btn = gr.Button("Compare", variant="primary")
                 ui = Ui(session, {"chatbot": chatbot, "notice": notice, "status": status, "message": message,
                                   "tools": tools, "tool_schemas": tool_schemas, "tool_choice": tool_choice})
+                from .gradio_jobs import build_jobs_tab
+
                 builtin_tabs = [("Traces", build_traces_tab), ("MCP", build_mcp_tab), ("Evaluate", build_evaluate_tab),
-                                ("Prompt", build_prompt_tab)]
+                                ("Prompt", build_prompt_tab), ("Jobs", build_jobs_tab)]
                 for title, build in [*builtin_tabs, *EXTRA_TABS, *tabs]:
                     with gr.Tab(title) as tab:
                         ui.components["tab"] = tab
@@ -638,8 +644,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         send_event = dict(fn=on_send, inputs=[session, message, *config_inputs], outputs=[*turn_outputs, message],
                           concurrency_limit=None, show_progress="hidden", trigger_mode="multiple")
         for trigger in (send_btn.click, message.submit):
-            threads_ui.after(trigger(**send_event, api_visibility="private").then(  # type: ignore[arg-type]
-                None, js=SCROLL_TO_ATTENTION_JS), session)
+            threads_ui.after(composer.after(trigger(**send_event, api_visibility="private").then(  # type: ignore[arg-type]
+                None, js=SCROLL_TO_ATTENTION_JS), session), session)
 
         async def on_send_text(s: PlaygroundSession, text: str) -> AsyncIterator[list[Any]]:
             """API: send with the session's current choices (set them with /configure)."""
@@ -658,9 +664,10 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         gr.Button(visible=False).click(on_send_text, [session, api_text], turn_outputs, api_name="send",
                                        concurrency_limit=None)
         gr.Button(visible=False).click(on_inspect_text, [session, api_text], [api_out], api_name="inspect")
-        threads_ui.after(approve_btn.click(on_approve, [session, approval_args], turn_outputs, api_name="approve",
-                                           concurrency_limit=None, show_progress="hidden").then(
-            None, js=SCROLL_TO_ATTENTION_JS), session)
+        composer.after(threads_ui.after(approve_btn.click(on_approve, [session, approval_args], turn_outputs,
+                                                          api_name="approve", concurrency_limit=None,
+                                                          show_progress="hidden").then(
+            None, js=SCROLL_TO_ATTENTION_JS), session), session)
         threads_ui.after(decline_btn.click(on_decline, [session, reason], turn_outputs, api_name="decline",
                                            concurrency_limit=None, show_progress="hidden").then(
             None, js=SCROLL_TO_ATTENTION_JS), session)
@@ -709,6 +716,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                     if s.exchanges else "")
             return [*updates[:-1], *_all_updates(s), gr.Markdown(note, visible=bool(note))]
 
+        composer.wire(session, notice)  # Attach, Export report (gradio_composer.py)
         save_btn.click(lambda s: gr.DownloadButton(value=_session_file(s)), [session], [save_btn],
                        api_visibility="private")
         gr.Button(visible=False).click(on_save, [session], [session_file], api_name="save")

@@ -61,3 +61,54 @@ def test_report_opens_offline_with_every_panel_and_no_key(browser: Any, tmp_path
         assert KEY not in page.content()
     finally:
         context.close()
+
+
+def _png(width: int, height: int) -> bytes:
+    import struct
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + b"\0" * 404
+
+
+def test_browser_attach_an_image_to_the_wire_and_export_the_report(browser: Any, app_url: str,
+                                                                    tmp_path: Path) -> None:
+    import base64
+    import json
+    from urllib.parse import urlparse
+
+    from playwright.sync_api import expect
+
+    from tests.ui.test_browser import WAIT, Page
+
+    image = tmp_path / "cat.png"
+    image.write_bytes(_png(64, 32))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    try:
+        p = Page(context, app_url)
+        with p.page.expect_file_chooser(timeout=WAIT) as chooser:
+            p.click("Attach")
+        chooser.value.set_files(str(image))
+        expect(p.page.locator("#pg-attachments")).to_contain_text("cat.png (image/png, 433 bytes, 64x32 px)",
+                                                                  timeout=WAIT)
+        p.send("What is in this picture?")
+        p.expect_chat("64x32 px")
+        expect(p.page.locator("#pg-attachments")).to_be_hidden(timeout=WAIT)  # sent: no longer queued
+        p.tab("Raw request")
+        raw = p.code_text("Raw request")
+        assert "data:image/png;base64,<433 bytes elided>" in raw  # the raw view: the part, bytes elided
+        # the wire body itself (kept whole in the saved session): the image's exact bytes as an image part
+        p.idle()
+        with p.page.expect_download(timeout=WAIT) as saved:
+            p.click("Save session")
+        data = json.loads(Path(saved.value.path()).read_text())
+        body = data["exchanges"][-1]["result"]["steps"][0]["raw_request"]["body"]
+        part = body["messages"][-1]["content"][1]
+        assert part == {"type": "image_url",
+                        "image_url": {"url": "data:image/png;base64," + base64.b64encode(_png(64, 32)).decode()}}
+        with p.page.expect_download(timeout=WAIT) as report:
+            p.click("Export report")
+        doc = Path(report.value.path()).read_text()
+        assert 'data-panel="raw-request"' in doc and "What is in this picture?" in doc and "64x32 px" in doc
+        assert all(urlparse(u).hostname in ("127.0.0.1", None) for u in p.requests)
+    finally:
+        context.close()
