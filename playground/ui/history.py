@@ -5,8 +5,10 @@ Gemini answer 400 otherwise), so a call that was stopped before its result gets 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from ..messages import Message, ToolResultPart
+from ..messages import Message, TextPart, ToolCallPart, ToolResultPart
+from ..result import Step
 
 STOPPED_RESULT = "Not run: the person stopped the reply before this tool call finished."
 
@@ -43,3 +45,20 @@ def complete_tool_results(messages: Sequence[Message], note: str = STOPPED_RESUL
 def is_valid_conversation(messages: Sequence[Message]) -> bool:
     """Every assistant tool call is answered by a tool result before the next non-tool message."""
     return complete_tool_results(messages) == list(messages)
+
+
+def step_messages(steps: Sequence[Step]) -> list[Message]:
+    """The conversation finished steps make: each step's answer (text and tool calls), then its tool results.
+    Used when a run is cancelled mid-way, so the tools that did run stay in what the model sees next."""
+    out: list[Message] = []
+    for step in steps:
+        parts: list[Any] = [TextPart(text=step.text)] if step.text else []
+        parts += [ToolCallPart(tool_call_id=c.tool_call_id, tool_name=c.tool_name, args=dict(c.args))
+                  for c in step.tool_calls]
+        if parts:
+            out.append(Message(role="assistant", content=parts))
+        results = [ToolResultPart(tool_call_id=r.tool_call_id, tool_name=r.tool_name, result=r.result,
+                                  is_error=r.is_error) for r in step.tool_results]
+        if results:
+            out.append(Message(role="tool", content=list(results)))
+    return out

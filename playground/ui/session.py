@@ -56,7 +56,7 @@ from pydantic import ValidationError
 
 from ..agent import Agent
 from ..errors import ConfigurationError, ConnectionFailedError, PlaygroundError
-from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
+from ..events import ErrorEvent, FinishEvent, StepFinishEvent, StepStartEvent, StreamEvent
 from ..generation import StreamRun
 from ..messages import Message
 from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
@@ -66,10 +66,11 @@ from ..runs import InMemoryRunStore, RunState
 from ..pricing import Cost, total_cost
 from ..settings import ModelSettings
 from ..tracing import dynamic_instructions, local_spans, playground_tracer_provider
-from .history import complete_tool_results
+from .history import complete_tool_results, step_messages
 from ..memory import Memory
 from .render import Block, ExchangeView, _jsonable
 from .evals_session import EvalMixin
+from .jobs_session import JobsMixin
 from .mcp_tools import MCPMixin
 from .prompts_session import PromptsMixin
 from .attachments_session import AttachmentsMixin
@@ -226,7 +227,7 @@ class CompareOutcome:
 # The session
 
 
-class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportMixin):
+class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportMixin, JobsMixin):
     """All state and actions of one person's playground (see the module docstring for the API).
 
     `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
@@ -280,6 +281,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         self._init_evals()  # Evaluate: a dataset over configurations, graded (evals_session.py)
         self._init_prompts()  # variables, prompt versions, actions (prompts_session.py)
         self._init_attachments()  # images and files for the next message (attachments_session.py)
+        self._init_jobs()  # Send later and the Jobs panel (jobs_session.py)
         named = [n for n in self.agents if n != BLANK_AGENT]
         # open on the agent that shows the most (tools and an approval), else the first one found
         preferred = next((n for n in PREFERRED_AGENTS if n in named), named[0] if named else BLANK_AGENT)
@@ -969,6 +971,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         deadline: float | None = None
         stopper = asyncio.ensure_future(stop.wait())  # one waiter for the whole run
         nxt: asyncio.Future[StreamEvent] | None = None
+        done_steps: list[Any] = []  # steps finished in this run (their tools ran): kept if the run is cancelled
         try:
             while True:
                 nxt = asyncio.ensure_future(it.__anext__())
@@ -982,13 +985,15 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
                         if not nxt.done():
                             nxt.cancel()
                             await asyncio.gather(nxt, return_exceptions=True)
-                            self._hard_stopped(exchange)
+                            self._hard_stopped(exchange, done_steps)
                             return
                 try:
                     ev = nxt.result()
                 except StopAsyncIteration:
                     return
                 self._note_progress(ev)
+                if isinstance(ev, StepFinishEvent):
+                    done_steps.append(ev.step)
                 yield ev
         finally:
             stopper.cancel()
@@ -998,11 +1003,19 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             self._live_attempts = None
             self.wait_started = None
 
-    def _hard_stopped(self, exchange: Exchange) -> None:
+    def _hard_stopped(self, exchange: Exchange, done_steps: Sequence[Any] = ()) -> None:
+        """A run cancelled while it waited for the server. Steps it finished (tools that ran) stay in the
+        conversation with the message that started them; with none, the conversation is as it was."""
         exchange.status = "stopped"
         exchange.view.finish()
-        exchange.view.blocks.append(Block("notice", text="Stopped before the server answered; the conversation is as "
-                                          "it was before this message.", done=True))
+        if done_steps and not exchange.decisions:  # a send; a resumed run's history lives in its stored state
+            self.messages = complete_tool_results(
+                [*self.messages, Message.user(exchange.user_text), *step_messages(done_steps)])
+            note = (f"Stopped while waiting for the server; the {len(done_steps)} finished step(s) before it, and "
+                    "the tool results they produced, stay in the conversation.")
+        else:
+            note = "Stopped before the server answered; the conversation is as it was before this message."
+        exchange.view.blocks.append(Block("notice", text=note, done=True))
         self.notice = None
 
     # -- waiting: what a slow call shows (issue 17 item 3) ------------------------------------------------------------

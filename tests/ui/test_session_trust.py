@@ -318,3 +318,50 @@ async def test_a_damaged_file_changes_nothing_and_names_the_part(session: Playgr
     with pytest.raises(ValueError, match=r"messages\[0\]"):
         other.load(json.dumps(damaged))
     assert other.exchanges[0].user_text == "2+2"
+
+
+class _ToolThenSilent(BaseHTTPRequestHandler):
+    """Step 1: a streamed tool call (lookup_order for order 42). Step 2: never answers."""
+
+    calls: ClassVar[int] = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        type(self).calls += 1
+        if type(self).calls > 1:
+            time.sleep(20)
+            return
+        call = {"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": "lookup_order", "arguments": json.dumps({"order_id": "42"})}}
+        chunks = [{"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]},
+                  {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}]
+        body = ("".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n").encode()
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+async def test_stop_after_a_tool_ran_keeps_its_result_in_the_conversation(session: PlaygroundSession) -> None:
+    _ToolThenSilent.calls = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ToolThenSilent)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        session.configure(provider="openai-compatible", base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
+                          model="m1", settings={"max_retries": 0})
+        task = asyncio.ensure_future(collect(session.send("look up order 42")))
+        await wait_for(lambda: _ToolThenSilent.calls == 2 and session.waiting_text() is not None)
+        session.stop()
+        await asyncio.wait_for(task, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert session.exchanges[-1].status == "stopped"
+    roles = [m.role for m in session.messages]
+    assert roles == ["user", "assistant", "tool"] and is_valid_conversation(session.messages)
+    assert "Mechanical keyboard" in json.dumps(session.messages[-1].tool_results[0].result)  # the tool ran: kept
