@@ -502,3 +502,13 @@ def test_threads_cannot_change_under_a_streaming_reply() -> None:
         s.switch_thread(s.thread_id)  # type: ignore[arg-type]
     s.busy = False
     assert s.new_thread()
+
+
+def test_structured_output_is_not_answered_in_prose_by_the_memory_demo() -> None:
+    class Answer(BaseModel):
+        name: str
+
+    agent = Agent(name="a", model="demo", memory=Memory())
+    agent.generate("My name is Ada", memory={"thread": "so"})
+    r = agent.generate("What is my name?", memory={"thread": "so"}, structured_output=Answer)
+    assert isinstance(r.object, Answer)

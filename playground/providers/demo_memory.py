@@ -172,6 +172,10 @@ def memory_reply(body: Mapping[str, Any]) -> dict[str, Any] | None:
         reply["tool_calls"].append({"id": f"call_{digest[:24]}", "type": "function",
                                     "function": {"name": WORKING_MEMORY_TOOL, "arguments": json.dumps(args)}})
         return reply
+    from .demo import _requested_schema
+
+    if body.get("response_format") or _requested_schema(body, system) is not None:
+        return None  # structured output asked: the ordinary demo fills the schema
     for key, pattern in _QUESTIONS:
         if pattern.search(user):
             return _answer(key, messages[:-1], blocks, reply)
