@@ -1,0 +1,111 @@
+"""Shared state on PostgreSQL, end to end: with PLAYGROUND_DATABASE_URL set, a run that one playground process
+(server A) suspends is approved by another process (server B, `playground approve`) with its own PLAYGROUND_HOME, so
+nothing is shared through a local file; the tool runs once and every process sees the outcome.
+
+Real processes on the demo model and a real PostgreSQL (a fresh `pg_test_<random>` database, dropped afterwards);
+skipped with the reason when PostgreSQL is unreachable, failed instead under CI=true.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playground.cli import load_agent
+from playground.store.runs_postgres import PostgresRunStore
+from tests.store.test_run_store_backends import fresh_database
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
+
+
+def server(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`playground ARGS` as its own process: its own PLAYGROUND_HOME, the shared PLAYGROUND_DATABASE_URL."""
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "PLAYGROUND_DEMO_DELAY": "0", "PLAYGROUND_HOME": str(home), "PLAYGROUND_DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "playground.cli", *args], capture_output=True, text=True, cwd=REPO, env=env,
+        timeout=120,
+    )
+
+
+def listed(home: Path, url: str) -> dict[str, dict[str, Any]]:
+    out = server(home, url, "runs", "--json")
+    assert out.returncode == 0, out.stderr
+    return {r["run_id"]: r for r in json.loads(out.stdout)}
+
+
+def test_a_run_suspended_on_server_a_is_approved_from_server_b(database_url: str, tmp_path: Path) -> None:
+    home_a, home_b, home_c = tmp_path / "server_a", tmp_path / "server_b", tmp_path / "laptop"
+    suspended = server(home_a, database_url, "run", "agents/support.py", "refund order 42")
+    assert suspended.returncode == 0, suspended.stderr
+    found = re.search(r"run_id=(\S+) tool_call_id=(\S+)", suspended.stdout)
+    assert found, suspended.stdout
+    run_id, call_id = found.groups()
+    assert listed(home_b, database_url)[run_id]["status"] == "pending"  # B sees A's run before anyone approves
+
+    approved = server(home_b, database_url, "approve", run_id, call_id, "--agent", "agents/support.py")
+    assert approved.returncode == 0, approved.stderr
+    assert '"refunded": 89.0' in approved.stdout and "[stop]" in approved.stdout
+
+    everywhere = [listed(home, database_url) for home in (home_a, home_b, home_c)]
+    assert all(runs[run_id]["status"] == "finished" for runs in everywhere)
+    assert all(len(runs) == 1 for runs in everywhere)  # resumed, not a new run
+    store = PostgresRunStore(database_url)
+    try:
+        state = store.load(run_id)
+    finally:
+        store.close()
+    assert state is not None and [(c.tool_call_id, c.done, c.attempts) for c in state.resolved] == [(call_id, True, 1)]
+
+    again = server(home_a, database_url, "approve", run_id, call_id, "--agent", "agents/support.py")
+    assert again.returncode == 1 and "already approved, it ran once" in again.stderr
+    assert [p for home in (home_a, home_b, home_c) for p in home.glob("runs.sqlite3")] == []  # none in SQLite
+
+
+def test_a_long_lived_server_sees_what_another_process_decided(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYGROUND_DATABASE_URL", database_url)
+    agent = load_agent("agents/support.py")  # server A: this process, the agent's default store
+    store = agent.storage
+    assert isinstance(store, PostgresRunStore)
+    try:
+        first = agent.generate("refund order 42")
+        second = agent.generate("refund order 7")
+        assert first.finish_reason == second.finish_reason == "suspended"
+        assert first.suspend_payload is not None and second.suspend_payload is not None
+        call_7 = second.suspend_payload.pending[0].tool_call_id
+
+        declined = server(
+            tmp_path / "server_b", database_url, "decline", second.run_id, call_7, "--reason", "over the limit",
+            "--agent", "agents/support.py", "--json",
+        )
+        assert declined.returncode == 0, declined.stderr
+        assert json.loads(declined.stdout)["tool_results"][0]["approval"] == "declined"
+
+        seen = store.load(second.run_id)  # server A reads B's decision from the shared database
+        assert seen is not None and seen.status == "finished" and seen.resolved[0].reason == "over the limit"
+        untouched = store.load(first.run_id)
+        assert untouched is not None and untouched.status == "suspended"
+        assert [p.decision for p in untouched.pending] == [None]
+
+        done = agent.approve_tool_call(first.run_id, first.suspend_payload.pending[0].tool_call_id)
+        assert done.finish_reason == "stop" and done.tool_results[0].result["refunded"] == 89.0
+        statuses = {i.run_id: i.status for i in store.list_runs()}
+        assert statuses[first.run_id] == statuses[second.run_id] == "finished"
+    finally:
+        store.close()
