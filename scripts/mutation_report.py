@@ -218,31 +218,33 @@ def mark_equivalents(mutants: Iterable[Mutant], equivalents: list[Equivalent]) -
 
 
 def report(mutants: list[Mutant], equivalents: list[Equivalent], min_score: float, show_diffs: bool) -> int:
+    """Score per module = killed / (mutants - equivalent - not yet checked); survivors listed with their diffs."""
     by_path: dict[str, list[Mutant]] = {}
     for m in mutants:
         by_path.setdefault(m.path, []).append(m)
     failing = []
     print()
-    print("Mutation score of the safety code (killed / (mutants - equivalent)):")
-    print(f"  {'module':40} {'mutants':>7} {'equiv':>5} {'killed':>6} {'survived':>8} {'no tests':>8} {'score':>7}")
-    for path, ms in by_path.items():
-        scored = [m for m in ms if m.equivalent is None and m.status != "skipped"]
+    print("Mutation score of the safety code (killed / (mutants - equivalent - not checked)):")
+    print(
+        f"  {'module':36} {'mutants':>7} {'equiv':>5} {'killed':>6} {'survived':>8} {'no tests':>8} {'unchecked':>9} "
+        f"{'score':>7}"
+    )
+    rows = [*by_path.items(), ("all safety code", mutants)]
+    for path, ms in rows:
+        scored = [m for m in ms if m.equivalent is None and m.status not in ("skipped", "not checked")]
+        unchecked = sum(m.status == "not checked" and m.equivalent is None for m in ms)
         killed = sum(m.status == "killed" for m in scored)
         survived = sum(m.status == "survived" for m in scored)
         untested = sum(m.status == "no tests" for m in scored)
         score = 100.0 * killed / len(scored) if scored else 100.0
-        if score < min_score:
+        if path != "all safety code" and (score < min_score or unchecked):
             failing.append(path)
+        name = module_of(path) if path.endswith(".py") else path
         print(
-            f"  {module_of(path):40} {len(ms):7} {len(ms) - len(scored):5} {killed:6} {survived:8} {untested:8} "
-            f"{score:6.1f}%"
+            f"  {name:36} {len(ms):7} {sum(m.equivalent is not None for m in ms):5} {killed:6} {survived:8} "
+            f"{untested:8} {unchecked:9} {score:6.1f}%"
         )
-    scored_all = [m for m in mutants if m.equivalent is None and m.status != "skipped"]
-    total_killed = sum(m.status == "killed" for m in scored_all)
-    total = 100.0 * total_killed / len(scored_all) if scored_all else 100.0
-    print(f"  {'all safety code':40} {len(mutants):7} {len(mutants) - len(scored_all):5} {total_killed:6} "
-          f"{'':8} {'':8} {total:6.1f}%")
-    survivors = [m for m in scored_all if m.status != "killed"]
+    survivors = [m for m in mutants if m.equivalent is None and m.status not in ("killed", "skipped", "not checked")]
     if survivors:
         print()
         print(f"Surviving mutants ({len(survivors)}): `mutmut show NAME` shows one again")
@@ -260,7 +262,7 @@ def report(mutants: list[Mutant], equivalents: list[Equivalent], min_score: floa
             print(f"  {eq.function}: {eq.mutated}")
     print()
     if failing:
-        print(f"Below {min_score:g}%: {', '.join(module_of(p) for p in failing)}")
+        print(f"Below {min_score:g}% or not fully checked: {', '.join(module_of(p) for p in failing)}")
         return 1
     print(f"Every safety module scores at least {min_score:g}%.")
     return 0
