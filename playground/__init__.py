@@ -6,8 +6,9 @@ methods) with a browser playground and a notebook playground over it.
     result = agent.generate("What is 2+2?")
 """
 
+import typing as _typing
+
 from . import scorers
-from .actions import ActionAgent, ParameterizedAgent, TemplateError, action, after_generation, before_generation
 from .agent import Agent, EmbedGeneration
 from .errors import (
     AbortedError,
@@ -52,8 +53,6 @@ from .events import (
 from .generation import Generation, StreamRun
 from .jobs import Job, JobError, JobNotDurableWarning
 from .loop import has_tool_call, step_count_is
-from .mcp import MCPServerError, MCPServerHTTP, MCPServerStdio, MCPTool
-from .memory import Memory, MemoryReport
 from .messages import FilePart, ImagePart, Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, ToolResultPart
 from .output import StructuredOutput
 from .pricing import Cost
@@ -74,10 +73,53 @@ from .result import (
 )
 from .runs import InMemoryRunStore, RunState
 from .settings import AbortSignal, ModelSettings, NamedToolChoice
-from .storage import SqliteRunStore, playground_home
 from .tools import Tool, ToolContext, tool
 
+if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
+    from .actions import ActionAgent, ParameterizedAgent, TemplateError, action, after_generation, before_generation
+    from .mcp import MCPServerError, MCPServerHTTP, MCPServerStdio, MCPTool
+    from .memory import Memory, MemoryReport
+    from .storage import SqliteRunStore, open_run_store, playground_home
+    from .store.runs_postgres import PostgresRunStore
+
 __version__ = "0.1.0"
+
+# Rarely needed names load on first use (PEP 562), so `import playground` stays fast: `from playground import Memory`
+# and `playground.Memory` work as before.
+_LAZY = {
+    "ActionAgent": "actions",
+    "ParameterizedAgent": "actions",
+    "TemplateError": "actions",
+    "action": "actions",
+    "after_generation": "actions",
+    "before_generation": "actions",
+    "MCPServerError": "mcp",
+    "MCPServerHTTP": "mcp",
+    "MCPServerStdio": "mcp",
+    "MCPTool": "mcp",
+    "Memory": "memory",
+    "MemoryReport": "memory",
+    "SqliteRunStore": "storage",
+    "playground_home": "storage",
+    "open_run_store": "storage",
+    "PostgresRunStore": "store.runs_postgres",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'playground' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AbortSignal",
@@ -122,6 +164,7 @@ __all__ = [
     "ParameterizedAgent",
     "PermissionDeniedError",
     "PlaygroundError",
+    "PostgresRunStore",
     "Processor",
     "ProcessorContext",
     "ProviderError",
@@ -172,6 +215,7 @@ __all__ = [
     "after_generation",
     "before_generation",
     "has_tool_call",
+    "open_run_store",
     "playground_home",
     "scorers",
     "step_count_is",
