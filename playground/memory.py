@@ -65,7 +65,7 @@ __all__ = [
 
 
 class _Options(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid",
                               arbitrary_types_allowed=True)
 
 
@@ -223,8 +223,6 @@ class MemoryCall:
     title: str | None
     metadata: dict[str, Any] | None
     options: MemoryOptions
-    raw: dict[str, Any]
-    """The per-call `memory=` value, normalised (stored with a suspended run so another process can resume it)."""
 
 
 _THREAD_KEYS = ("thread", "thread_id", "threadId")
@@ -273,12 +271,7 @@ def parse_memory_option(value: Any, base: MemoryOptions) -> MemoryCall:
     if title is not None and not isinstance(title, str):
         raise ConfigurationError("memory.thread.title: expected a string", field="memory")
     merged = _merged_options(base, options, "memory.options")
-    raw: dict[str, Any] = {"thread": {"id": thread, "title": title, "metadata": dict(metadata or {})}}
-    if resource is not None:
-        raw["resource"] = resource
-    if options:
-        raw["options"] = _storable(options)
-    return MemoryCall(thread, resource, title, dict(metadata) if metadata is not None else None, merged, raw)
+    return MemoryCall(thread, resource, title, dict(metadata) if metadata is not None else None, merged)
 
 
 def _storable(value: Any) -> Any:
@@ -294,6 +287,7 @@ def _storable(value: Any) -> Any:
 
 class RecalledMessage(BaseModel):
     """A message semantic recall found: from which thread, and its similarity (None for a neighbour of a hit)."""
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     thread_id: str
@@ -303,6 +297,7 @@ class RecalledMessage(BaseModel):
 
 class MemoryReport(BaseModel):
     """What memory did in one call (`result.memory`): the thread, what was loaded, and working memory before/after."""
+    model_config = ConfigDict(defer_build=True)
 
     thread_id: str
     resource_id: str | None = None

@@ -512,3 +512,14 @@ def test_structured_output_is_not_answered_in_prose_by_the_memory_demo() -> None
     agent.generate("My name is Ada", memory={"thread": "so"})
     r = agent.generate("What is my name?", memory={"thread": "so"}, structured_output=Answer)
     assert isinstance(r.object, Answer)
+
+
+def test_working_memory_can_be_set_from_code_and_is_sent() -> None:
+    memory = Memory(working_memory={"template": TEMPLATE})
+    memory.set_working_memory("# User\n- Name: Grace\n- City: Arlington\n", resource="u")
+    agent = Agent(name="a", model="demo", memory=memory)
+    gen = agent.prompt("What is my name?", memory={"thread": "w", "resource": "u"})
+    assert "- Name: Grace" in gen.instructions
+    assert gen.generate_now().text == "Your name is Grace. (I remember it from working memory.)"
+    with pytest.raises(ConfigurationError, match="pass thread= or resource="):
+        memory.set_working_memory("x")

@@ -258,7 +258,3 @@ def _unmarked(message: Message) -> Message:
     meta = {k: v for k, v in (message.provider_metadata or {}).items() if k != "playground_memory"}
     return message.model_copy(update={"provider_metadata": meta or None})
 
-
-def remembered_ids(messages: list[Message]) -> list[str]:
-    """Ids of the messages memory loaded (for tests and views)."""
-    return [str((memory_meta(m) or {}).get("id")) for m in messages if memory_meta(m)]
