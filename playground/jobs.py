@@ -507,6 +507,22 @@ def storable_options(agent: Agent, options: Any) -> tuple[dict[str, Any] | None,
 
 
 def _load_agent(ref: dict[str, Any]) -> Agent:
+    agent = _load_defined_agent(ref)
+    if ref.get("model") is None and ref.get("base_url") is None:
+        return agent
+    # the playground's Send later on another model of the agent: a copy of the agent on that model (its key comes
+    # from the worker's environment, as for any model string)
+    import copy
+
+    other = copy.copy(agent)
+    other._providers = {}
+    other._lock = threading.Lock()
+    other._live = {}
+    other.use_model(ref.get("model") or agent.model, base_url=ref.get("base_url"))
+    return other
+
+
+def _load_defined_agent(ref: dict[str, Any]) -> Agent:
     from .actions import ActionAgent
     from .agent import Agent
 
@@ -564,12 +580,17 @@ def _agent_for(ref: dict[str, Any]) -> Agent:
         return agent
 
 
-def generation_payload(gen: Generation) -> tuple[dict[str, Any] | None, str]:
+def generation_payload(
+    gen: Generation, model: str | None = None, base_url: str | None = None
+) -> tuple[dict[str, Any] | None, str]:
     if gen._state is not None:
         return None, "the generation continues a stored run"
     ref, why = agent_reference(gen.agent)
     if ref is None:
         return None, why
+    if model is not None or base_url is not None:
+        ref = {**ref, "model": model, "base_url": base_url} if "file" in ref else {
+            "spec": {**ref["spec"], "model": model or ref["spec"]["model"], "base_url": base_url}}
     options, why = storable_options(gen.agent, gen.options)
     if options is None:
         return None, why
@@ -1207,7 +1228,9 @@ def enqueue(
                 "in-process is meant", JobNotDurableWarning, stacklevel=3,
             )
         delay = max(0.0, run_at - time.time()) if run_at is not None else 0.0
-        return LocalJob(run_here, queue=queue, priority=priority, kind=kind, reason=reason, delay=delay)
+        job = LocalJob(run_here, queue=queue, priority=priority, kind=kind, reason=reason, delay=delay)
+        job._rec.update(agent_name=agent_name, summary=summary[:200])
+        return job
     b = backend()
     now = time.time()
     job_id = f"job_{uuid.uuid4().hex[:16]}"
@@ -1227,8 +1250,11 @@ def enqueue(
     return Job(rec["id"], rec, location=b.location)
 
 
-def generate_later(gen: Generation, **kwargs: Any) -> Job[Any]:
-    payload, why = generation_payload(gen) if kwargs.get("durable") is not False else (None, "")
+def generate_later(gen: Generation, *, model: str | None = None, base_url: str | None = None,
+                   **kwargs: Any) -> Job[Any]:
+    """Queue a Generation (what `Generation.generate_later` calls). `model=` / `base_url=` run the agent on another
+    model string (the playground's model menu); its key comes from the worker's environment."""
+    payload, why = generation_payload(gen, model, base_url) if kwargs.get("durable") is not False else (None, "")
     last = gen._input[-1].text if gen._input else ""
     return enqueue(payload, gen.generate_now, why_not=why, agent_name=gen.agent.name, summary=last, **kwargs)
 

@@ -340,3 +340,40 @@ def test_a_run_that_suspends_in_a_job_is_stored_and_approved_from_the_shell(agen
     assert approved.returncode == 0, approved.stderr
     assert json.loads(approved.stdout)["finish_reason"] == "stop"
     assert refunds.read_text().splitlines() == ["42"]  # the guarded tool ran once, after the approval
+
+
+def test_send_later_and_the_jobs_panel_in_the_session(agent_file: Path) -> None:
+    from playground.jobs import backend
+    from playground.ui.render import exchange_panels
+    from playground.ui.session import PlaygroundSession, load_agents
+
+    session = PlaygroundSession(load_agents(agent_file.parent), agent="calc")
+    session.set_active_tools(["add"])
+    info = session.send_later("add 2 and 3", queue="default", delay=0, priority=2)
+    assert info["durable"] and info["status"] == "queued" and info["priority"] == 2
+    assert session.jobs_notice is not None and info["id"] in session.jobs_notice
+    headers, rows = session.jobs_rows()
+    assert headers[:2] == ["job", "status"] and rows[0][:2] == [info["id"], "queued"]
+    with pytest.raises(ConfigurationError, match="open it once it has finished"):
+        session.open_job(info["id"])
+    Worker(burst=True).run()  # a worker anywhere: the job names the agent file, not this session
+    assert session.jobs_rows()[1][0][1] == "succeeded"
+    ex = session.open_job(info["id"])
+    assert ex.result is not None and "5" in ex.result.text and ex.status == "done"
+    panels = exchange_panels(ex)
+    assert '"add"' in panels.raw_request and "step 1" in panels.raw_response.lower()
+    assert "**Answer:**" in session.job_markdown(info["id"])
+    with pytest.raises(ConfigurationError) as bad:
+        session.send_later("add 1 and 1", delay=-5)
+    assert bad.value.field == "delay"
+    with pytest.raises(ConfigurationError) as bad_queue:
+        session.send_later("add 1 and 1", queue="no spaces please")
+    assert bad_queue.value.field == "queue"
+    session.set_provider("openai-compatible")
+    session.set_base_url("http://127.0.0.1:9/v1")
+    session.set_model("local-model")
+    session.set_api_key("sk-typed-in-the-page-0000")
+    here = session.send_later("add 1 and 1")
+    assert not here["durable"] and "key typed in the page" in here["why"]  # runs here, and says why
+    assert "runs in this playground's process only" in (session.jobs_notice or "")
+    assert "sk-typed" not in json.dumps(backend().records.recent(10))  # the key is not in any job record

@@ -452,6 +452,10 @@ class PlaygroundWidget:
         self.add_tab("Prompt", self.prompts_ui.page)
         self.prompts_ui.watch(self.main_tabs)
         self.add_tab("Traces", self.traces_ui.box)  # as the browser's Traces tab (widgets_traces.py)
+        from .widgets_jobs import JobsWidgets
+
+        self.jobs_ui = JobsWidgets(self)  # Send later and the jobs (widgets_jobs.py)
+        self.add_tab("Jobs", self.jobs_ui.page)
 
         self._wire()
         self._sync_controls()
