@@ -432,9 +432,13 @@ class PlaygroundWidget:
         from .widgets_traces import TracesWidgets
 
         self.traces_ui = TracesWidgets(self)  # the Traces view and session cost (widgets_traces.py)
+        from .widgets_composer import ComposerWidgets
+
+        self.composer_ui = ComposerWidgets(self)  # Attach and Export report (widgets_composer.py)
         chat_page = w.VBox(
             [self.memory_ui.box, self.chat.box, self.approval_area,
-             w.HBox([self.message_box, buttons]), self.exchange_menu, self.panel_tabs, self.memory_ui.panel_box],
+             w.HBox([self.message_box, buttons]), self.composer_ui.box, self.exchange_menu,
+             self.panel_tabs, self.memory_ui.panel_box],
         )
         # the main area's tabs, as in the browser: a view is added with `self.add_tab(title, widget)`
         self.main_tabs = w.Tab(children=[chat_page, self.compare_ui.page], titles=("Chat", "Compare"))
@@ -762,6 +766,7 @@ class PlaygroundWidget:
         """Send a message and stream the reply into the chat (what the Send button does)."""
         self._inspect_preview = None
         await self._consume(self.session.send(text))
+        self.composer_ui.refresh()  # sent attachments leave the list (widgets_composer.py)
 
     async def approve(self, args: str | Mapping[str, Any] | None = None) -> None:
         """Approve the pending tool call, optionally with edited arguments, and stream the rest of the run."""
