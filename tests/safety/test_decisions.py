@@ -246,3 +246,85 @@ def test_a_claim_is_renewed_while_its_tool_runs_and_only_that_claim() -> None:
     assert until_after <= time.time() + 3.0  # renewed by one lease from now, no more
     assert not interrupted_before and not interrupted_after
     assert seen["first"]["c2"] == (None, False) and seen["renewed"]["c2"] == (None, False)
+
+
+def test_calls_approved_together_run_one_at_a_time_in_order_and_stream_their_results() -> None:
+    import threading
+
+    from playground import ToolResultEvent
+
+    lock = threading.Lock()
+    running = most = 0
+    order: list[str] = []
+
+    @tool(requires_approval=True)
+    def refund(order_id: str) -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            order.append(order_id)
+        time.sleep(0.1)
+        with lock:
+            running -= 1
+        return f"refunded {order_id}"
+
+    calls = completion(None, [(f"c{i}", "refund", {"order_id": str(i)}) for i in (1, 2, 3)])
+    script = Scripted(calls, completion("Done."))
+    agent = agent_on(script, [], tools=[refund])
+    result = agent.generate("refund 1, 2 and 3")
+    for call_id in ("c1", "c2"):  # decided elsewhere, not run yet
+        update_run(agent.storage, result.run_id, lambda s, c=call_id: record_decision(s, c, "approved"))
+    run = agent.resume_stream(result.run_id, "c3", approve=True, args={"order_id": "30"})
+    events = [e for e in run if isinstance(e, ToolResultEvent)]
+    assert most == 1 and order == ["1", "2", "30"]
+    assert [(e.tool_call_id, e.tool_name, e.args, e.result, e.is_error, e.step) for e in events] == [
+        ("c1", "refund", {"order_id": "1"}, "refunded 1", False, 0),
+        ("c2", "refund", {"order_id": "2"}, "refunded 2", False, 0),
+        ("c3", "refund", {"order_id": "30"}, "refunded 30", False, 0),
+    ]
+    assert all(isinstance(e.duration_ms, float) and e.duration_ms >= 100 for e in events)
+    assert run.result is not None and run.result.text.strip() == "Done."
+
+
+def test_a_resume_whose_tool_now_rejects_the_stored_arguments_answers_with_the_error() -> None:
+    first = support_agent([], refund_call("c1", "abc"))
+    result = first.generate("refund abc")
+    ran: list[int] = []
+
+    @tool(requires_approval=True)
+    def refund(order_id: int) -> str:  # the tool changed between suspension and approval
+        ran.append(order_id)
+        return "refunded"
+
+    script = Scripted(completion("Could not refund."))
+    final = agent_on(script, [], tools=[refund], storage=first.storage).approve_tool_call(result.run_id, "c1")
+    assert ran == []
+    assert final.tool_results[0].is_error and "order_id" in str(final.tool_results[0].result)
+    assert tool_messages(script.bodies[0])[0][1] == final.tool_results[0].result
+
+
+def test_a_partial_approval_reports_the_time_it_took() -> None:
+    @tool(requires_approval=True)
+    def refund(order_id: str) -> str:
+        time.sleep(0.06)
+        return "refunded"
+
+    calls = completion(None, [("c1", "refund", {"order_id": "1"}), ("c2", "refund", {"order_id": "2"})])
+    agent = support_agent([], calls, tools=[refund])
+    result = agent.generate("refund 1 and 2")
+    partial = agent.approve_tool_call(result.run_id, "c1")
+    assert pending_ids(partial) == ["c2"]
+    assert partial.latency_ms is not None and result.latency_ms is not None
+    assert partial.latency_ms >= result.latency_ms + 60
+
+
+def test_the_unavailable_tool_and_max_steps_messages() -> None:
+    first = support_agent([], refund_call("c1", "1"))
+    result = first.generate("refund 1", max_steps=1)
+    final = agent_on(Scripted(), [], tools=[], storage=first.storage).approve_tool_call(result.run_id, "c1")
+    assert final.tool_results[0].result == "Tool 'refund' is not available to this agent."
+    assert (
+        "Stopped at max_steps=1 with tool results the model has not answered yet; raise max_steps to let it finish."
+        in final.warnings
+    )
