@@ -250,7 +250,7 @@ SAMPLER = """
 
 
 def test_notebook_playground_in_jupyterlab(jupyterlab: str, chromium: Any) -> None:
-    context = chromium.new_context(viewport={"width": 1440, "height": 1100})
+    context = chromium.new_context(viewport={"width": 1440, "height": 1900})  # tall: the whole widget in the screenshot
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
