@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from playground.cli import load_agent
-from playground.store.runs_postgres import PostgresRunStore
+from playground.store.runs_postgres import PostgresRunStore, masked_url
 from tests.store.test_run_store_backends import fresh_database
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,3 +109,41 @@ def test_a_long_lived_server_sees_what_another_process_decided(
         assert statuses[first.run_id] == statuses[second.run_id] == "finished"
     finally:
         store.close()
+
+
+def test_the_store_flag_names_the_database_and_a_bad_one_is_a_clear_error(database_url: str, tmp_path: Path) -> None:
+    home = tmp_path / "shell"
+    made = server(home, database_url, "run", "agents/support.py", "refund order 7")
+    assert made.returncode == 0, made.stderr
+    found = re.search(r"run_id=(\S+)", made.stdout)
+    assert found, made.stdout
+    env = {k: v for k, v in os.environ.items() if k != "PLAYGROUND_DATABASE_URL"}
+    by_flag = subprocess.run(
+        [sys.executable, "-m", "playground.cli", "runs", "--json", "--store", database_url], capture_output=True,
+        text=True, cwd=REPO, env={**env, "PLAYGROUND_HOME": str(home)}, timeout=120,
+    )
+    assert by_flag.returncode == 0, by_flag.stderr
+    assert found.group(1) in {r["run_id"] for r in json.loads(by_flag.stdout)}
+
+    bad_url = database_url.replace("postgres@", "postgres:pw-SECRET-1@").rsplit(":", 1)[0] + ":1/nowhere"
+    down = server(home, bad_url, "runs")
+    assert down.returncode == 1
+    assert down.stderr.startswith(f"playground runs: run store {masked_url(bad_url)}: could not list runs:")
+    assert ":***@" in masked_url(bad_url)
+    assert "Connection refused" in down.stderr and "PLAYGROUND_DATABASE_URL" in down.stderr
+    assert "pw-SECRET" not in down.stderr + down.stdout
+
+
+def test_import_and_an_agents_default_store_connect_to_nothing_until_used(database_url: str) -> None:
+    code = (
+        "import sys, playground; a = playground.Agent(name='a'); s = a.storage; "
+        "print(type(s).__name__, 'psycopg' in sys.modules); print(len(s), 'psycopg' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
+        env={**os.environ, "PLAYGROUND_DATABASE_URL": database_url},
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split("\n")
+    assert lines[0] == "PostgresRunStore False"
+    assert lines[1].endswith(" True")
