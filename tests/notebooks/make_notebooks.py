@@ -773,6 +773,109 @@ print(after.to_csv().splitlines()[0])
 """),
 ]
 
+DEMO_REPLAY: list[Cell] = [
+    md("""
+# Demos that cannot fail: record, replay, report, attachments
+
+A live demo can fail on stage (network, rate limits, a different answer). Record a run once, with every request and
+response kept (keys masked) in a small **cassette** file, then replay it anywhere, offline, exactly as it happened:
+the same wire data in every panel, the tools run, approvals pause, streams keep their pace. This notebook records the
+demo model so it runs offline; with a real provider, only the model string changes (`model="openai:gpt-4.1-mini"`).
+"""),
+    py("""
+import json
+import tempfile
+from pathlib import Path
+
+from playground import Agent, tool
+
+
+@tool(requires_approval=True)
+def get_weather(city: str) -> str:
+    \"\"\"Current weather for a city.\"\"\"
+    return f"{city}: 21 degrees, sunny"
+
+
+folder = Path(tempfile.mkdtemp())
+cassette = folder / "weather.cassette"
+live = Agent(name="weather", model="demo", tools=[get_weather], record=cassette)
+first = live.generate("What is the weather in Paris?")
+print(first.finish_reason, "->", first.suspend_payload.tool_name, first.suspend_payload.args)
+done = live.approve_tool_call(first.run_id, first.suspend_payload.tool_call_id)
+print(done.text)
+"""),
+    md("""
+## The cassette
+
+One JSON file, versioned and documented (`playground/replay.py`): each request (credential headers and keys masked)
+and its response as chunks with their arrival times. Small enough to commit next to the agent.
+"""),
+    py("""
+data = json.loads(cassette.read_text())
+print(data["format"], "version", data["version"], "model", data["model"])
+print(len(data["interactions"]), "requests,", f"{cassette.stat().st_size:,} bytes")
+print(json.dumps(data["interactions"][0]["request"]["body"]["messages"]))
+"""),
+    md("""
+## Replay
+
+`model="replay:PATH"` serves the recording through the same transport, parser and step loop as a live call.
+`?speed=4` (or `PLAYGROUND_REPLAY_SPEED=4`) streams four times faster than recorded.
+"""),
+    py("""
+demo = Agent(name="weather", model=f"replay:{cassette}?speed=4", tools=[get_weather])
+again = demo.generate("What is the weather in Paris?")
+print(again.finish_reason, "- the approval pauses as it did")
+replayed = demo.approve_tool_call(again.run_id, again.suspend_payload.tool_call_id)
+print(replayed.text)
+print("raw requests identical:", [a.raw_request == b.raw_request for a, b in zip(replayed.steps, done.steps)])
+print("raw responses identical:", [a.raw_response == b.raw_response for a, b in zip(replayed.steps, done.steps)])
+"""),
+    md("""
+A request that was not recorded is refused with what changed, never answered with the wrong recording:
+"""),
+    py("""
+from playground.replay import ReplayMismatchError
+
+try:
+    demo.generate("What is the weather in Rome?")
+except ReplayMismatchError as exc:
+    print("refused:", exc.differences)
+"""),
+    md("""
+## A shareable report
+
+`result.to_html()` (and `session.export_html()`, the playground's **Export report** button, `playground report ...`)
+writes one self-contained HTML file: no network, no server, keys masked. It opens in any browser.
+"""),
+    py("""
+from playground.report_html import PANELS
+
+report = folder / "weather-report.html"
+html = replayed.to_html(str(report))
+print(f"{len(html):,} characters; panels:", [p for p in PANELS if f'data-panel="{p}"' in html])
+"""),
+    md("""
+## Images and files
+
+`session.attach(path)` (the **Attach** button in the browser and the notebook) or an image/file part in a message.
+The demo model describes what it received, so the flow shows offline; raw views elide the bytes.
+"""),
+    py("""
+import struct
+
+from playground.attachments import attachment
+from playground.messages import Message, TextPart
+
+png = b"\\x89PNG\\r\\n\\x1a\\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 120, 90, 8, 2, 0, 0, 0)
+chart = attachment(("chart.png", png + bytes(404)))
+print(chart.describe())
+r = Agent(model="demo").generate([Message(role="user", content=[TextPart(text="What does this chart show?"),
+                                                                  chart.part()])])
+print(r.text)
+"""),
+]
+
 
 NOTEBOOK_CELLS: dict[str, list[Cell]] = {
     "01_quickstart": QUICKSTART,
@@ -783,6 +886,7 @@ NOTEBOOK_CELLS: dict[str, list[Cell]] = {
     "06_real_providers": REAL,
     "07_memory": MEMORY,
     "08_evaluate": EVALUATE,
+    "09_demo_replay": DEMO_REPLAY,
 }
 
 

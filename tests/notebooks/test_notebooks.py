@@ -103,6 +103,18 @@ EXPECTED: dict[str, list[str]] = {
         "0 better, 0 worse, 6 the same",
         "case_id,target,input,expected,output,passed,score:contains",
     ],
+    "09_demo_replay": [
+        "suspended -> get_weather {'city': 'Paris'}",
+        "playground-cassette version 1 model demo",
+        "suspended - the approval pauses as it did",  # replayed: the approval pauses again
+        "raw requests identical: [True, True]",
+        "raw responses identical: [True, True]",
+        "refused: [\"body.messages[0].content: recorded 'What is the weather in Paris?', now 'What is the weather in "
+        "Rome?'\"]",
+        "panels: ['chat', 'reasoning', 'tools', 'sources', 'usage', 'steps', 'raw-request', 'raw-response']",
+        "chart.png (image/png, 433 bytes, 120x90 px)",
+        "I received 1 attachment: image 1 (image/png, 433 bytes, 120x90 px)",
+    ],
 }
 
 
