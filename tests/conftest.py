@@ -20,6 +20,7 @@ for _var in (
     "OLLAMA_HOST",
 ):
     os.environ.pop(_var, None)  # no test may reach a real provider
+os.environ.pop("PLAYGROUND_DATABASE_URL", None)  # a developer's shared database is never written: tests name their own
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
