@@ -106,6 +106,16 @@ def in_viewport(p: Page, selector: str) -> bool:
         return r.height > 0 && r.top < window.innerHeight && r.bottom > 0; }""", selector))
 
 
+def code_when(p: Page, text: str, seconds: float = 20.0) -> str:
+    """The Python export once it contains `text` (or as it is after `seconds`)."""
+    end = time.monotonic() + seconds
+    code = p.code_text("Python")
+    while text not in code and time.monotonic() < end:
+        p.page.wait_for_timeout(300)
+        code = p.code_text("Python")
+    return code
+
+
 def load(p: Page, path: Path) -> None:
     with p.page.expect_file_chooser(timeout=WAIT) as chooser:
         p.click("Load session")
@@ -127,9 +137,8 @@ def test_export_after_decline_declines_and_after_edit_runs_the_edit(page_at: Any
     p.page.get_by_label("Reason", exact=True).fill("not eligible")
     p.click("Decline")
     p.expect_chat("not eligible")
-    p.idle()
     p.tab("Code")
-    code = p.code_text("Python")
+    code = code_when(p, "'approved': False")  # the panels are repainted when the reply has finished
     assert "'approved': False" in code and "'reason': 'not eligible'" in code
     assert "approve_tool_call(run_id=result.run_id, tool_call_id=call.tool_call_id)" not in code
     assert "agent.stream(" in code  # the page streamed
@@ -138,9 +147,8 @@ def test_export_after_decline_declines_and_after_edit_runs_the_edit(page_at: Any
     p.page.get_by_label("Arguments (JSON)", exact=True).fill('{"order_id": "7", "amount": 3}')
     p.click("Approve")
     p.expect_chat("refunded 3")
-    p.idle()
     p.tab("Code")
-    assert "'args': {'order_id': '7', 'amount': 3}" in p.code_text("Python")
+    assert "'args': {'order_id': '7', 'amount': 3}" in code_when(p, "'amount': 3")
 
 
 # -- 2. a key stays with its provider and host ----------------------------------------------------------------------
