@@ -147,12 +147,20 @@ def _check_queue_name(queue: Any) -> str:
     return queue
 
 
+def _owner_only(path: Path) -> None:
+    """Create the file readable by its owner only (jobs hold conversations and answers), as the run store does."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 class _SqliteRecords:
     """Job records in one SQLite file; every change runs inside BEGIN IMMEDIATE (one writer at a time)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(path)
         self._local = threading.local()
         with self._tx() as conn:
             conn.execute(
@@ -356,6 +364,7 @@ class Backend:
         if self._redis_url:
             h: Any = PriorityRedisHuey(name=f"{self.prefix}.{queue}", url=self._redis_url, results=False, utc=True)
         else:
+            _owner_only(self._queue_file)
             h = SqliteHuey(name=f"playground.{queue}", filename=str(self._queue_file), results=False, utc=True)
         backend = self
 
@@ -407,6 +416,8 @@ def agent_reference(agent: Agent) -> tuple[dict[str, Any] | None, str]:
     cached = _refs.get(agent)
     if isinstance(cached, dict):
         return cached, ""
+    if cached == f"absent:{len(sys.modules)}":
+        return _by_settings(agent)  # not in any module loaded so far (a module imported since is looked at again)
     from .actions import ActionAgent
 
     for name, mod in list(sys.modules.items()):
@@ -422,6 +433,11 @@ def agent_reference(agent: Agent) -> tuple[dict[str, Any] | None, str]:
                 ref = {"file": str(Path(file).resolve()), "module": name, "attr": attr}
                 _refs[agent] = ref
                 return ref, ""
+    _refs[agent] = f"absent:{len(sys.modules)}"
+    return _by_settings(agent)
+
+
+def _by_settings(agent: Agent) -> tuple[dict[str, Any] | None, str]:
     spec, why = _agent_spec(agent)
     if spec is not None:
         return {"spec": spec}, ""

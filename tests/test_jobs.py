@@ -377,3 +377,13 @@ def test_send_later_and_the_jobs_panel_in_the_session(agent_file: Path) -> None:
     assert not here["durable"] and "key typed in the page" in here["why"]  # runs here, and says why
     assert "runs in this playground's process only" in (session.jobs_notice or "")
     assert "sk-typed" not in json.dumps(backend().records.recent(10))  # the key is not in any job record
+
+
+def test_the_job_files_are_the_owners_only() -> None:
+    import stat
+
+    job = demo.prompt("What is 2 + 2?").generate_later()
+    home = Path(os.environ["PLAYGROUND_HOME"])
+    for name in ("jobs.sqlite3", "jobs-queue.sqlite3"):
+        assert stat.S_IMODE((home / name).stat().st_mode) == 0o600, name  # they hold conversations and answers
+    assert job.status == "queued"
