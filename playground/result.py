@@ -26,7 +26,7 @@ FinishReason = Literal[
 class Usage(BaseModel):
     """Token counts. Summed with `+`; `None` parts count as 0 in sums."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -62,6 +62,7 @@ class Usage(BaseModel):
 
 
 class ToolCall(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     tool_call_id: str
     tool_name: str
     args: dict[str, Any] = Field(default_factory=dict)
@@ -70,6 +71,7 @@ class ToolCall(BaseModel):
 
 
 class ToolResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     tool_call_id: str
     tool_name: str
     args: dict[str, Any] = Field(default_factory=dict)
@@ -83,6 +85,7 @@ class ToolResult(BaseModel):
 
 class Source(BaseModel):
     """A web page (url) or, for `source_type="document"`, a cited document: title, cited text and location."""
+    model_config = ConfigDict(defer_build=True)
 
     source_type: Literal["url", "document"] = "url"
     id: str | None = None
@@ -113,6 +116,7 @@ class Source(BaseModel):
 
 class RawRequest(BaseModel):
     """An HTTP request as it went over the wire, secrets masked."""
+    model_config = ConfigDict(defer_build=True)
 
     method: str
     url: str
@@ -122,6 +126,7 @@ class RawRequest(BaseModel):
 
 class RawResponse(BaseModel):
     """An HTTP response as received. For streams, `body` is the list of decoded event payloads, in order."""
+    model_config = ConfigDict(defer_build=True)
 
     status: int
     headers: dict[str, str]
@@ -130,6 +135,7 @@ class RawResponse(BaseModel):
 
 
 class ResponseInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str | None = None
     timestamp: datetime | None = None
     model_id: str | None = None
@@ -138,11 +144,13 @@ class ResponseInfo(BaseModel):
 
 
 class RequestInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     body: Any = None
 
 
 class SuspendPayload(BaseModel):
     """The tool call a suspended run waits on; `pending` lists every call waiting in that step."""
+    model_config = ConfigDict(defer_build=True)
 
     tool_call_id: str
     tool_name: str
@@ -152,6 +160,7 @@ class SuspendPayload(BaseModel):
 
 
 class Tripwire(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     reason: str
     processor_id: str | None = None
     metadata: dict[str, Any] | None = None
@@ -160,7 +169,7 @@ class Tripwire(BaseModel):
 class Step(BaseModel):
     """One model call and the tool runs that followed it."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(defer_build=True, arbitrary_types_allowed=True)
 
     index: int
     step_type: Literal["initial", "tool-result", "continue"] = "initial"
@@ -208,7 +217,7 @@ class Step(BaseModel):
 class GenerationResult(BaseModel):
     """The result of a run: Mastra's fields and ActiveAgent's accessors. Every step is kept in `steps`."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(defer_build=True, arbitrary_types_allowed=True)
 
     text: str = ""
     object: Any = None
@@ -250,9 +259,11 @@ class GenerationResult(BaseModel):
     @classmethod
     def _stored_scores(cls, data: Any) -> Any:
         """A result read back from JSON keeps its scores."""
-        if isinstance(data, dict) and isinstance(data.get("scores"), dict):
+        if isinstance(data, dict) and "scores" in data:
             data = dict(data)
-            data["scoring"] = {k: Score.model_validate(v) for k, v in data.pop("scores").items()}
+            scores = data.pop("scores")
+            if isinstance(scores, dict) and scores:
+                data["scoring"] = {k: Score.model_validate(v) for k, v in scores.items()}
         return data
 
     @computed_field  # type: ignore[prop-decorator]
@@ -361,11 +372,13 @@ class GenerationResult(BaseModel):
 
 
 class Embedding(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     index: int
     embedding: list[float]
 
 
 class EmbeddingResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     data: list[Embedding] = Field(default_factory=list)
     model: str = ""
     usage: Usage = Field(default_factory=Usage)
