@@ -4,11 +4,9 @@ the async driver runs everything on the caller's loop. Both yield stream events 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -212,6 +210,8 @@ def _run_tool_sync(run: ToolRun) -> ToolResult:
 def _run_tools_sync(effect: RunTools) -> list[ToolResult]:
     if len(effect.runs) == 1 or effect.concurrency <= 1:
         return [_run_tool_sync(r) for r in effect.runs]
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(effect.concurrency, len(effect.runs))) as pool:
         return list(pool.map(_run_tool_sync, effect.runs))
 
@@ -351,6 +351,8 @@ async def _run_tool_async(run: ToolRun) -> ToolResult:
 async def _run_tools_async(effect: RunTools) -> list[ToolResult]:
     if len(effect.runs) == 1 or effect.concurrency <= 1:
         return [await _run_tool_async(r) for r in effect.runs]
+    import asyncio
+
     sem = asyncio.Semaphore(effect.concurrency)
 
     async def bounded(run: ToolRun) -> ToolResult:

@@ -24,7 +24,7 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=False)
 
 
 class TextPart(_Part):
@@ -120,13 +120,13 @@ Part = Annotated[
     TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPart | ReasoningPart | SourcePart,
     Field(discriminator="type"),
 ]
-_part_adapter: TypeAdapter[Any] = TypeAdapter(Part)
+_part_adapter: TypeAdapter[Any] = TypeAdapter(Part, config=ConfigDict(defer_build=True))
 
 
 class Message(BaseModel):
     """One message of a conversation. `content` is always a list of parts; `text` joins the text parts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     role: Role
     content: list[Part] = Field(default_factory=list)

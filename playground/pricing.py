@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .errors import OptionsError
 
@@ -45,6 +45,7 @@ _PROVIDER_IDS: dict[str, str | None] = {
 class Cost(BaseModel):
     """What one step (or a sum of steps) cost: `input`, `output` and `total` in `currency`, and where the prices
     came from (`source`: "genai-prices X.Y.Z", "prices= override" or the demo model)."""
+    model_config = ConfigDict(defer_build=True)
 
     input: Decimal = _ZERO
     output: Decimal = _ZERO

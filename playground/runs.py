@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ApprovalError, OptionsError
 from .messages import Message, ToolResultPart
@@ -41,6 +41,7 @@ class PendingCall(BaseModel):
     was empty or reused (some OpenAI-compatible servers send "" or repeat ids), so one approval can only ever reach
     one call, while the id the provider sent still goes back to it on the wire.
     """
+    model_config = ConfigDict(defer_build=True)
 
     tool_call_id: str
     """Our id for the call (unique in the run): what approve / decline take."""
@@ -91,6 +92,7 @@ class PendingCall(BaseModel):
 
 
 class RunState(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     run_id: str
     agent_name: str | None = None
     model: str = ""

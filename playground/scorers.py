@@ -19,7 +19,6 @@ store (`scores_for(run_id)`).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import math
@@ -28,15 +27,16 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from .result import GenerationResult
 
 SCORES_WAIT_SECONDS = 300.0
@@ -46,6 +46,7 @@ _POOL_LOCK = threading.Lock()
 
 class Score(BaseModel):
     """One scorer's verdict: `value` in 0..1, `passed` against the scorer's threshold, and why."""
+    model_config = ConfigDict(defer_build=True)
 
     name: str = ""
     value: float = 0.0
@@ -156,6 +157,9 @@ def _as_score(raw: Any, threshold: float) -> Score:
 
 
 def _run_coroutine(coro: Any) -> Any:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -326,6 +330,7 @@ def max_cost(usd: float) -> Scorer:
 
 
 class _Verdict(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     score: float = Field(ge=0, le=1, description="0 (fails the rubric) to 1 (fully meets it)")
     reason: str = Field(description="one or two sentences on why")
 
@@ -497,6 +502,8 @@ def start_scoring(result: GenerationResult, scorers: Any, *, return_data: bool =
         except Exception:  # the store is a convenience here: the scores stay on the result
             pass
         return scores
+
+    from concurrent.futures import ThreadPoolExecutor
 
     global _POOL
     with _POOL_LOCK:

@@ -26,7 +26,9 @@ def _a_number(v: Any) -> Any:
 class ModelSettings(BaseModel):
     """Sampling and limit settings sent to the model. Unset fields are never sent."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(
+        defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_assignment=True
+    )
 
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_output_tokens: int | None = Field(default=None, gt=0)
@@ -62,11 +64,11 @@ class ModelSettings(BaseModel):
         return ModelSettings(**{**self.set_fields(), **other.set_fields()})
 
 
-_EMPTY_SETTINGS = ModelSettings()
+_EMPTY_SETTINGS = ModelSettings.model_construct()
 
 
 class NamedToolChoice(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
     type: Literal["tool"] = "tool"
     tool_name: str
 
@@ -166,7 +168,7 @@ class CallOptions(BaseModel):
     """The validated options of one call (Mastra's AgentExecutionOptions, snake_case)."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", arbitrary_types_allowed=True
+        defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid", arbitrary_types_allowed=True
     )
 
     max_steps: int = Field(5, ge=1, le=1000)

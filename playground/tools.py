@@ -6,7 +6,6 @@ A tool with no function is a client tool: its calls are returned to the caller i
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import math
 import re
@@ -208,6 +207,8 @@ class Tool:
         kwargs = self._call_args(dict(args) if validated else self.validate_args(args), ctx)
         if self.is_async:
             return await self.fn(**kwargs)
+        import asyncio
+
         result = await asyncio.to_thread(self.fn, **kwargs)
         if inspect.isawaitable(result):
             return await result
@@ -295,6 +296,8 @@ def evaluate_policy(policy: ApprovalPolicy | None, tool_name: str, args: Mapping
 
 def run_coroutine_sync(coro: Any) -> Any:
     """Run a coroutine to completion from sync code, also when this thread already runs an event loop (Jupyter)."""
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

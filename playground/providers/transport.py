@@ -6,7 +6,6 @@ An `httpx2.Client` / `httpx2.AsyncClient` is injected (`Agent(http_client=...)`)
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import random
@@ -399,6 +398,8 @@ _async_clients: dict[int, httpx2.AsyncClient] = {}
 
 def shared_async_client() -> httpx2.AsyncClient:
     """One pooled async client per event loop (an AsyncClient cannot move between loops)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     key = id(loop)
     client = _async_clients.get(key)
@@ -503,6 +504,8 @@ class Transport:
 
     @staticmethod
     async def _asleep(seconds: float, abort: AbortSignal | None) -> None:
+        import asyncio
+
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             Transport._check_abort(abort)
@@ -559,6 +562,8 @@ class Transport:
     ) -> HttpResult:
         client = self._aclient()
         if client is None:
+            import asyncio
+
             return await asyncio.to_thread(self.send, spec, retry=retry, abort=abort, timeout=timeout)
         retry = retry or RetryPolicy()
         started = time.perf_counter()
@@ -660,6 +665,8 @@ class Transport:
     ) -> StreamHandle | HttpResult:
         client = self._aclient()
         if client is None:
+            import asyncio
+
             return await asyncio.to_thread(self.open_stream, spec, fmt, retry=retry, abort=abort, timeout=timeout)
         retry = retry or RetryPolicy()
         started = time.perf_counter()
@@ -696,6 +703,8 @@ class Transport:
     async def astream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> AsyncIterator[SSEEvent]:
         if not isinstance(handle.response.stream, httpx2.AsyncByteStream):
             # opened through a sync client in a worker thread: pull it in a thread too
+            import asyncio
+
             it = self.stream_events(handle, abort)
             sentinel = object()
             while True:
