@@ -147,3 +147,54 @@ def test_import_and_an_agents_default_store_connect_to_nothing_until_used(databa
     lines = out.stdout.split("\n")
     assert lines[0] == "PostgresRunStore False"
     assert lines[1].endswith(" True")
+
+
+_JOB_AGENT = '''
+import os
+from playground import Agent, tool
+
+@tool(requires_approval=True)
+def refund(order_id: str) -> str:
+    """Refund an order."""
+    with open(os.environ["JOB_REFUND_LOG"], "a") as f:
+        f.write(order_id + "\\n")
+    return f"refunded {order_id}"
+
+agent = Agent(name="jobs-support", model="demo", tools=[refund])
+'''
+
+
+def test_a_run_that_suspends_in_a_worker_is_approved_from_another_machine(database_url: str, tmp_path: Path) -> None:
+    agent_file = tmp_path / "jobs_support.py"
+    agent_file.write_text(_JOB_AGENT)
+    refunds = tmp_path / "refunds.log"
+    home_a, home_b = tmp_path / "worker_host", tmp_path / "other_host"
+    home_a.mkdir()
+    env_a = {
+        **os.environ, "PLAYGROUND_HOME": str(home_a), "PLAYGROUND_DATABASE_URL": database_url,
+        "PLAYGROUND_DEMO_DELAY": "0", "PLAYGROUND_INPROCESS_WORKER": "0", "JOB_REFUND_LOG": str(refunds),
+    }
+    queued = subprocess.run(
+        [sys.executable, "-c", "import sys; from playground.cli import load_agent; "
+         "job = load_agent(sys.argv[1]).prompt('refund order 42').generate_later(); print(job.id)", str(agent_file)],
+        capture_output=True, text=True, cwd=REPO, env=env_a, timeout=120,
+    )
+    assert queued.returncode == 0, queued.stderr
+    worker = subprocess.run(
+        [sys.executable, "-m", "playground.cli", "worker", "--burst"], capture_output=True, text=True, cwd=REPO,
+        env=env_a, timeout=120,
+    )
+    assert worker.returncode == 0, worker.stderr
+
+    waiting = {r["run_id"]: r for r in listed(home_b, database_url).values() if r["agent"] == "jobs-support"}
+    assert len(waiting) == 1  # the worker's run is in the shared database, seen from the other host
+    (run_id, run), = waiting.items()
+    assert run["status"] == "pending" and run["calls"][0]["tool"] == "refund"
+    approved = subprocess.run(
+        [sys.executable, "-m", "playground.cli", "approve", run_id, run["calls"][0]["id"], "--agent", str(agent_file)],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+        env={**env_a, "PLAYGROUND_HOME": str(home_b)},
+    )
+    assert approved.returncode == 0, approved.stderr
+    assert refunds.read_text().splitlines() == ["42"]  # the guarded tool ran once, after the approval
+    assert listed(home_a, database_url)[run_id]["status"] == "finished"
