@@ -209,13 +209,20 @@ TOOL_STATUS_LABELS: dict[str, str] = {
 }
 
 
+def fenced(text: str, lang: str = "json") -> str:
+    """`text` in a code fence it cannot close (the fence is longer than any run of backticks in it)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
 def tool_block_markdown(b: Block) -> str:
     args = b.args if b.args is not None else (b.args_text or "")
-    parts = [f"**Arguments**\n```json\n{pretty_json(args) if not isinstance(args, str) else args}\n```"]
+    parts = [f"**Arguments**\n{fenced(pretty_json(args) if not isinstance(args, str) else args)}"]
     if b.reason:
-        parts.append(f"**Reason given:** {b.reason}")
+        parts.append(f"**Reason given:** {safe_markdown(b.reason)}")
     if b.result is not None:
-        parts.append(f"**Result**\n```json\n{pretty_json(b.result)}\n```")
+        parts.append(f"**Result**\n{fenced(pretty_json(b.result))}")
     return "\n\n".join(parts)
 
 

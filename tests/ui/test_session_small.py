@@ -74,3 +74,17 @@ async def test_compare_streams_as_chat_does(session: PlaygroundSession) -> None:
     await collect(session.send("What is RAG?"))
     chat = session.exchanges[-1].result
     assert chat is not None and chat.steps[0].time_to_first_chunk_ms is not None  # both measured the same way
+
+
+def test_chat_markdown_never_carries_live_html() -> None:
+    """Item 9 at the view-model level: text outside code is escaped, images are not fetched, and a tool's arguments
+    (model-controlled) cannot close their code fence to inject markup."""
+    from playground.ui.render import Block, safe_markdown, tool_block_markdown
+
+    shown = safe_markdown('<b>x</b> ![p](http://h/p.png) `<i>kept in code</i>`')
+    assert "<b>" not in shown and "&lt;b&gt;" in shown and "![" not in shown and "`<i>kept in code</i>`" in shown
+    block = Block("tool", args_text='{"x":\n"```\n<img src=x>"}', reason="<b>no</b>")
+    md = tool_block_markdown(block)
+    fence = md.split("\n")[1].removesuffix("json")
+    assert len(fence) > 3 and md.count(fence) == 2  # the fence outlasts the backticks inside
+    assert "<b>" not in md
