@@ -465,9 +465,14 @@ def _agent_spec(agent: Agent) -> tuple[dict[str, Any] | None, str]:
     if not (isinstance(agent.instructions, str) or (
             isinstance(agent.instructions, list) and all(isinstance(i, str) for i in agent.instructions))):
         return None, f"{where}, and its instructions are a callable"
-    from .storage import SqliteRunStore
+    from .storage import SqliteRunStore, playground_home
 
     store = agent._storage
+    env_url = os.environ.get("PLAYGROUND_DATABASE_URL", "").strip()
+    if store is not None and env_url and getattr(store, "url", None) == env_url:
+        store = None  # the default PostgreSQL store: the worker opens the same one from its environment
+    elif isinstance(store, SqliteRunStore) and Path(store.path) == playground_home() / "runs.sqlite3" and not env_url:
+        store = None  # the default SQLite store: the worker's own default
     if store is not None and not isinstance(store, SqliteRunStore):
         return None, f"{where}, and its storage= is a {type(store).__name__}"
     if agent.prices:

@@ -224,8 +224,14 @@ def test_what_cannot_be_stored_runs_here_and_says_so_or_is_refused() -> None:
         warnings.simplefilter("error")
         assert not gen.generate_later(durable=False).durable  # asked for: no warning
     # an agent of plain data made in a cell is stored by its settings (no tools, client or key): durable
+    notebook_agent.storage  # noqa: B018 - the default run store, opened: still the worker's own default
     plain = notebook_agent.prompt("What is 2 + 2?").generate_later()
     assert plain.durable
+    from playground import InMemoryRunStore
+
+    in_memory = Agent(name="cell", model="demo", storage=InMemoryRunStore())
+    with pytest.warns(JobNotDurableWarning, match="InMemoryRunStore"):
+        assert not in_memory.prompt("What is 2 + 2?").generate_later().durable  # its runs live in this process
     Worker(burst=True).run()
     assert "= 4" in plain.result(timeout=5).text
 
