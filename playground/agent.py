@@ -214,8 +214,8 @@ class Agent:
                 provider = resolve_provider(model)
             client = self._http_client
             async_client = self._async_http_client
-            if client is None and async_client is None:
-                make = getattr(provider, "default_http_clients", None)
+            if (client is None and async_client is None) or getattr(provider, "is_replay", False) is True:
+                make = getattr(provider, "default_http_clients", None)  # a replay never reaches the network
                 if make is not None:
                     client, async_client = make()
             if self.recorder is not None:

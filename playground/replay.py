@@ -438,8 +438,8 @@ def differences(recorded: Any, now: Any, where: str = "body") -> list[str]:
                 walk(a[i], b[i], f"{path}[{i}]")
             if len(a) != len(b):
                 extra = b[len(a):] if len(b) > len(a) else a[len(b):]
-                what = "now also" if len(b) > len(a) else "recorded also"
-                out.append(f"{path}: recorded {len(a)} items, now {len(b)} ({what} {_short(extra[0])})")
+                what = "the last one now" if len(b) > len(a) else "the last one recorded"
+                out.append(f"{path}: recorded {len(a)} items, now {len(b)} ({what}: {_short(extra[-1])})")
             return
         out.append(f"{path}: recorded {_short(a)}, now {_short(b)}")
 
@@ -566,6 +566,9 @@ class ReplayProvider:
     Everything but the HTTP client is the recorded provider's (translation, parsing, capabilities, prices), so
     the panels of a replay are those of the recorded run.
     """
+
+    is_replay = True
+    """Served by its cassette only: an injected HTTP client is never used for it (agent.py)."""
 
     def __init__(
         self,

@@ -148,3 +148,27 @@ def test_cli_record_then_report_from_the_replay(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "body.messages[1].content: recorded 'weather in Paris', now 'weather in Rome'" in done.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+async def test_session_record_toggle_then_replay_provider(tmp_path: Path) -> None:
+    session = PlaygroundSession(load_agents(REPO / "agents"))
+    session.set_agent("weather")
+    path = session.set_record(tmp_path / "s.cassette")
+    assert path == tmp_path / "s.cassette"
+    session.set_api_key(KEY)  # the demo ignores it; the cassette must not hold it anyway
+    _ = [ev async for ev in session.send("weather in Paris")]
+    recorded = session.exchanges[-1].result
+    assert recorded is not None and recorded.text
+    assert session.set_record(None) is None
+    assert KEY not in path.read_text()
+    session.reset()  # Clear: the replay starts the conversation as the recording did
+    session.set_provider("replay")
+    assert session.cannot_list_models() is not None and "cassette" in str(session.cannot_list_models())
+    session.set_model(str(path))
+    _ = [ev async for ev in session.send("weather in Paris")]
+    replayed = session.exchanges[-1].result
+    assert replayed is not None and replayed.text == recorded.text
+    assert [s.raw_request for s in replayed.steps] == [s.raw_request for s in recorded.steps]
+    events = [ev async for ev in session.send("weather in Rome")]
+    assert type(events[-1]).__name__ == "ErrorEvent"
+    assert "body.messages" in (session.exchanges[-1].error or "") and "Rome" in (session.exchanges[-1].error or "")

@@ -31,12 +31,14 @@ def _attachments_md(s: PlaygroundSession) -> Any:
 
 
 class ComposerExtras:
-    """Attach (upload) and Export report buttons, and the list of queued attachments."""
+    """Attach (upload), Export report and Record, and the list of queued attachments."""
 
     def buttons(self) -> None:
         """Call inside the composer's button row."""
         self.attach_btn = gr.UploadButton("Attach", file_count="multiple", size="sm", elem_id="pg-attach")
         self.report_btn = gr.DownloadButton("Export report", size="sm", elem_id="pg-report")
+        self.record_box = gr.Checkbox(False, label="Record", elem_id="pg-record",
+                                      info="keep every request and response in a cassette, to replay offline")
 
     def list(self) -> None:
         """Call where the queued attachments should show (under the message box)."""
@@ -56,6 +58,13 @@ class ComposerExtras:
             note = "; ".join(problems)
             return [_attachments_md(s), gr.Markdown(note, visible=bool(note))]
 
+        def on_record(s: PlaygroundSession, on: bool) -> Any:
+            path = s.set_record(bool(on))
+            note = (f"Recording every request and response to `{path}` (keys masked). To replay it offline: "
+                    f"Provider **Replay (a recorded cassette)**, Model `{path}`." if path else "Recording stopped.")
+            return gr.Markdown(note, visible=True)
+
+        self.record_box.change(on_record, [session, self.record_box], [notice], api_visibility="private")
         self.attach_btn.upload(on_attach, [session, self.attach_btn], [self.attachments, notice],
                                api_visibility="private")
         self.report_btn.click(lambda s: gr.DownloadButton(value=_report_file(s)), [session], [self.report_btn],

@@ -16,6 +16,7 @@ from ..report_html import report_html
 
 if TYPE_CHECKING:
     from ..messages import Message
+    from ..replay import Recorder
     from .session import Exchange
 
 
@@ -23,6 +24,8 @@ class ReportMixin:
     """export_html / export_html_file of PlaygroundSession."""
 
     exchanges: list[Exchange]
+    recorder: Recorder | None = None
+    _agent_cache: Any
     messages: list[Message]
     agent_name: str
 
@@ -46,6 +49,27 @@ class ReportMixin:
         if path is not None:
             Path(path).write_text(doc, encoding="utf-8")
         return doc
+
+    # -- record (replay.py): every request and response of this session into a cassette ------------------------
+    def set_record(self, path: str | Path | bool | None) -> Path | None:
+        """Start recording to `path` (True: a new file under the data directory's cassettes/), or stop (None/False).
+        Returns the cassette's path; replay it with the provider "replay" and that path as the model."""
+        from ..replay import Recorder
+
+        if path is None or path is False:
+            self.recorder = None
+        else:
+            if path is True:
+                from ..storage import playground_home
+
+                path = playground_home() / "cassettes" / f"playground-{time.strftime('%Y%m%d-%H%M%S')}.cassette"
+            self.recorder = Recorder(path)
+        self._agent_cache = None  # the next message goes through a recording (or plain) client
+        return self.recorder.path if self.recorder is not None else None
+
+    def _record_extras(self) -> dict[str, Any]:
+        recorder = getattr(self, "recorder", None)
+        return {"record": recorder} if recorder is not None else {}
 
     def export_html_file(self, folder: str | Path | None = None) -> Path:
         """Write the report to `folder` (default: the data directory's exports/) and return the file's path."""

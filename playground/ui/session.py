@@ -656,6 +656,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         if own and key is None:  # the agent's key goes only to the agent's own provider and host
             key = getattr(self.template, "_api_key", None)
         extras = _as_given(self.template) if own else self._counting_clients(provider)
+        extras = {**extras, **self._record_extras()}  # the Record toggle (report_session.py)
         cache_key = (self.agent_name, model_string, url, key, tuple(id(v) for v in extras.values()),
                      tuple(id(s) for s in self.mcp_servers))
         if self._agent_cache is not None and self._agent_cache[0] == cache_key:
@@ -1075,7 +1076,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
     def _counting_clients(self, provider: str) -> dict[str, Any]:
         """For a real provider, an async client of this session whose request hook counts attempts (retries are
         new requests), so a slow call can say which attempt it is on. {} outside an event loop or for the demo."""
-        if provider == "demo" or provider not in PROVIDERS:
+        if provider in ("demo", "replay") or provider not in PROVIDERS:  # a replay never reaches the network
             return {}
         try:
             loop = asyncio.get_running_loop()
@@ -1205,6 +1206,8 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         entry = PROVIDERS.get(self.provider)
         if entry is None:
             return None
+        if self.provider == "replay":  # the model is a cassette's path (replay.py)
+            return "type the path of a cassette (recorded with Agent(record=...) or playground record)"
         if entry.needs_base_url and not self.base_url:
             return "type the server's base URL first"
         key, server_key = self.key_for(self.provider, self.base_url)

@@ -26,7 +26,13 @@ class ComposerWidgets:
         self.export_button = w.Button(description="Export report", icon="file-code-o",
                                       tooltip="The session as one HTML file (opens offline in any browser)")
         self.export_link = w.HTML()
-        self.box = w.VBox([w.HBox([self.attach_upload, self.export_button]), self.attach_list, self.export_link])
+        self.record_toggle = w.ToggleButton(value=False, description="Record", icon="circle",
+                                            tooltip="Keep every request and response in a cassette, to replay offline")
+        self.record_note = w.HTML()
+        self.box = w.VBox([w.HBox([self.attach_upload, self.export_button, self.record_toggle]), self.attach_list,
+                           self.export_link, self.record_note])
+        self._syncing = False
+        self.record_toggle.observe(self._on_record_toggle, names="value")
         self.attach_upload.observe(self._on_upload, names="value")
         self.export_button.on_click(lambda _b: self.export_html())
 
@@ -50,6 +56,26 @@ class ComposerWidgets:
         self.export_link.value = (f'<span class="pgw-muted">Report saved to <code>{html.escape(target.name)}</code> '
                                   f"({size}) next to the notebook: open it in any browser.</span>")
         return target
+
+    def record(self, on: bool | str | Path = True) -> Path | None:
+        """Record this session's traffic into a cassette next to the notebook (a path: there), or stop (False)."""
+        if on is True:
+            on = Path.cwd() / time.strftime("playground-%Y%m%d-%H%M%S.cassette")
+        path = self.pg.session.set_record(on or None)
+        if self.record_toggle.value != bool(path):
+            self._syncing = True
+            try:
+                self.record_toggle.value = bool(path)
+            finally:
+                self._syncing = False
+        self.record_note.value = (
+            f'<span class="pgw-muted">Recording to <code>{html.escape(path.name)}</code> (keys masked). Replay it: '
+            f'Provider "Replay", Model <code>{html.escape(path.name)}</code>.</span>' if path else "")
+        return path
+
+    def _on_record_toggle(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.record(bool(change["new"]))
 
     def refresh(self) -> None:
         items = self.pg.session.attachments

@@ -47,3 +47,27 @@ def test_a_bad_upload_is_said_in_the_notice() -> None:
     pg = PlaygroundWidget(PlaygroundSession())
     assert pg.composer_ui.attach(b"") is None
     assert "attachment is empty" in pg.notice.value
+
+
+async def test_record_in_the_notebook_then_replay_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the cassette goes next to the notebook
+    pg = PlaygroundWidget(PlaygroundSession())
+    pg.composer_ui.record_toggle.value = True
+    cassettes = list(tmp_path.glob("*.cassette"))
+    assert "Recording to" in pg.composer_ui.record_note.value and not cassettes  # written at the first request
+    await pg.send("hello there")
+    recorded = pg.session.exchanges[-1].result
+    cassette = next(tmp_path.glob("*.cassette"))
+    pg.composer_ui.record_toggle.value = False
+    assert pg.session.recorder is None and pg.composer_ui.record_note.value == ""
+    pg.reset()  # Clear: the replay starts the conversation as the recording did
+    pg.session.set_provider("replay")
+    pg.session.set_model(str(cassette))
+    await pg.send("hello there")
+    replayed = pg.session.exchanges[-1].result
+    assert recorded is not None and replayed is not None and replayed.text == recorded.text
+    assert [s.raw_response for s in replayed.steps] == [s.raw_response for s in recorded.steps]
+    pg.reset()
+    await pg.send("something else")
+    shown = pg.notice.value + pg.chat.value
+    assert "does not match the recording" in shown and "something else" in shown
