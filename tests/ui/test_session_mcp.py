@@ -121,7 +121,12 @@ def test_mcp_tab_adds_a_server_and_its_tools_join_the_tools_list(browser: Any, a
         page.locator("#pg-mcp-name textarea, #pg-mcp-name input").first.fill("fixture")
         page.locator("#pg-mcp-add").click()
         listing = page.locator("#pg-mcp-servers")
-        expect(listing).to_contain_text("fixture", timeout=60_000)
+        problem = page.locator("#pg-mcp-problem")
+        page.wait_for_function(
+            "() => /fixture|Could not/.test((document.querySelector('#pg-mcp-servers')?.innerText || '') + "
+            "(document.querySelector('#pg-mcp-problem')?.innerText || ''))", timeout=90_000)
+        assert "Could not" not in problem.inner_text(), problem.inner_text()
+        expect(listing).to_contain_text("fixture", timeout=10_000)
         expect(listing).to_contain_text("delete_file", timeout=5_000)
         expect(listing).to_contain_text("needs approval")
         # the settings column's Tools list now offers them
