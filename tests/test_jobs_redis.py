@@ -147,3 +147,70 @@ def test_priorities_and_waits_on_redis(redis_queue: dict[str, str]) -> None:
     time.sleep(max(0.0, later.run_at.timestamp() - time.time()) + 0.2)  # type: ignore[union-attr]
     Worker(burst=True).run()
     assert "3 + 3 = 6" in later.result(timeout=5).text and later.started_at >= later.run_at  # type: ignore[operator]
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    admin_url = os.environ.get("PLAYGROUND_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        import psycopg
+
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL unreachable at {admin_url} under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {admin_url}: {exc}")
+    name = f"pg_jobstest_{uuid.uuid4().hex[:8]}"
+    admin.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+        admin.close()
+
+
+GUARDED_AGENT = '''
+import os
+from playground import Agent, tool
+
+@tool(requires_approval=True)
+def refund(order_id: str) -> str:
+    """Refund an order."""
+    with open(os.environ["JOB_REFUND_LOG"], "a") as f:
+        f.write(order_id + "\\n")
+    return f"refunded {order_id}"
+
+agent = Agent(name="refunds", model="demo", tools=[refund])
+'''
+
+
+def test_machines_share_jobs_on_redis_and_approvals_on_postgresql(
+    redis_queue: dict[str, str], postgres_db: str, tmp_path: Path
+) -> None:
+    """Three "machines" (separate PLAYGROUND_HOMEs): one queues, a worker runs the job until it waits for approval,
+    a third approves it from the shell; the job and the run are found from each."""
+    (tmp_path / "refunds.py").write_text(GUARDED_AGENT)
+    refunds = tmp_path / "refunds.log"
+    homes = {m: tmp_path / m for m in ("laptop", "worker", "server")}
+    shared = {**redis_queue, "PLAYGROUND_DATABASE_URL": postgres_db, "JOB_REFUND_LOG": str(refunds)}
+    code = textwrap.dedent(f"""
+        from playground.cli import load_agent
+        print(load_agent({str(tmp_path / 'refunds.py')!r}).prompt("refund order 42").generate_later().id)
+    """)
+    queued = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                            env=env(shared, PLAYGROUND_HOME=str(homes["laptop"])), timeout=120)
+    assert queued.returncode == 0, queued.stderr
+    job_id = queued.stdout.strip()
+    ran = cli(shared, "worker", "--burst", PLAYGROUND_HOME=str(homes["worker"]))
+    assert ran.returncode == 0 and "ran 1 job" in ran.stdout, ran.stderr
+    result = Job.get(job_id).result(timeout=5)  # the test process is a fourth home: the job is read from Redis
+    assert result.finish_reason == "suspended" and result.suspend_payload is not None
+    assert not (homes["worker"] / "runs.sqlite3").exists()  # the run went to PostgreSQL, not the worker's disk
+    approved = cli(shared, "approve", result.run_id, result.suspend_payload.tool_call_id, "--agent",
+                   str(tmp_path / "refunds.py"), PLAYGROUND_HOME=str(homes["server"]))
+    assert approved.returncode == 0, approved.stderr
+    assert refunds.read_text().splitlines() == ["42"]
+    again = cli(shared, "approve", result.run_id, result.suspend_payload.tool_call_id, "--agent",
+                str(tmp_path / "refunds.py"), PLAYGROUND_HOME=str(homes["laptop"]))
+    assert again.returncode == 1  # decided once, anywhere
+    assert refunds.read_text().splitlines() == ["42"]
