@@ -153,8 +153,8 @@ def test_cli_record_then_report_from_the_replay(tmp_path: Path) -> None:
 async def test_session_record_toggle_then_replay_provider(tmp_path: Path) -> None:
     session = PlaygroundSession(load_agents(REPO / "agents"))
     session.set_agent("weather")
-    path = session.set_record(tmp_path / "s.cassette")
-    assert path == tmp_path / "s.cassette"
+    path = tmp_path / "s.cassette"
+    assert session.set_record(path) == path
     session.set_api_key(KEY)  # the demo ignores it; the cassette must not hold it anyway
     _ = [ev async for ev in session.send("weather in Paris")]
     recorded = session.exchanges[-1].result
