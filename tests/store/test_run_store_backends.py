@@ -513,3 +513,35 @@ def test_postgres_locks_only_the_run_being_updated(pg_database: str, tmp_path: P
         assert done is not None and done.pending[0].decision == "approved"
     finally:
         store.close()
+
+
+def test_servers_starting_together_on_a_new_database_migrate_once(pg_database: str) -> None:
+    import threading
+
+    import psycopg
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS runs, schema_versions")
+    stores = [PostgresRunStore(pg_database) for _ in range(4)]
+    start = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def first_use(store: PostgresRunStore) -> None:
+        start.wait(30)
+        try:
+            store.create(waiting_run(f"run_{id(store)}", "c1"))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_use, args=(s,)) for s in stores]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert {s.schema_version() for s in stores} == {PG_SCHEMA_VERSION}
+        assert len(stores[0]) == 4
+    finally:
+        for s in stores:
+            s.close()
