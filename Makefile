@@ -11,12 +11,19 @@ $(UV):
 	python3 -m venv .venv-uv && .venv-uv/bin/pip install -q uv
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --all-extras
+	$(UV) sync --locked --all-extras --compile-bytecode
 	@touch $@
 
-install: .venv/.installed
+# Bytecode compiled once at install (a venv made before --compile-bytecode gets it here): `make run` then loads Gradio
+# from .pyc instead of compiling thousands of files on every start when PYTHONDONTWRITEBYTECODE is set.
+.venv/.compiled: .venv/.installed
+	$(PY) -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null || true
+	@touch $@
+
+install: .venv/.installed .venv/.compiled
 
 run: install
+	@$(PY) -m compileall -q playground
 	$(PY) -m playground.cli ui
 
 # Stoplight Prism (npm) checks the Chat Completions bodies we build against OpenAI's spec (tests/providers/test_prism.py).
