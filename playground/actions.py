@@ -73,12 +73,19 @@ def render_text(text: str, params: Mapping[str, Any], where: str = "template") -
     """`text` with `{{ name }}` filled from params (sandboxed, strict). Text with no template syntax is kept as is."""
     if "{{" not in text and "{%" not in text:
         return text
+    return _rendered(lambda: _environment().from_string(text).render(**params), params, where)
+
+
+def _rendered(render: Callable[[], str], params: Mapping[str, Any], where: str) -> str:
+    """Run a render; Jinja2's errors become TemplateErrors that name the variable, the template and the fix."""
     from jinja2 import TemplateError as JinjaError
-    from jinja2 import UndefinedError
+    from jinja2 import TemplateNotFound, UndefinedError
     from jinja2.exceptions import SecurityError
 
     try:
-        return _environment().from_string(text).render(**params)
+        return render()
+    except TemplateNotFound:
+        raise
     except UndefinedError as exc:
         raise TemplateError(f"{where}: {exc.message}; pass it with with_({_missing(exc.message)}=...) "
                             f"(given: {', '.join(sorted(params)) or 'nothing'})", field="params") from None
@@ -97,23 +104,14 @@ def _missing(message: str | None) -> str:
 
 def render_file(name: str, params: Mapping[str, Any], search: Sequence[Path]) -> str:
     """Render the template file `name`, looked up in `search` (in order)."""
-    from jinja2 import TemplateError as JinjaError
-    from jinja2 import TemplateNotFound, UndefinedError
-    from jinja2.exceptions import SecurityError
+    from jinja2 import TemplateNotFound
 
     env = _environment(search)
     try:
-        return env.get_template(name).render(**params).strip()
+        return _rendered(lambda: env.get_template(name).render(**params).strip(), params, f"template {name!r}")
     except TemplateNotFound:
         looked = ", ".join(str(p / name) for p in search) or "(nowhere)"
         raise TemplateError(f"template {name!r} not found; looked in {looked}", field="template") from None
-    except UndefinedError as exc:
-        raise TemplateError(f"template {name!r}: {exc.message}; pass it with with_({_missing(exc.message)}=...) "
-                            f"(given: {', '.join(sorted(params)) or 'nothing'})", field="params") from None
-    except SecurityError as exc:
-        raise TemplateError(f"template {name!r}: refused by the template sandbox ({exc})", field="template") from None
-    except JinjaError as exc:
-        raise TemplateError(f"template {name!r}: not a valid template ({exc})", field="template") from None
 
 
 def _is_template_name(text: str) -> bool:

@@ -9,25 +9,12 @@ from typing import Any
 import gradio as gr
 
 from ..errors import PlaygroundError
+from .prompts_session import format_fields, parse_fields
 from .session import CompareColumn, PlaygroundSession
 
 
-def _pairs(text: str | None) -> dict[str, str]:
-    """`name = value` lines (a field per line) as a dict; the value is everything after the first '='."""
-    out: dict[str, str] = {}
-    for line in (text or "").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip():
-            out[name.strip()] = value.strip()
-    return out
-
-
-def _fields(names: list[str], values: dict[str, str]) -> str:
-    return "\n".join(f"{n} = {values.get(n, '')}" for n in names)
-
-
 def _variable_fields(s: PlaygroundSession, message: str) -> str:
-    return _fields(s.needed_variables(message or ""), s.variables)
+    return format_fields(s.needed_variables(message or ""), s.variables)
 
 
 def _version_choices(s: PlaygroundSession) -> list[str]:
@@ -79,7 +66,7 @@ def build_prompt_tab(ui: Any) -> None:
 
     def on_apply(s: PlaygroundSession, values: str) -> str:
         try:
-            s.set_variables(_pairs(values))
+            s.set_variables(parse_fields(values))
         except PlaygroundError as exc:
             return f"**{exc}**"
         return f"Using {len(s.variables)} value(s)."
@@ -92,17 +79,17 @@ def build_prompt_tab(ui: Any) -> None:
                 gr.Dropdown(choices=choices, value=choices[0] if choices else None),
                 gr.Dropdown(choices=choices, value=[]),
                 gr.Dropdown(choices=actions, value=actions[0] if actions else None),
-                _fields(s.agent_actions().get(actions[0], []), s.variables) if actions else "",
+                format_fields(s.agent_actions().get(actions[0], []), s.variables) if actions else "",
                 "" if actions else "*This agent has no actions (an ActionAgent class has).*"]
 
     def on_action(s: PlaygroundSession, name: str | None) -> str:
-        return _fields(s.agent_actions().get(name or "", []), s.variables)
+        return format_fields(s.agent_actions().get(name or "", []), s.variables)
 
     def on_render(s: PlaygroundSession, name: str | None, values: str) -> list[Any]:
         if not name:
             return [gr.skip(), "*Choose an action.*"]
         try:
-            text = s.render_action(name, _pairs(values))
+            text = s.render_action(name, parse_fields(values))
         except PlaygroundError as exc:
             return [gr.skip(), f"**{exc}**"]
         return [text, f"Rendered `{name}`: the message box holds it; **Inspect** shows the exact request."]

@@ -23,6 +23,22 @@ if TYPE_CHECKING:
     from ..store.prompt_versions import PromptVersion, PromptVersions
 
 
+def parse_fields(text: str | None) -> dict[str, str]:
+    """`name = value` lines (the Variables and Params fields of both front ends) as a dict; the value is everything
+    after the first '='."""
+    out: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip():
+            out[name.strip()] = value.strip()
+    return out
+
+
+def format_fields(names: list[str], values: Mapping[str, str]) -> str:
+    """A `name = value` line per name (empty values for the person to fill)."""
+    return "\n".join(f"{n} = {values.get(n, '')}" for n in names)
+
+
 class PromptsMixin:
     """Variables, versions and actions of PlaygroundSession."""
 

@@ -10,23 +10,11 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..errors import PlaygroundError
+from .prompts_session import format_fields, parse_fields
 from .session import CompareColumn
 
 if TYPE_CHECKING:
     from .widgets import PlaygroundWidget
-
-
-def pairs(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in (text or "").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip():
-            out[name.strip()] = value.strip()
-    return out
-
-
-def fields(names: list[str], values: dict[str, str]) -> str:
-    return "\n".join(f"{n} = {values.get(n, '')}" for n in names)
 
 
 class PromptWidgets:
@@ -84,12 +72,12 @@ class PromptWidgets:
     def find(self) -> None:
         s = self.owner.session
         names = s.needed_variables(self.owner.message_box.value)
-        self.variables.value = fields(names, s.variables)
+        self.variables.value = format_fields(names, s.variables)
         self.note.value = "" if names else "<i>No {{ variables }} in the instructions or the message.</i>"
 
     def apply(self) -> None:
         try:
-            self.owner.session.set_variables(pairs(self.variables.value))
+            self.owner.session.set_variables(parse_fields(self.variables.value))
         except PlaygroundError as exc:
             self.note.value = f'<div class="pgw-error">{esc(str(exc))}</div>'
             return
@@ -97,7 +85,7 @@ class PromptWidgets:
 
     def _show_params(self, name: str | None) -> None:
         s = self.owner.session
-        self.params.value = fields(s.agent_actions().get(name or "", []), s.variables)
+        self.params.value = format_fields(s.agent_actions().get(name or "", []), s.variables)
 
     def render(self) -> str | None:
         name = self.action_menu.value
@@ -105,7 +93,7 @@ class PromptWidgets:
             self.note.value = "<i>Choose an action.</i>"
             return None
         try:
-            text = self.owner.session.render_action(name, pairs(self.params.value))
+            text = self.owner.session.render_action(name, parse_fields(self.params.value))
         except PlaygroundError as exc:
             self.note.value = f'<div class="pgw-error">{esc(str(exc))}</div>'
             return None
