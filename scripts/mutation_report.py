@@ -316,10 +316,17 @@ def run_mutmut(files: dict[str, list[str] | None], jobs: int, mode: str, only: l
     before = read_mutants(files, diffs=False)
     if not before:
         raise SystemExit("--retest: no earlier run in mutants/; run without --retest first")
-    smallest = min({m.key.partition("__mutmut_")[0] for m in before}, key=lambda f: sum(
-        m.key.startswith(f + "__mutmut_") for m in before))
-    mutmut_run([f"{smallest}__mutmut_*"], jobs, "regenerate the mutants")
-    pending = [m.key for m in read_mutants(files, diffs=False) if m.status != "killed"]
+    stale = [f for f in files if not (MUTANTS / f"{f}.meta").exists()
+             or (REPO / f).stat().st_mtime > (MUTANTS / f"{f}.meta").stat().st_mtime]
+    if stale:
+        smallest = min({m.key.partition("__mutmut_")[0] for m in before}, key=lambda f: sum(
+            m.key.startswith(f + "__mutmut_") for m in before))
+        mutmut_run([f"{smallest}__mutmut_*"], jobs, f"regenerate the mutants of {', '.join(stale)}")
+    selected = set(globs)
+    pending = [
+        m.key for m in read_mutants(files, diffs=False)
+        if m.status != "killed" and f"{m.key.partition('__mutmut_')[0]}__mutmut_*" in selected
+    ]
     if pending:
         mutmut_run(pending, jobs, f"{len(pending)} mutants with no kill on record")
 
@@ -345,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = safety_files()
     if not args.report:
-        mode = "retest" if args.retest else "only" if args.only else "fresh"
+        mode = "retest" if args.retest else "only" if args.only else "fresh"  # --retest --only X: X's unkilled mutants
         run_mutmut(files, args.jobs, mode, args.only)
     mutants = read_mutants(files)
     if not mutants:
