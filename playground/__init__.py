@@ -77,8 +77,10 @@ from .tools import Tool, ToolContext, tool
 
 if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
     from .actions import ActionAgent, ParameterizedAgent, TemplateError, action, after_generation, before_generation
+    from .attachments import Attachment, attachment
     from .mcp import MCPServerError, MCPServerHTTP, MCPServerStdio, MCPTool
     from .memory import Memory, MemoryReport
+    from .replay import Cassette, ReplayMismatchError
     from .storage import SqliteRunStore, open_run_store, playground_home
     from .store.runs_postgres import PostgresRunStore
 
@@ -103,6 +105,10 @@ _LAZY = {
     "playground_home": "storage",
     "open_run_store": "storage",
     "PostgresRunStore": "store.runs_postgres",
+    "Attachment": "attachments",
+    "attachment": "attachments",
+    "Cassette": "replay",
+    "ReplayMismatchError": "replay",
 }
 
 
@@ -127,7 +133,9 @@ __all__ = [
     "ActionAgent",
     "Agent",
     "ApprovalError",
+    "Attachment",
     "AuthenticationError",
+    "Cassette",
     "ConfigurationError",
     "ConflictError",
     "ConnectionFailedError",
@@ -173,6 +181,7 @@ __all__ = [
     "RawResponse",
     "ReasoningDeltaEvent",
     "ReasoningPart",
+    "ReplayMismatchError",
     "RequestTimeoutError",
     "RunState",
     "ServerError",
@@ -213,6 +222,7 @@ __all__ = [
     "__version__",
     "action",
     "after_generation",
+    "attachment",
     "before_generation",
     "has_tool_call",
     "open_run_store",
