@@ -112,3 +112,42 @@ def test_browser_attach_an_image_to_the_wire_and_export_the_report(browser: Any,
         assert all(urlparse(u).hostname in ("127.0.0.1", None) for u in p.requests)
     finally:
         context.close()
+
+
+def test_browser_record_then_replay_offline(browser: Any, app_url: str) -> None:
+    """Tick Record, send; then Provider Replay with the cassette as the model: the same answer, served offline."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.ui.test_browser import WAIT, Page
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        p = Page(context, app_url)
+        p.choose("Agent", "research")
+        p.page.get_by_label("Record", exact=True).check()
+        p.expect_notice("Recording every request and response to")
+        notice = p.page.locator("#pg-notice").inner_text()
+        match = re.search(r"(/\S+\.cassette)", notice)
+        assert match is not None, notice
+        cassette = Path(match.group(1))
+        p.send("2+2")
+        p.expect_chat("2 + 2 = 4")
+        p.page.get_by_label("Record", exact=True).uncheck()
+        p.expect_notice("Recording stopped")
+        assert cassette.is_file() and '"playground-cassette"' in cassette.read_text()
+        p.click("Clear")
+        p.idle()
+        p.choose("Provider", "Replay (a recorded cassette)")
+        model = p.page.get_by_label("Model", exact=True)
+        model.fill(str(cassette))
+        model.press("Enter")
+        p.idle()
+        p.send("2+2")
+        p.expect_chat("2 + 2 = 4")
+        p.send("3*3")  # not recorded: refused with what changed, never a wrong answer
+        expect(p.chat).to_contain_text("does not match the recording", timeout=WAIT)
+        assert "3 * 3 = 9" not in p.chat.inner_text()
+    finally:
+        context.close()
