@@ -60,8 +60,10 @@ def _worker(args: argparse.Namespace, out: TextIO) -> int:
     from .jobs import Worker, queue_location
 
     worker = Worker(args.queue or ["default"], concurrency=args.concurrency, burst=args.burst)
-    where = queue_location().split("#")[0]
-    where = where.split("@")[-1] if where.startswith(("redis", "rediss")) else where  # no password in the log
+    where = queue_location().rpartition("#")[0] or queue_location()
+    if "://" in where:  # redis:// or postgresql://: no user or password in the log
+        scheme, _, rest = where.partition("://")
+        where = f"{scheme}://{rest.split('@')[-1]}"
     print(f"worker {worker.id}: queues {', '.join(worker.queues)} on {where}, concurrency {worker.concurrency}"
           f"{' (burst)' if args.burst else ''}", file=out, flush=True)
     done = worker.run()

@@ -122,18 +122,26 @@ def _dt(ts: float | None) -> datetime | None:
 # -- where jobs live ---------------------------------------------------------------------------------------------------
 
 
+POSTGRES = ("postgresql://", "postgres://")
+
+
 def queue_location() -> str:
-    """`redis://...` from PLAYGROUND_QUEUE_URL, else `sqlite:<PLAYGROUND_HOME>`."""
+    """`redis://...` or `postgresql://...` from PLAYGROUND_QUEUE_URL; else PostgreSQL when PLAYGROUND_DATABASE_URL is
+    a postgresql:// URL (the shared store: job records and queue beside the runs); else `sqlite:<PLAYGROUND_HOME>`."""
     url = (os.environ.get("PLAYGROUND_QUEUE_URL") or "").strip()
+    prefix = os.environ.get("PLAYGROUND_QUEUE_PREFIX") or "playground"
     if url:
-        if not url.startswith(("redis://", "rediss://", "unix://")):
+        if not url.startswith(("redis://", "rediss://", "unix://", *POSTGRES)):
             raise ConfigurationError(
-                f"PLAYGROUND_QUEUE_URL: {url.split('@')[-1]!r} is not a Redis URL; give redis://HOST:6379/0, or unset "
-                "it for the embedded SQLite queue in PLAYGROUND_HOME",
+                f"PLAYGROUND_QUEUE_URL: {url.split('@')[-1]!r} is not a Redis or PostgreSQL URL; give "
+                "redis://HOST:6379/0 or postgresql://USER@HOST/DB, or unset it for the embedded SQLite queue in "
+                "PLAYGROUND_HOME",
                 field="PLAYGROUND_QUEUE_URL",
             )
-        prefix = os.environ.get("PLAYGROUND_QUEUE_PREFIX") or "playground"
         return f"{url}#{prefix}"
+    db = (os.environ.get("PLAYGROUND_DATABASE_URL") or "").strip()
+    if db.startswith(POSTGRES):
+        return f"{db}#{prefix}"
     from .storage import playground_home
 
     return f"sqlite:{playground_home()}"
@@ -319,7 +327,96 @@ class _RedisRecords:
         return int(self.client.zcard(self.index))
 
 
-Records = _SqliteRecords | _RedisRecords
+def _sql_name(prefix: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in prefix).lower()
+
+
+class _PostgresRecords:
+    """Job records in PostgreSQL (`<prefix>_jobs`, beside the run store when PLAYGROUND_DATABASE_URL names it); a
+    change locks its row (SELECT ... FOR UPDATE) for the length of its transaction. One connection per thread."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.table = f"{_sql_name(prefix)}_jobs"
+        self._local = threading.local()
+        conn = self._conn()
+        for attempt in range(3):  # two processes creating the table at once: one wins, the other sees it
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        f"CREATE TABLE IF NOT EXISTS {self.table} (id TEXT PRIMARY KEY, queue TEXT NOT NULL, "
+                        "status TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION "
+                        "NOT NULL, lease_until DOUBLE PRECISION, data TEXT NOT NULL)"
+                    )
+                    conn.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_status ON {self.table} "
+                                 "(status, lease_until)")
+                    conn.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_created ON {self.table} (created_at)")
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
+
+    def _conn(self) -> Any:
+        conn: Any = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            import psycopg
+
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            self._local.conn = conn
+        return conn
+
+    def _write(self, conn: Any, rec: dict[str, Any]) -> None:
+        conn.execute(
+            f"INSERT INTO {self.table} (id, queue, status, created_at, updated_at, lease_until, data) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, "
+            "updated_at = EXCLUDED.updated_at, lease_until = EXCLUDED.lease_until, data = EXCLUDED.data",
+            (rec["id"], rec["queue"], rec["status"], rec["created_at"], time.time(),
+             rec.get("lease_until") if rec["status"] == "running" else None, json.dumps(rec)),
+        )
+
+    def put(self, rec: dict[str, Any]) -> None:
+        self._write(self._conn(), rec)
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        row = self._conn().execute(f"SELECT data FROM {self.table} WHERE id = %s", (job_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def update(self, job_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, Any] | None:
+        conn = self._conn()
+        with conn.transaction():
+            row = conn.execute(f"SELECT data FROM {self.table} WHERE id = %s FOR UPDATE", (job_id,)).fetchone()
+            if row is None:
+                return None
+            new = change(json.loads(row[0]))
+            if new is not None:
+                self._write(conn, new)
+            return new
+
+    def expired_leases(self, now: float) -> list[str]:
+        rows = self._conn().execute(
+            f"SELECT id FROM {self.table} WHERE status = 'running' AND lease_until < %s", (now,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        rows = self._conn().execute(
+            f"SELECT data FROM {self.table} ORDER BY created_at DESC LIMIT %s", (limit,)
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def prune(self, before: float) -> int:
+        cur = self._conn().execute(
+            f"DELETE FROM {self.table} WHERE status IN ('succeeded', 'failed', 'cancelled') AND updated_at < %s",
+            (before,),
+        )
+        return int(cur.rowcount)
+
+    def count(self) -> int:
+        return int(self._conn().execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+
+Records = _SqliteRecords | _RedisRecords | _PostgresRecords
 
 
 class Backend:
@@ -331,21 +428,25 @@ class Backend:
         self._tasks: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._created = 0
+        self._redis_url = self._pg_url = ""
         if location.startswith("sqlite:"):
             home = Path(location.removeprefix("sqlite:"))
             self.records: Records = _SqliteRecords(home / "jobs.sqlite3")
             self._queue_file = home / "jobs-queue.sqlite3"
-            self._redis_url = ""
             self.prefix = "playground"
         else:
-            url, _, prefix = location.partition("#")
-            self._redis_url = url
+            url, _, prefix = location.rpartition("#")
             self.prefix = prefix or "playground"
-            self.records = _RedisRecords(url, self.prefix)
+            if url.startswith(POSTGRES):
+                self._pg_url = url
+                self.records = _PostgresRecords(url, self.prefix)
+            else:
+                self._redis_url = url
+                self.records = _RedisRecords(url, self.prefix)
 
     @property
     def kind(self) -> str:
-        return "redis" if self._redis_url else "sqlite"
+        return "redis" if self._redis_url else "postgres" if self._pg_url else "sqlite"
 
     def huey(self, queue: str) -> Any:
         with self._lock:
@@ -358,11 +459,14 @@ class Backend:
     def _make_huey(self, queue: str) -> Any:
         import logging
 
-        from huey import PriorityRedisHuey, SqliteHuey
+        from huey import PostgresHuey, PriorityRedisHuey, SqliteHuey
 
         logging.getLogger("huey").setLevel(logging.CRITICAL)  # our records say what happened to each job
         if self._redis_url:
             h: Any = PriorityRedisHuey(name=f"{self.prefix}.{queue}", url=self._redis_url, results=False, utc=True)
+        elif self._pg_url:
+            h = PostgresHuey(name=f"{self.prefix}.{queue}", dsn=self._pg_url, blocking=False, results=False,
+                             utc=True, table_prefix=f"{_sql_name(self.prefix)}_huey")
         else:
             _owner_only(self._queue_file)
             h = SqliteHuey(name=f"playground.{queue}", filename=str(self._queue_file), results=False, utc=True)
