@@ -1,7 +1,9 @@
 """Background runs on a real queue: `generate_later()` / `embed_later()` put a job on Huey and return a `Job`.
 
-Where jobs wait: `SqliteHuey` in PLAYGROUND_HOME (`jobs-queue.sqlite3`, embedded, no server) by default, or Redis when
-`PLAYGROUND_QUEUE_URL=redis://host:6379/0` (`PriorityRedisHuey`; `PLAYGROUND_QUEUE_PREFIX` names its keys). Each
+Where jobs wait: `SqliteHuey` in PLAYGROUND_HOME (`jobs-queue.sqlite3`, embedded, no server) by default, Redis when
+`PLAYGROUND_QUEUE_URL=redis://host:6379/0` (`PriorityRedisHuey`; `PLAYGROUND_QUEUE_PREFIX` names its keys), or
+PostgreSQL (`PostgresHuey` and a `<prefix>_jobs` table) when PLAYGROUND_QUEUE_URL, or else PLAYGROUND_DATABASE_URL, is a
+postgresql:// URL. Each
 `queue=` is its own Huey queue. What a job is — its agent, messages, options, status, attempts, result and error — is
 one record in the job store beside the queue (`jobs.sqlite3`, or Redis keys under the prefix), which is what
 `Job.get(job_id)` reads from any process.
