@@ -1,5 +1,6 @@
 """Job queue throughput: enqueue latency, and jobs per second with 1 and 2 worker processes, for SqliteHuey (the
-embedded default) and RedisHuey (PLAYGROUND_QUEUE_URL; skipped when Redis at 127.0.0.1:6379 is not reachable).
+embedded default), RedisHuey (PLAYGROUND_QUEUE_URL; skipped when Redis at 127.0.0.1:6379 is not reachable) and
+PostgresHuey (PLAYGROUND_DATABASE_URL, a database made and dropped here; skipped when PostgreSQL is not reachable).
 
     .venv/bin/python benchmarks/jobs.py [JOBS]     # prints a table, then one JSON line of figures and ratios
 
@@ -31,6 +32,7 @@ from playground import Agent  # noqa: E402
 from playground.jobs import Job  # noqa: E402
 
 REDIS = "redis://127.0.0.1:6379/0"
+POSTGRES = os.environ.get("PLAYGROUND_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 agent = Agent(name="bench", model="demo")
 
 
@@ -43,18 +45,46 @@ def redis_up() -> bool:
         return False
 
 
+def postgres_up() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES, connect_timeout=2).close()
+        return True
+    except Exception:
+        return False
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
 def configure(kind: str) -> str:
     os.environ["PLAYGROUND_HOME"] = tempfile.mkdtemp(prefix="playground-bench-jobs-")
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    prefix = f"bench_{uuid.uuid4().hex[:8]}"
+    os.environ.pop("PLAYGROUND_QUEUE_URL", None)
+    os.environ.pop("PLAYGROUND_DATABASE_URL", None)
     if kind == "redis":
         os.environ["PLAYGROUND_QUEUE_URL"] = REDIS
         os.environ["PLAYGROUND_QUEUE_PREFIX"] = prefix
-    else:
-        os.environ.pop("PLAYGROUND_QUEUE_URL", None)
+    elif kind == "postgres":
+        _admin(f"CREATE DATABASE {prefix}")
+        os.environ["PLAYGROUND_DATABASE_URL"] = f"{POSTGRES.rsplit('/', 1)[0]}/{prefix}"
     return prefix
 
 
 def cleanup(kind: str, prefix: str) -> None:
+    if kind == "postgres":
+        from playground import jobs
+
+        jobs._backends.clear()  # drop this process's connections with the database
+        import gc
+
+        gc.collect()
+        _admin(f"DROP DATABASE IF EXISTS {prefix} WITH (FORCE)")
     if kind == "redis":
         import redis
 
@@ -115,11 +145,13 @@ def direct(n: int) -> float:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    kinds = ["sqlite"] + (["redis"] if redis_up() else [])
+    kinds = ["sqlite"] + (["redis"] if redis_up() else []) + (["postgres"] if postgres_up() else [])
     figures: dict[str, Any] = {"jobs": n, "direct_jobs_per_s": round(direct(n), 1)}
     print(f"{n} demo jobs; generate_now() in a loop: {figures['direct_jobs_per_s']} jobs/s")
     if "redis" not in kinds:
         print("Redis at 127.0.0.1:6379 not reachable: RedisHuey skipped")
+    if "postgres" not in kinds:
+        print(f"PostgreSQL not reachable ({POSTGRES.split('@')[-1]}): PostgresHuey skipped")
     for kind in kinds:
         row: dict[str, Any] = {}
         for workers in (1, 2):
@@ -136,7 +168,7 @@ def main() -> None:
         row["two_vs_one"] = round(row["jobs_per_s_2_workers"] / row["jobs_per_s_1_worker"], 2)
         row["vs_direct"] = round(row["jobs_per_s_1_worker"] / figures["direct_jobs_per_s"], 2)
         figures[kind] = row
-        print(f"{kind:7} enqueue {row['enqueue_ms_median']} ms (p95 {row['enqueue_ms_p95']} ms); "
+        print(f"{kind:8} enqueue {row['enqueue_ms_median']} ms (p95 {row['enqueue_ms_p95']} ms); "
               f"1 worker {row['jobs_per_s_1_worker']} jobs/s, 2 workers {row['jobs_per_s_2_workers']} jobs/s "
               f"(x{row['two_vs_one']}); 1 worker vs direct x{row['vs_direct']}")
     print(json.dumps(figures))
