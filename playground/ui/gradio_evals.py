@@ -25,7 +25,7 @@ def _table_update(s: PlaygroundSession) -> Any:
     return gr.Dataframe(value=rows, headers=headers)
 
 
-def _case_markdown(s: PlaygroundSession, case_id: str, target: str) -> tuple[str, str, str]:
+def _case_markdown(s: PlaygroundSession, case_id: str, target: str) -> tuple[str, str, str, str, str, str, str]:
     ex = s.open_eval_case(case_id, target)
     p = exchange_panels(ex)
     head = f"**Case {case_id}** on **{target}**\n\n**Input:** {ex.user_text}\n\n"
@@ -39,7 +39,7 @@ def _case_markdown(s: PlaygroundSession, case_id: str, target: str) -> tuple[str
         lines = [f"| {n} | {sc.value:.2f} | {'yes' if sc.passed else 'no'} | "
                  f"{(sc.reason or sc.error or '').replace('|', '/')} |" for n, sc in found.scores.items()]
         head += "| scorer | value | passed | reason |\n|---|---|---|---|\n" + "\n".join(lines)
-    return head, p.raw_request, p.raw_response
+    return head, p.raw_request, p.raw_response, p.reasoning, p.sources, p.usage, p.steps
 
 
 def build_evaluate_tab(ui: Any) -> None:
@@ -76,9 +76,19 @@ def build_evaluate_tab(ui: Any) -> None:
                          elem_id="pg-eval-table", label="Cases (click a cell to open its exchange)")
     with gr.Accordion("Case", open=True, elem_id="pg-eval-case-box"):
         case_md = gr.Markdown("*Click a cell of the table.*", elem_id="pg-eval-case")
-        with gr.Row():
-            case_request = gr.Code("", language="json", label="Raw request", elem_id="pg-eval-case-request")
-            case_response = gr.Code("", language="json", label="Raw response", elem_id="pg-eval-case-response")
+        with gr.Tabs():
+            with gr.Tab("Raw request"):
+                case_request = gr.Code("", language="json", elem_id="pg-eval-case-request")
+            with gr.Tab("Raw response"):
+                case_response = gr.Code("", language="json", elem_id="pg-eval-case-response")
+            with gr.Tab("Reasoning"):
+                case_reasoning = gr.Markdown("", elem_id="pg-eval-case-reasoning")
+            with gr.Tab("Sources"):
+                case_sources = gr.Markdown("", elem_id="pg-eval-case-sources")
+            with gr.Tab("Usage"):
+                case_usage = gr.Markdown("", elem_id="pg-eval-case-usage")
+            with gr.Tab("Steps"):
+                case_steps = gr.HTML("", elem_id="pg-eval-case-steps")
 
     def on_tab(s: PlaygroundSession) -> Any:
         return gr.Dropdown(choices=s.eval_dataset_files())
@@ -118,17 +128,16 @@ def build_evaluate_tab(ui: Any) -> None:
     def on_select(s: PlaygroundSession, evt: gr.SelectData) -> list[Any]:
         report = s.eval_report
         if report is None or evt.index is None:
-            return [gr.skip(), gr.skip(), gr.skip()]
+            return [gr.skip()] * 7
         row, col = (evt.index if isinstance(evt.index, list | tuple) else (evt.index, 2))
         headers, rows = s.eval_table()
         if not 0 <= row < len(rows):
-            return [gr.skip(), gr.skip(), gr.skip()]
+            return [gr.skip()] * 7
         target = headers[col] if col >= 2 else report.targets[0]
         try:
-            text, req, resp = _case_markdown(s, rows[row][0], target)
+            return list(_case_markdown(s, rows[row][0], target))
         except PlaygroundError as exc:
-            return [str(exc), "", ""]
-        return [text, req, resp]
+            return [str(exc), "", "", "", "", "", ""]
 
     def on_download(s: PlaygroundSession, kind: str) -> Any:
         try:
@@ -144,7 +153,8 @@ def build_evaluate_tab(ui: Any) -> None:
     run.click(on_run, [session, scorer_box, more, models, concurrency], [progress, summary, chart, table, download],
               api_name="run_evaluation")
     stop.click(on_stop, [session], [progress], api_name="stop_evaluation")
-    table.select(on_select, [session], [case_md, case_request, case_response], api_visibility="private")
+    table.select(on_select, [session], [case_md, case_request, case_response, case_reasoning, case_sources, case_usage,
+                                        case_steps], api_visibility="private")
     download.click(on_download, [session, fmt], [download], api_visibility="private")
 
 

@@ -143,6 +143,10 @@ class EvalWidgets:
             f"<div>Answer: {esc(answer)}</div>" + (f"<div>Error: {esc(ex.error)}</div>" if ex.error else "")
             + f"<details><summary>Raw request</summary><pre>{esc(p.raw_request)}</pre></details>"
             f"<details><summary>Raw response</summary><pre>{esc(p.raw_response)}</pre></details>"
+            f"<details><summary>Reasoning</summary><pre>{esc(p.reasoning)}</pre></details>"
+            f"<details><summary>Sources</summary><pre>{esc(p.sources)}</pre></details>"
+            f"<details><summary>Usage</summary><pre>{esc(p.usage)}</pre></details>"
+            f"<details><summary>Steps</summary>{p.steps}</details>"  # steps_html escapes what it shows
         )
 
     def _on_case(self, change: dict[str, Any]) -> None:

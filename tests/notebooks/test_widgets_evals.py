@@ -42,6 +42,7 @@ async def test_run_an_evaluation_from_the_tab(pg: PlaygroundWidget) -> None:
     ui.case_menu.value = paris
     assert "Case paris</b> on <b>demo:demo-1" in ui.case_view.value
     assert "get_weather" in ui.case_view.value and "Raw request" in ui.case_view.value
+    assert all(f"<summary>{name}</summary>" in ui.case_view.value for name in ("Reasoning", "Usage", "Steps"))
 
 
 def _file(name: str, content: bytes) -> dict[str, Any]:

@@ -131,5 +131,7 @@ def test_evaluate_tab_runs_a_dataset_and_opens_a_case(browser: Any, app_url: str
         table.get_by_text("PASS", exact=False).first.click()
         expect(page.locator("#pg-eval-case")).to_contain_text("Case ", timeout=20_000)
         expect(page.locator("#pg-eval-case")).to_contain_text("contains")
+        page.locator("#pg-eval-case-box").get_by_role("tab", name="Steps").click()
+        expect(page.locator("#pg-eval-case-steps")).to_contain_text("get_weather", timeout=10_000)
     finally:
         page.close()
