@@ -280,7 +280,7 @@ def test_notebook_playground_in_jupyterlab(jupyterlab: str, chromium: Any) -> No
         message = widget.locator(".pgw-message input")
         message.click()
         message.fill("refund order 42")
-        widget.locator("button", has_text="Send").first.click()
+        widget.locator("button", has_text=re.compile(r"^\s*Send$")).first.click()
 
         # the run suspends: the approval box shows the refund call
         approval = widget.locator(".pgw-approval")
@@ -488,7 +488,7 @@ def test_support_playground_in_real_use(jupyterlab: str, chromium: Any) -> None:
         assert not widget.locator(".pgw-assistant", has_text="lookup_order returned").count() > 1  # still streaming
         reasoning.locator(".jupyter-widget-Collapse-header").click()
         widget.locator(".pgw-assistant", has_text="lookup_order returned").last.wait_for()
-        _until(page, lambda: widget.locator("button", has_text="Send").is_enabled(), 60)
+        _until(page, lambda: widget.locator("button", has_text=re.compile(r"^\s*Send$")).is_enabled(), 60)
         assert reasoning.locator(".jupyter-widget-Collapse-contents").is_visible()
         assert "jupyter-widget-Collapse-open" in (reasoning.get_attribute("class") or "") or \
             reasoning.locator(".jupyter-widget-Collapse-open").count() > 0
