@@ -364,8 +364,31 @@ def _is_empty(message: Message) -> bool:
     return all(isinstance(p, TextPart) and not p.text.strip() for p in message.content)
 
 
+_PLAIN_ROLES = frozenset(("user", "assistant", "system"))
+
+
+def _plain_message(role: str, text: str) -> Message:
+    """`Message(role=role, content=[TextPart(text=text)])` for a role and a str already checked: the same objects
+    (fields, fields set, equality), without validating them again (a long history has a thousand of these)."""
+    part = TextPart.__new__(TextPart)
+    object.__setattr__(part, "__dict__", {"type": "text", "text": text})
+    object.__setattr__(part, "__pydantic_fields_set__", {"text"})
+    object.__setattr__(part, "__pydantic_extra__", None)
+    object.__setattr__(part, "__pydantic_private__", None)
+    message = Message.__new__(Message)
+    object.__setattr__(message, "__dict__", {"role": role, "content": [part], "name": None, "provider_metadata": None})
+    object.__setattr__(message, "__pydantic_fields_set__", {"role", "content", "name"})
+    object.__setattr__(message, "__pydantic_extra__", None)
+    object.__setattr__(message, "__pydantic_private__", None)
+    return message
+
+
 def _normalize_item(item: Any, index: int) -> list[Message]:
     """One input item -> its messages (a UI message with tool outputs becomes two); empty ones are an error."""
+    if type(item) is dict and len(item) == 2:  # the common {"role", "content": "text"}: what the general path builds
+        role, content = item.get("role"), item.get("content")
+        if type(content) is str and role in _PLAIN_ROLES and content.strip():
+            return [_plain_message(role, content)]
     content = item.get("content") if isinstance(item, dict) else None
     if isinstance(content, dict) and isinstance(content.get("parts"), list):  # Mastra's stored format 2
         out = _ui_message({**item, "parts": content["parts"]}, index)

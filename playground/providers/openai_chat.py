@@ -127,6 +127,11 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
     def _map_messages(self, messages: list[Message]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for m in messages:
+            parts = m.content
+            if len(parts) == 1 and type(parts[0]) is TextPart and m.name is None and m.role in ("user", "assistant"):
+                # a plain text turn (most of a long history): the dict the mapping below builds, without its scans
+                out.append({"role": m.role, "content": parts[0].text or (None if m.role == "assistant" else "")})
+                continue
             if m.role == "system":
                 out.append({"role": self.system_role, "content": m.text})
             elif m.role == "user":

@@ -1,0 +1,63 @@
+"""The hot path's shortcuts (issue 18) build exactly what the general code builds: same messages, same wire dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground import Message, TextPart
+from playground.messages import _normalize_one, normalize_messages
+from playground.providers.openai_chat import OpenAIChatProvider
+
+PLAIN: list[dict[str, Any]] = [
+    {"role": "user", "content": "Where is Oslo?"},
+    {"role": "assistant", "content": "In Norway."},
+    {"role": "system", "content": "  Be brief.  "},
+]
+
+
+def test_plain_text_history_normalises_like_the_general_path() -> None:
+    fast = normalize_messages(PLAIN)
+    general = [_normalize_one(m, i) for i, m in enumerate(PLAIN)]
+    assert fast == general
+    for a, b in zip(fast, general, strict=True):
+        assert a.model_fields_set == b.model_fields_set
+        assert a.content[0].model_fields_set == b.content[0].model_fields_set
+        assert a.model_dump(exclude_unset=True) == b.model_dump(exclude_unset=True)
+        assert a.model_dump_json() == b.model_dump_json()
+    assert fast[0].content[0] is not fast[1].content[0]
+    fast[0].content.append(TextPart(text=" And Rome?"))  # each message has its own, mutable list
+    assert fast[0].text == "Where is Oslo? And Rome?" and normalize_messages(PLAIN)[0].text == "Where is Oslo?"
+
+
+def test_shortcut_leaves_other_shapes_to_the_general_path() -> None:
+    named = normalize_messages([{"role": "user", "content": "hi", "name": "ada"}])[0]
+    assert named.name == "ada"
+    blank = [{"role": "user", "content": "   "}]
+    try:
+        normalize_messages(blank)
+    except Exception as exc:  # an empty message is still refused, naming the item
+        assert "messages[0]" in str(exc)
+    else:
+        raise AssertionError("an empty message was accepted")
+    assert normalize_messages([{"role": "developer", "content": "x"}])[0].role == "system"
+
+
+def test_plain_text_turns_map_to_the_same_wire_dicts() -> None:
+    provider = OpenAIChatProvider("gpt-test")
+    messages = [
+        Message.user("hi"),
+        Message.assistant("hello"),
+        Message(role="assistant", content=[TextPart(text="")]),
+        Message(role="user", content=[TextPart(text="")]),
+        Message(role="user", content=[TextPart(text="hi")], name="ada"),
+        Message.system("sys"),
+    ]
+    general = []
+    for m in messages:
+        if m.role == "user":
+            general.append(provider._map_user(m))  # pyright: ignore[reportPrivateUsage]
+        elif m.role == "assistant":
+            general.append(provider._map_assistant(m))  # pyright: ignore[reportPrivateUsage]
+        else:
+            general.append({"role": provider.system_role, "content": m.text})
+    assert provider._map_messages(messages) == general  # pyright: ignore[reportPrivateUsage]
