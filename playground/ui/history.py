@@ -9,6 +9,7 @@ from typing import Any
 
 from ..messages import Message, TextPart, ToolCallPart, ToolResultPart
 from ..result import Step
+from ..runs import RunState
 
 STOPPED_RESULT = "Not run: the person stopped the reply before this tool call finished."
 
@@ -62,3 +63,20 @@ def step_messages(steps: Sequence[Step]) -> list[Message]:
         if results:
             out.append(Message(role="tool", content=list(results)))
     return out
+
+
+def resumed_messages(
+    suspended: Sequence[Message], stored: RunState | None, later_steps: Sequence[Step]
+) -> list[Message]:
+    """The conversation a run resumed by Approve / Decline had reached when it was cancelled: the suspended run's
+    messages (ending with the assistant's tool calls), the results its step has in the run store (tools that ran,
+    decided calls, a decline with its reason), then the steps finished since the resume. A call with no result yet
+    (an approved tool stopped while it ran) gets one saying so."""
+    out = list(suspended)
+    if stored is not None:
+        parts = [stored.step_results[i] for i in stored.step_call_order if i in stored.step_results]
+        parts = [p.model_copy(update={"tool_call_id": stored.wire_ids[p.tool_call_id]})
+                 if p.tool_call_id in stored.wire_ids else p for p in parts]  # the ids the provider sent
+        if parts:
+            out.append(Message(role="tool", content=list(parts)))
+    return complete_tool_results([*out, *step_messages(later_steps)])

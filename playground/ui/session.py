@@ -57,7 +57,7 @@ from pydantic import ValidationError
 from ..agent import Agent
 from ..errors import ConfigurationError, ConnectionFailedError, PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StepFinishEvent, StepStartEvent, StreamEvent
-from ..generation import StreamRun
+from ..generation import Generation, StreamRun
 from ..messages import Message
 from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
 from ..providers.transport import RetryPolicy, Transport, mask_text, mask_value
@@ -66,7 +66,7 @@ from ..runs import InMemoryRunStore, RunState
 from ..pricing import Cost, total_cost
 from ..settings import ModelSettings
 from ..tracing import dynamic_instructions, local_spans, playground_tracer_provider
-from .history import complete_tool_results, step_messages
+from .history import complete_tool_results, resumed_messages, step_messages
 from ..memory import Memory
 from .render import Block, ExchangeView, _jsonable
 from .evals_session import EvalMixin
@@ -190,6 +190,8 @@ class Exchange:
     """Every HTTP attempt to a real provider: {attempt, method, url, status, headers} (masked; retries included)."""
     failure: dict[str, Any] | None = None
     """How the exchange failed: {error, message, status, retry_after, body} (masked), for the raw panels."""
+    memory: dict[str, Any] | None = None
+    """The call's memory= (thread, resource, options) when memory was on, for the code export (threads.py)."""
 
     @property
     def steps(self) -> list[Any]:
@@ -794,8 +796,19 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         self.selected = None
         try:
             agent = self._working_agent()
-            gen = agent.prompt(self._turn_messages(text), **self._with_memory(agent, self._options(), text))
-            exchange.preview = mask_value(gen.request_preview(stream=True), self.secrets)
+
+            def prepare() -> tuple[Generation, dict[str, Any], list[Message], Any]:
+                turn = self._turn_messages(text)
+                options = self._with_memory(agent, self._options(), text)
+                gen = agent.prompt(turn, **options)
+                return gen, gen.request_preview(stream=True), turn, options.get("memory")
+
+            # with memory: the thread's store and the recall embedder answer in a worker thread (threads.py)
+            gen, preview, turn, memory = await self._memory_io(prepare)
+            exchange.preview = mask_value(preview, self.secrets)
+            if memory is not None:  # the export calls with the same memory= and the history sent beside it
+                exchange.memory = memory
+                exchange.history = [m.model_dump(mode="json", exclude_none=True) for m in turn[:-1]]
             run = gen.stream()
             self._attachments_sent(exchange.index)
         except (PlaygroundError, ValueError) as exc:
@@ -1009,7 +1022,13 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         conversation with the message that started them; with none, the conversation is as it was."""
         exchange.status = "stopped"
         exchange.view.finish()
-        if done_steps and not exchange.decisions:  # a send; a resumed run's history lives in its stored state
+        suspended = exchange.result  # a run resumed by Approve / Decline: the result it was suspended with
+        if exchange.decisions and suspended is not None and suspended.finish_reason == "suspended":
+            stored = self._store.load(suspended.run_id) if suspended.run_id else None
+            self.messages = resumed_messages(suspended.messages, stored, done_steps)
+            note = ("Stopped while waiting; the decision, the tool results and the finished steps before it stay "
+                    "in the conversation.")
+        elif done_steps and not exchange.decisions:  # a send: its finished steps stay with its message
             self.messages = complete_tool_results(
                 [*self.messages, Message.user(exchange.user_text), *step_messages(done_steps)])
             note = (f"Stopped while waiting for the server; the {len(done_steps)} finished step(s) before it, and "
