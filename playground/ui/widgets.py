@@ -128,9 +128,9 @@ _CSS = """<style>
 .pgw .lm-TabBar-content{flex-wrap:wrap}
 .pgw .lm-TabBar-tab{flex:0 0 auto !important;min-width:fit-content !important;max-width:none !important}
 .pgw .lm-TabBar-tabLabel{overflow:visible;text-overflow:clip}
-.pgw .pgw-load{font-size:0 !important}
-.pgw .pgw-load i{font-size:var(--jp-widgets-font-size,13px);margin-right:6px}
-.pgw .pgw-load::after{content:"Load session";font-size:var(--jp-widgets-font-size,13px)}
+.pgw .pgw-upload{font-size:0 !important}
+.pgw .pgw-upload i{font-size:var(--jp-widgets-font-size,13px);margin-right:6px}
+.pgw .pgw-upload::after{content:attr(title);font-size:var(--jp-widgets-font-size,13px)}
 .pgw-approval-state{font-weight:600;color:#9a6700}
 .pgw-error{align-self:stretch;color:#a40e26;background:#ffebe9;border:1px solid #ff8182;border-radius:8px;
   padding:6px 10px;white-space:pre-wrap}
@@ -368,8 +368,7 @@ class PlaygroundWidget:
                                   tooltip="Seconds a request may wait for the server (each attempt)", layout=full())
         self.save_button = w.Button(description="Save session", icon="download")
         self.save_link = w.HTML()
-        # the label comes from CSS (.pgw-load): the upload button's own text always ends in a count, "(0)"
-        self.load_upload = w.FileUpload(accept=".json", multiple=False, description="", tooltip="Load session")
+        self.load_upload = w.FileUpload(accept=".json", multiple=False, description="Load session")
         self.load_upload.add_class("pgw-load")
 
         from .widgets_mcp import MCPWidgets
@@ -461,9 +460,22 @@ class PlaygroundWidget:
         self.jobs_ui = JobsWidgets(self)  # Send later and the jobs (widgets_jobs.py)
         self.add_tab("Jobs", self.jobs_ui.page)
 
+        self._tidy_uploads()
         self._wire()
         self._sync_controls()
         self.refresh()
+
+    def _tidy_uploads(self) -> None:
+        """Every upload button shows its label without ipywidgets' count ("Load session (0)"): the view always
+        appends the count to the description, so the label moves to the tooltip and CSS shows it (.pgw-upload)."""
+        todo: list[Any] = [self.root]
+        while todo:
+            widget = todo.pop()
+            todo.extend(getattr(widget, "children", ()) or ())
+            if isinstance(widget, w.FileUpload) and widget.description:
+                widget.tooltip = widget.description  # the title attribute CSS shows as the label
+                widget.description = ""
+                widget.add_class("pgw-upload")
 
     def add_tab(self, title: str, widget: w.Widget) -> None:
         """Add a view to the main area's tabs (after Chat and Compare)."""

@@ -751,8 +751,12 @@ async def test_a_double_click_on_send_leaves_no_stale_notice(monkeypatch: pytest
 def test_load_session_button_has_no_count_and_tab_titles_are_not_cut() -> None:
     pg, _ = _widget()
     css = pg.root.children[0].value
-    assert pg.load_upload.description == "" and "pgw-load" in pg.load_upload._dom_classes
-    assert '.pgw .pgw-load::after{content:"Load session"' in css
+    uploads = [x for x in _all_widgets(pg.root) if isinstance(x, __import__("ipywidgets").FileUpload)]
+    assert pg.load_upload in uploads and len(uploads) >= 2  # every upload button (Attach, datasets ...) too
+    for upload in uploads:
+        assert upload.description == "" and upload.tooltip and "pgw-upload" in upload._dom_classes
+    assert pg.load_upload.tooltip == "Load session"
+    assert ".pgw .pgw-upload::after{content:attr(title)" in css
     assert ".pgw .lm-TabBar-tab{flex:0 0 auto !important" in css
 
 
