@@ -37,7 +37,9 @@ def add_parser(sub: Any) -> None:
     w.add_argument("--queue", action="append", default=None, metavar="Q",
                    help="a queue to take jobs from (repeat for several; default: default)")
     w.add_argument("--concurrency", type=_positive, default=1, metavar="N", help="jobs run at once (default 1)")
-    w.add_argument("--burst", action="store_true", help="run what is queued, then exit")
+    w.add_argument("--burst", action="store_true",
+                   help="run what is queued (and its retries), then exit; jobs running in other workers are left to "
+                        "them, and a dead worker's job is taken once its lease has run out")
     j = sub.add_parser("jobs", help="list queued and finished jobs, or show one")
     j.add_argument("job_id", nargs="?", default=None)
     j.add_argument("--limit", type=_positive, default=20)

@@ -312,6 +312,9 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_runs_again_once(agent_f
     finally:
         os.kill(first.pid, signal.SIGKILL)  # mid-tool
         first.wait(10)
+    # the killed worker's lease runs out (1 s after its last renewal); a worker started after that takes the job
+    lease_until = Job.get(job_id)._rec.get("lease_until") or 0.0
+    time.sleep(max(0.0, lease_until - time.time()) + 0.1)
     second = cli("worker", "--burst", **{**extra, "JOB_TOOL_SLEEP": "0"})
     assert second.returncode == 0, second.stderr
     job = Job.get(job_id)

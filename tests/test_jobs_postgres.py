@@ -125,6 +125,9 @@ def test_a_worker_killed_mid_job_is_replaced_on_postgresql(pg_jobs: dict[str, st
     finally:
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
+    # the killed worker's lease runs out (1 s after its last renewal); a worker started after that takes the job
+    lease_until = Job.get(job_id)._rec.get("lease_until") or 0.0
+    time.sleep(max(0.0, lease_until - time.time()) + 0.1)
     second = subprocess.run([sys.executable, "-m", "playground.cli", "worker", "--burst"], capture_output=True,
                             text=True, cwd=REPO, env=env(extra, JOB_TOOL_SLEEP="0"), timeout=300)
     assert second.returncode == 0, second.stderr
