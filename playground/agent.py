@@ -352,8 +352,11 @@ class Agent:
         call = self._memory_call(options)
         if call is None:
             return None
+        from .drivers import OffLoop
+
         memory = self._memory_for()
-        return lambda result, state: memory.finish(call, result, state, self._title_text)
+        # store writes, embeddings and a title call block: async runs do them in a worker thread (drivers.OffLoop)
+        return OffLoop(lambda result, state: memory.finish(call, result, state, self._title_text), "memory.finish")
 
     def _title_text(self, first_message: str) -> str:
         """A thread title from the first user message, by this agent's model (memory's generate_title=True)."""
@@ -362,14 +365,15 @@ class Agent:
         return self.generate(first_message, instructions=TITLE_INSTRUCTIONS, memory=None, active_tools=[],
                              max_steps=1, structured_output=None, input_processors=[], output_processors=[]).text
 
-    def _new_state(self, messages: list[Message], options: CallOptions) -> RunState:
+    def _new_state(self, messages: list[Message], options: CallOptions,
+                   embed_cache: dict[str, list[float]] | None = None) -> RunState:
         context = normalize_messages(options.context) if options.context is not None else []
         warnings = []
         system = self._system_for(options)
         remembered: list[Message] = []
         call = self._memory_call(options)
         if call is not None:  # history before the input, recall and working memory as system messages (memory.py)
-            prepared = self._memory_for().prepare(call, messages)
+            prepared = self._memory_for().prepare(call, messages, embed_cache=embed_cache)
             messages = [*prepared.history, *messages]
             system = [*system, *prepared.system]
             remembered = prepared.remembered

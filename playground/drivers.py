@@ -322,6 +322,21 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
                     error = CallbackError(getattr(effect.fn, "__name__", "a callback"), exc)
 
 
+class OffLoop:
+    """A blocking callable (a database read or write, an embedding HTTP call) that the loop asks for with `Invoke`:
+    the sync driver calls it; the async driver runs it in a worker thread (`asyncio.to_thread`), so one run's memory
+    I/O never stalls the other coroutines on the event loop (every browser session of a playground server)."""
+
+    __slots__ = ("__name__", "fn")
+
+    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+        self.fn = fn
+        self.__name__ = name or getattr(fn, "__name__", "a blocking call")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Async
 
@@ -334,7 +349,12 @@ async def _chunk_async(on_chunk: Callable[..., Any], event: StreamEvent) -> None
 
 
 async def _call_async(fn: Callable[..., Any], kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
-    value = fn(*args, **kwargs)
+    if isinstance(fn, OffLoop):  # blocking I/O (memory's store and embedder): in a worker thread, the loop runs on
+        import asyncio
+
+        value = await asyncio.to_thread(fn, *args, **kwargs)
+    else:
+        value = fn(*args, **kwargs)
     if inspect.isawaitable(value):
         value = await value
     return value

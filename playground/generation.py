@@ -6,7 +6,7 @@ request that will be sent (with the key masked).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +51,11 @@ class StreamRun:
     Each StreamRun is consumed once. `text_stream()` yields only text; `abort()` stops it at the next chunk.
     """
 
-    def __init__(self, make_gen: Any, options: CallOptions, abort: AbortSignal) -> None:
+    def __init__(self, make_gen: Any, options: CallOptions, abort: AbortSignal, *,
+                 make_gen_async: Callable[[], Awaitable[LoopGen]] | None = None) -> None:
         self._make_gen = make_gen
+        self._make_gen_async = make_gen_async
+        """For `async for`: builds the run with its blocking preparation (memory reads) off the event loop."""
         self._options = options
         self.abort_signal = abort
         self.result: GenerationResult | None = None
@@ -67,6 +70,14 @@ class StreamRun:
         self._started = True
         return self._make_gen()
 
+    async def _aclaim(self) -> LoopGen:
+        if self._make_gen_async is None:
+            return self._claim()
+        if self._started:
+            raise RuntimeError("this stream was already consumed; call stream() again for a new run")
+        self._started = True
+        return await self._make_gen_async()
+
     def __iter__(self) -> Iterator[StreamEvent]:
         gen = self._claim()
         try:
@@ -80,7 +91,7 @@ class StreamRun:
             raise  # ... then raised, with the partial result on `exc.result` and `self.result`
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        gen = self._claim()
+        gen = await self._aclaim()
         try:
             async for ev in drive_async(gen, self._options.on_chunk, self.abort_signal):
                 self.events.append(ev)
@@ -153,6 +164,8 @@ class Generation:
         self.options = options
         self._input = messages
         self._state = state
+        self._embedded: dict[str, list[float]] = {}
+        """Memory's semantic-recall query vectors (text -> vector): the preview and the run embed the input once."""
 
     # -- inspection -------------------------------------------------------------------------------------------------
     @property
@@ -263,11 +276,23 @@ class Generation:
     def _new_state(self) -> RunState:
         if self._state is not None:
             return self._state
-        return self.agent._new_state(self._input, self.options)
+        return self.agent._new_state(self._input, self.options, embed_cache=self._embedded)
 
     def _gen(self, *, stream: bool, options: CallOptions | None = None) -> LoopGen:
         setup = self.agent._setup(options if options is not None else self.options, stream=stream)
         return run_loop(setup, self._new_state())
+
+    async def _agen(self, *, stream: bool, options: CallOptions | None = None) -> LoopGen:
+        """`_gen` for the async paths: memory's reads and the recall embedding run in a worker thread, so the event
+        loop (every other session of a playground server) keeps running while the store or the embedder answers."""
+        setup = self.agent._setup(options if options is not None else self.options, stream=stream)
+        if self._state is None and self.options.memory is not None:
+            import asyncio
+
+            state = await asyncio.to_thread(self._new_state)
+        else:
+            state = self._new_state()
+        return run_loop(setup, state)
 
     def generate_now(self) -> GenerationResult:
         """Send the call and run every step; returns the result (also from inside a running event loop)."""
@@ -282,7 +307,7 @@ class Generation:
 
     async def generate_async(self) -> GenerationResult:
         result: GenerationResult | None = None
-        async for ev in drive_async(self._gen(stream=False), self.options.on_chunk, self.options.abort_signal):
+        async for ev in drive_async(await self._agen(stream=False), self.options.on_chunk, self.options.abort_signal):
             if isinstance(ev, FinishEvent):
                 result = ev.result
         assert result is not None
@@ -300,7 +325,8 @@ class Generation:
                 abort.abort(user.reason)
             user.on_abort(lambda: abort.abort(user.reason))
         options = self.options.model_copy(update={"abort_signal": abort})
-        return StreamRun(lambda: self._gen(stream=True, options=options), options, abort)
+        return StreamRun(lambda: self._gen(stream=True, options=options), options, abort,
+                         make_gen_async=lambda: self._agen(stream=True, options=options))
 
     def generate_later(
         self, *, queue: str = "default", wait: float | timedelta | None = None, wait_until: datetime | None = None,

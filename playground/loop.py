@@ -1096,8 +1096,8 @@ def _structuring_call(
 
 
 def _finalize(setup: RunSetup, state: RunState, result: GenerationResult) -> Generator[Effect, Any, GenerationResult]:
-    if setup.finalize is not None:
-        result = setup.finalize(result, state)
+    if setup.finalize is not None:  # asked of the driver: the async one runs memory's save off the event loop
+        result = yield Invoke(setup.finalize, {}, (result, state), throw=True)
     if setup.options.scorers is not None and result.finish_reason != "suspended":
         from .scorers import start_scoring  # after the answer, on a background thread: never delays it
 

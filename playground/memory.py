@@ -364,6 +364,16 @@ def _line(m: Message) -> str:
     return f"{m.role}: {text}"
 
 
+def _embedded_text(m: Message) -> str:
+    """What semantic recall embeds of a saved message: its text; for a tool call or result without text, the call
+    (`get_weather({"city": "Paris"})`) or the result (`get_weather -> sunny`), so recall finds what tools said."""
+    if m.role in ("user", "assistant") and m.text.strip():
+        return m.text
+    if m.role in ("assistant", "tool") and any(isinstance(p, ToolCallPart | ToolResultPart) for p in m.content):
+        return _line(m).split(": ", 1)[1].strip()
+    return ""
+
+
 # -- the memory -----------------------------------------------------------------------------------------------------
 
 Embedder = str | Callable[[list[str]], Sequence[Sequence[float]]]
@@ -542,8 +552,12 @@ class Memory:
             call.resource_id = thread.resource_id
         return call.resource_id
 
-    def prepare(self, call: MemoryCall, inputs: Sequence[Message]) -> Prepared:
-        """History, recalled messages and the working-memory system message for a call (reads only)."""
+    def prepare(self, call: MemoryCall, inputs: Sequence[Message],
+                embed_cache: dict[str, list[float]] | None = None) -> Prepared:
+        """History, recalled messages and the working-memory system message for a call (reads only).
+
+        `embed_cache` (query text -> vector) is kept by a Generation, so showing its preview and then running it
+        embeds the query once; the store is read each time, so what was saved meanwhile is found."""
         opts = call.options
         thread = self.store.get_thread(call.thread_id)
         self._resource_of(call, thread)
@@ -551,7 +565,8 @@ class Memory:
         if thread is not None and opts.last_messages:
             rows = self.store.messages(call.thread_id, opts.last_messages)
             history = _consistent([self._message(s, kind="history") for s in rows])
-        recalled = self._recall(call, inputs, {memory_meta(m)["id"] for m in history if memory_meta(m)})  # type: ignore[index]
+        recalled = self._recall(call, inputs, {memory_meta(m)["id"] for m in history if memory_meta(m)},  # type: ignore[index]
+                                embed_cache)
         system: list[Message] = []
         if recalled:
             lines = "\n".join(
@@ -571,12 +586,16 @@ class Memory:
                                 kind="working_memory", document=document, stored=stored is not None))
         return Prepared(history, recalled, system, document)
 
-    def _recall(self, call: MemoryCall, inputs: Sequence[Message], skip: set[str]) -> list[RecalledMessage]:
+    def _recall(self, call: MemoryCall, inputs: Sequence[Message], skip: set[str],
+                embed_cache: dict[str, list[float]] | None = None) -> list[RecalledMessage]:
         recall = call.options.recall()
         query = next((m.text for m in reversed(inputs) if m.role == "user" and m.text.strip()), "")
         if recall is None or not query or self.embedder is None:
             return []
-        vector = self.embed([query])[0]
+        cached = embed_cache.get(query) if embed_cache is not None else None
+        vector = cached if cached is not None else self.embed([query])[0]
+        if embed_cache is not None:
+            embed_cache[query] = vector
         if recall.scope == "resource" and call.resource_id:
             hits = self.store.search(vector, recall.top_k, resource_id=call.resource_id, exclude=skip)
         else:
@@ -727,7 +746,7 @@ class Memory:
         new = [(i, m) for i, m in zip(ids, exchange, strict=True) if i not in have]
         vectors: dict[str, bytes] = {}
         if self.embedder is not None:  # every saved message gets a vector, so recall switched on later finds it
-            texts = [(i, m.text) for i, m in new if m.role in ("user", "assistant") and m.text.strip()]
+            texts = [(i, t) for i, m in new if (t := _embedded_text(m))]  # tool calls and results too (as Mastra)
             if texts:
                 for (i, _), v in zip(texts, self.embed([t for _, t in texts]), strict=True):
                     vectors[i] = pack_vector(v)

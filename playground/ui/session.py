@@ -66,7 +66,7 @@ from ..runs import InMemoryRunStore, RunState
 from ..pricing import Cost, total_cost
 from ..settings import ModelSettings
 from ..tracing import dynamic_instructions, local_spans, playground_tracer_provider
-from .history import complete_tool_results, resumed_messages, step_messages
+from .history import complete_tool_results, keep_in_thread, resumed_messages, step_messages
 from ..memory import Memory
 from .render import Block, ExchangeView, _jsonable
 from .evals_session import EvalMixin
@@ -393,11 +393,13 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
                            f"playground knows ({', '.join(PROVIDERS)}); choose a provider and model.")
             return
         entry = PROVIDERS[prefix]
-        own_url = getattr(template, "_base_url", None)
+        instance = None if isinstance(template.model, str) else template.model  # a provider made by the person
+        own_url = getattr(instance, "base_url", None) if instance is not None else getattr(template, "_base_url", None)
         self.provider, self.model = prefix, name or DEFAULT_MODELS.get(prefix, "")
         self.base_url = own_url.rstrip("/") if isinstance(own_url, str) and own_url else None
         self._agent_own = (self.provider, self.model, self.base_url)
-        own_key = getattr(template, "_api_key", None)
+        own_key = getattr(instance if instance is not None else template, "api_key" if instance is not None
+                          else "_api_key", None)
         if entry.key_required and not own_key and not self._api_key and not env_api_key(entry):
             self.notice = (f"Agent {template.name!r} uses {template.model_string!r}, which needs an API key: the agent "
                            f"has none and ${entry.env_keys[0]} is not set. Type a key in API key (kept for this "
@@ -1026,11 +1028,13 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         if exchange.decisions and suspended is not None and suspended.finish_reason == "suspended":
             stored = self._store.load(suspended.run_id) if suspended.run_id else None
             self.messages = resumed_messages(suspended.messages, stored, done_steps)
+            keep_in_thread(self, exchange, suspended.run_id, self.messages)  # with memory on, the thread too
             note = ("Stopped while waiting; the decision, the tool results and the finished steps before it stay "
                     "in the conversation.")
         elif done_steps and not exchange.decisions:  # a send: its finished steps stay with its message
-            self.messages = complete_tool_results(
-                [*self.messages, Message.user(exchange.user_text), *step_messages(done_steps)])
+            kept = complete_tool_results([Message.user(exchange.user_text), *step_messages(done_steps)])
+            self.messages = complete_tool_results([*self.messages, *kept])
+            keep_in_thread(self, exchange, f"stopped_{os.urandom(8).hex()}", kept)
             note = (f"Stopped while waiting for the server; the {len(done_steps)} finished step(s) before it, and "
                     "the tool results they produced, stay in the conversation.")
         else:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..memory import WORKING_MEMORY_TOOL, Memory, MemoryReport, memory_meta
 from ..messages import Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
@@ -20,6 +21,8 @@ from .render import Block, ExchangeView
 
 if TYPE_CHECKING:
     from ..agent import Agent
+
+_T = TypeVar("_T")
 
 DEFAULT_RESOURCE = "playground"
 SESSION_LAST_MESSAGES = 100
@@ -92,6 +95,7 @@ class ThreadsMixin:
     selected: int | None
     pending: Any
     notice: str | None
+    busy: bool
 
     def _init_memory(self, memory: Memory | bool | None) -> None:
         self.memory: Memory | None = default_session_memory() if memory is True else memory or None
@@ -203,6 +207,21 @@ class ThreadsMixin:
             self.memory_working = bool(working_memory)
 
     # -- used by send / inspect -----------------------------------------------------------------------------------
+    async def _memory_io(self, fn: Callable[[], _T]) -> _T:
+        """`fn()` in a worker thread when memory is on (the thread's store and the recall embedder block), so one
+        session's memory reads never stall the others served by the same event loop; this session counts as busy
+        meanwhile (no second send, no thread switch). Without memory it is called here: nothing blocks."""
+        if self.memory is None:
+            return fn()
+        import asyncio
+
+        busy = getattr(self, "busy", False)
+        self.busy = True
+        try:
+            return await asyncio.to_thread(fn)
+        finally:
+            self.busy = busy
+
     def _turn_messages(self, text: str) -> list[Message]:
         if self.memory is None:
             return [*self.messages, Message.user(text)]
