@@ -1183,7 +1183,9 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             "python": self.mask(python_code(config, history, text, agent_source=source,
                                             decisions=ex.decisions if ex is not None else (),
                                             stream=ex.streamed if ex is not None else False,
-                                            tools=template.tools if template is not None and not source else None)),
+                                            tools=template.tools if template is not None and not source else None,
+                                            memory=ex.memory if ex is not None else None,  # same thread (threads.py)
+                                            memory_setup=self.memory)),
             "curl": self.mask(curl_command(request, config.get("provider", "demo"))) if request else
             "# no request yet: send a message first",
         }

@@ -297,7 +297,8 @@ def test_import_playground_imports_no_widget_toolkit() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_saved_session_json_round_trips_through_the_widget() -> None:
+def test_saved_session_json_round_trips_through_the_widget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # Save session writes next to the notebook: the working folder
     pg, _ = _widget()
     asyncio.run(pg.send("look up order 42"))
     data = pg.save()
@@ -794,3 +795,19 @@ def test_a_password_in_the_base_url_is_not_kept_in_widget_state() -> None:
     assert "s3cret-pass-123" not in json.dumps(pg.root.get_manager_state(), default=str)
     pg.instructions_box.value = "Be brief."  # another change re-syncs the controls: the URL stays as it was
     assert pg.session.base_url == "http://bob:s3cret-pass-123@127.0.0.1:9/v1"
+
+
+async def test_playground_of_an_agent_made_with_a_provider_instance() -> None:
+    """20.1: an agent whose model is a provider object keeps that object's base URL and key."""
+    from playground import Agent
+    from playground.providers.registry import resolve_provider
+    from tests.scripted import Scripted, completion
+
+    server = Scripted(completion("From the instance."))
+    provider = resolve_provider("openai-compatible:m", base_url="http://127.0.0.1:7/v1", api_key=AGENT_KEY)
+    pg = Playground(Agent(name="inst", model=provider, async_http_client=server.async_client()))
+    assert pg.session.base_url == "http://127.0.0.1:7/v1" and pg.notice.value == ""
+    await pg.send("hi")
+    assert str(server.requests[0].url) == "http://127.0.0.1:7/v1/chat/completions"
+    assert server.requests[0].headers["authorization"] == f"Bearer {AGENT_KEY}"
+    assert "From the instance." in pg.chat.value and AGENT_KEY not in pg.chat.value
