@@ -349,12 +349,14 @@ def recording_clients(
     out_async: httpx2.AsyncClient | None = None
     if sync_client is not None or aclient is None:
         inner = sync_client._transport if sync_client is not None else httpx2.HTTPTransport()
+        hooks = sync_client.event_hooks if sync_client is not None else None  # e.g. the session's attempt counter
         out_sync = httpx2.Client(transport=sync_cls(inner, recorder), timeout=_default_timeout(),
-                                 follow_redirects=True)
+                                 follow_redirects=True, event_hooks=hooks)
     if aclient is not None or sync_client is None:
         ainner = aclient._transport if aclient is not None else httpx2.AsyncHTTPTransport()
+        ahooks = aclient.event_hooks if aclient is not None else None
         out_async = httpx2.AsyncClient(transport=async_cls(ainner, recorder), timeout=_default_timeout(),
-                                       follow_redirects=True)
+                                       follow_redirects=True, event_hooks=ahooks)
     return out_sync, out_async
 
 

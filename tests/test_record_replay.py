@@ -305,3 +305,33 @@ def test_recording_the_demo_model_offline(tmp_path: Path) -> None:
     recorded = Agent(model="demo", record=path).generate("hello there")
     replayed = Agent(model=f"replay:{path}").generate("hello there")
     assert replayed.text == recorded.text and panels(replayed) == panels(recorded)
+
+
+async def test_playground_session_records_a_real_provider_and_replays_it(server: str, tmp_path: Path) -> None:
+    """The session's own async client (which counts attempts) records too; the typed key never reaches the file."""
+    from playground.ui.session import PlaygroundSession
+
+    session = PlaygroundSession()
+    session.set_provider("openai-compatible")
+    session.set_base_url(server)
+    session.set_model("gpt-test")
+    session.set_api_key(KEY)
+    path = tmp_path / "session.cassette"
+    session.set_record(path)
+    _ = [ev async for ev in session.send("Tell me the weather.")]
+    recorded = session.exchanges[-1].result
+    assert recorded is not None and recorded.text == "".join(WORDS), session.exchanges[-1].error
+    assert FakeOpenAI.seen[-1]["auth"] == f"Bearer {KEY}"
+    assert session.attempt >= 1  # the attempt counter still ran while recording
+    session.set_record(None)
+    text = path.read_text()
+    assert KEY not in text and json.loads(text)["model"] == "openai-compatible:gpt-test"
+    sent = len(FakeOpenAI.seen)
+    session.reset()
+    session.set_provider("replay")
+    session.set_model(f"{path}?speed=inf")
+    _ = [ev async for ev in session.send("Tell me the weather.")]
+    replayed = session.exchanges[-1].result
+    assert replayed is not None and replayed.text == recorded.text, session.exchanges[-1].error
+    assert panels(replayed) == panels(recorded)
+    assert len(FakeOpenAI.seen) == sent
