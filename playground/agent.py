@@ -456,6 +456,12 @@ class Agent:
         """Record a decision atomically in the store (a call decided twice raises ApprovalError, in any process)."""
         if not isinstance(always, bool):  # "no" must not approve the tool for the rest of the run
             raise ApprovalError(f"always: expected True or False, got {always!r:.40}")
+        for name, value in (("run_id", run_id), ("tool_call_id", tool_call_id)):
+            if not isinstance(value, str):  # e.g. a README's `run_id=...` pasted as is (an empty id: find_call says)
+                raise ApprovalError(
+                    f"{name}: expected the id as a string (result.run_id / "
+                    f"result.suspend_payload.pending[i].tool_call_id, or `playground runs`), got {value!r:.40}"
+                )
         state = self._load_suspended(run_id)
         call = find_call(state, tool_call_id)  # our id, or the model's where unambiguous; else ApprovalError
         if args is not None and not isinstance(args, dict):

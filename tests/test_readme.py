@@ -248,3 +248,17 @@ def test_readme_make_targets_exist() -> None:
         named |= set(re.findall(r"^make ([\w-]+)", b.code, re.M))
     assert named, "the README names no make target"
     assert named <= targets, f"the README names make targets the Makefile lacks: {sorted(named - targets)}"
+
+
+def test_placeholder_ids_pasted_from_the_readme_give_a_clear_error() -> None:
+    """`approve_tool_call(run_id=..., tool_call_id=...)` copied literally names the field, not a storage failure."""
+    from playground import Agent
+    from playground.errors import ApprovalError
+
+    agent = Agent(model="demo")
+    for kwargs, field_name in (({"run_id": ..., "tool_call_id": "call_1"}, "run_id"),
+                               ({"run_id": "run_1", "tool_call_id": None}, "tool_call_id")):
+        with pytest.raises(ApprovalError, match=f"^{field_name}: expected the id as a string"):
+            agent.approve_tool_call(**kwargs)  # type: ignore[arg-type]
+        with pytest.raises(ApprovalError, match=f"^{field_name}: "):
+            agent.decline_tool_call(**kwargs)  # type: ignore[arg-type]
