@@ -335,3 +335,32 @@ async def test_playground_session_records_a_real_provider_and_replays_it(server:
     assert replayed is not None and replayed.text == recorded.text, session.exchanges[-1].error
     assert panels(replayed) == panels(recorded)
     assert len(FakeOpenAI.seen) == sent
+
+
+def test_no_key_reaches_the_cassette_wherever_it_hides(tmp_path: Path) -> None:
+    """A key in a header, the URL's query, the request body and echoed back in the response: all masked."""
+    import httpx2
+
+    from playground.replay import Recorder, recording_clients
+
+    def echo(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"set-cookie": f"s={KEY}", "x-echo": KEY},
+                               json={"echo": request.content.decode(), "url": str(request.url)})
+
+    class Keyed:
+        base_url = f"https://api.example.com/v1?key={KEY}"
+
+        def secrets(self) -> list[str]:
+            return [KEY]
+
+    path = tmp_path / "k.cassette"
+    mock = httpx2.Client(transport=httpx2.MockTransport(echo))
+    client, _ = recording_clients(Recorder(path), Keyed(), "gemini:x", mock, None)
+    assert client is not None
+    client.post(f"https://api.example.com/v1/x?key={KEY}&alt=sse", headers={"x-goog-api-key": KEY},
+                json={"note": f"my key is {KEY}"}).read()
+    text = path.read_text()
+    assert KEY not in text and "SECRET-replay-0123" not in text  # not even a part beyond the masked form's tail
+    data = json.loads(text)
+    assert data["interactions"][0]["request"]["headers"]["x-goog-api-key"] != KEY
+    assert "key=****" in data["interactions"][0]["request"]["url"] and "key=****" in data["base_url"]
