@@ -34,8 +34,13 @@ def key_variable(provider: str) -> str:
 
 def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str,
                 agent_source: str | None = None, *, decisions: Sequence[Mapping[str, Any]] = (),
-                stream: bool = False, tools: Mapping[str, Any] | None = None) -> str:
+                stream: bool = False, tools: Mapping[str, Any] | None = None,
+                memory: Mapping[str, Any] | None = None, memory_setup: Any = None) -> str:
     """Python that makes the same call with `playground` (the key comes from the environment).
+
+    `memory` is the exchange's `memory=` (thread, resource, options) and `memory_setup` the session's Memory: the
+    script makes an Agent with the same Memory (same store: PLAYGROUND_HOME or PLAYGROUND_DATABASE_URL) and calls it
+    in the same thread, so the model gets the thread's history, recall and working memory as it did.
 
     `decisions` are the person's approval decisions of the exchange, in order (`tool`, `approved`, `args` as approved,
     `reason` of a decline): the script makes the same ones, so a declined call is declined and an edited one runs with
@@ -49,8 +54,11 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
     if agent_source:
         lines.append("import runpy")
         lines.append("")
-    lines.append("from playground import Agent, ModelSettings")
+    lines.append("from playground import Agent, Memory, ModelSettings" if memory else
+                 "from playground import Agent, ModelSettings")
     lines.append("")
+    if memory:
+        lines += [*_memory_setup_lines(memory_setup), ""]
     tools_arg = ""
     if agent_source:
         shown = str(Path(agent_source).resolve())  # absolute: the script runs from any folder
@@ -72,10 +80,13 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
         f"    model={model_string!r},{key_comment}\n" + tools_arg
         + (f"    base_url={base_url!r},\n" if base_url and PROVIDERS.get(provider, None) and
            (PROVIDERS[provider].needs_base_url or provider == "ollama") else "")
+        + ("    memory=memory,\n" if memory else "")
         + ")"
     )
     lines.append("")
     messages = [_simple_message(m) for m in history] + [{"role": "user", "content": text}]
+    if memory:
+        lines.append("# memory puts the thread's history (as stored now: this exchange was saved to it) before these")
     lines.append(f"messages = {_py(messages)}")
     lines.append("")
     options: list[str] = []
@@ -85,8 +96,9 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
         options.append(f"    model_settings=ModelSettings({args}),")
     options.append(f"    max_steps={config.get('max_steps', 5)!r},")
     active = config.get("active_tools")
+    working = bool(memory and ((memory.get("options") or {}).get("working_memory") or {}))
     if (agent_source or tools) and active is not None:
-        options.append(f"    active_tools={list(active)!r},")
+        options.append(f"    active_tools={[*active, *(['update_working_memory'] if working else [])]!r},")
         choice = config.get("tool_choice") or "auto"
         if choice not in ("auto", "none", "required"):
             choice = {"type": "tool", "tool_name": choice}
@@ -96,6 +108,10 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
         options.append("    require_tool_approval=True,")
     if config.get("output_schema"):  # the answer parsed into the same JSON Schema: result.object
         options.append(f"    structured_output={{'schema': {_py(config['output_schema'])}}},")
+    if memory:  # the same thread, resource and memory options (recall, working memory) as the exchange
+        lines += ["# the exchange's thread, resource and memory options (semantic recall, working memory)",
+                  f"MEMORY = {_py(dict(memory))}", ""]
+        options.append("    memory=MEMORY,")
     if stream:
         lines += _stream_helper()
         lines.append("result = show(agent.stream(\n    messages,\n" + "\n".join(options) + "\n))")
@@ -108,6 +124,34 @@ def python_code(config: dict[str, Any], history: list[dict[str, Any]], text: str
         lines.append("print(result.object)  # the parsed structured output")
     lines.append("print(result.usage)")
     return "\n".join(lines) + "\n"
+
+
+def _memory_setup_lines(setup: Any) -> list[str]:
+    """`memory = Memory(...)` as the session's: last_messages, embedder and where threads are stored (a database URL's
+    password is never written: the script reads the URL from $PLAYGROUND_DATABASE_URL instead)."""
+    from urllib.parse import urlsplit
+
+    options = getattr(setup, "options", None)
+    last = getattr(options, "last_messages", 10)
+    args = [f"last_messages={last!r}"]
+    embedder = getattr(setup, "embedder", None)
+    note = ""
+    if isinstance(embedder, str):
+        args.append(f"embedder={embedder!r}")
+    elif embedder is not None:
+        note = "  # the session's embedder is a function: pass it as embedder=... for semantic recall"
+    storage = getattr(setup, "_storage", None)  # None: the default store (not the one it opened)
+    where = str(storage) if isinstance(storage, str | Path) else getattr(storage, "url", None)
+    head = ""
+    if where and "://" in where and not where.startswith("sqlite:"):
+        head = "import os\n\n"
+        args.append("storage=os.environ['PLAYGROUND_DATABASE_URL']")
+        note = note or f"  # the playground's threads: {urlsplit(where).hostname or 'the database'}"
+    elif where:
+        args.append(f"storage={where!r}")
+    else:
+        note = note or "  # the playground's threads: under PLAYGROUND_HOME (or at PLAYGROUND_DATABASE_URL)"
+    return [f"{head}memory = Memory({', '.join(args)}){note}"]
 
 
 def _tool_imports(tools: Mapping[str, Any]) -> tuple[list[str], list[str]]:

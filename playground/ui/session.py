@@ -1309,6 +1309,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
                     "decisions": ex.decisions,
                     "attempts": ex.attempts,
                     "failure": ex.failure,
+                    "memory": ex.memory,
                 }
                 for ex in self.exchanges
             ],
@@ -1446,7 +1447,8 @@ def _read_saved(raw: dict[str, Any]) -> tuple[list[Message], list[Exchange], Pen
                                   list(item.get("history") or []), preview=item.get("preview"), view=view,
                                   result=result, error=item.get("error"), status=status,
                                   decisions=list(item.get("decisions") or []),
-                                  attempts=list(item.get("attempts") or []), failure=item.get("failure")))
+                                  attempts=list(item.get("attempts") or []), failure=item.get("failure"),
+                                  memory=item["memory"] if isinstance(item.get("memory"), dict) else None))
     p = raw.get("pending")
     if not p:
         return messages, exchanges, None, None
