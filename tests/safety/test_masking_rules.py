@@ -189,3 +189,24 @@ def test_library_loggers_get_the_filter_and_known_keys(caplog: pytest.LogCapture
     other = logging.getLogger("unrelated.safety_test")
     guard_library_logs()
     assert not any(isinstance(f, SecretLogFilter) for f in other.filters)
+
+
+def test_credential_headers_are_masked_whole_and_known_keys_inside_them_first() -> None:
+    from playground.masking import mask_secret
+
+    key = "sk-proj-MASKCHECK-0123456789abcdefghij"
+    cookie = mask_headers({"Cookie": f"sid={key}; theme=dark"}, [key])
+    assert cookie == {"Cookie": f"sid={mask_secret(key)}; theme=dark"}
+    assert mask_headers({"Cookie": "a=1;key=SECRETVALUE123"}) == {"Cookie": mask_secret("a=1;key=SECRETVALUE123")}
+    digest = "Digest username=alice, response=6629fae49393a05397450978507c4ef1"
+    assert mask_header_value(digest) == "Digest " + mask_secret(digest.partition(" ")[2])
+
+
+def test_values_with_keys_that_are_not_text(no_logged_keys: None) -> None:
+    value = {(1, 2): "pair", 3: ["x"], None: "none"}
+    assert mask_value(value, [SECRET]) == {(1, 2): "pair", 3: ["x"], None: "none"}
+
+
+def test_str_header_tuples_in_log_lines(no_logged_keys: None) -> None:
+    line = f"headers=[('authorization', 'Bearer {SECRET}'), ('accept', '*/*')]"
+    assert mask_log_text(line) == "headers=[('authorization', 'Bearer s3c...abcd'), ('accept', '*/*')]"
