@@ -80,3 +80,16 @@ def resumed_messages(
         if parts:
             out.append(Message(role="tool", content=list(parts)))
     return complete_tool_results([*out, *step_messages(later_steps)])
+
+
+def keep_in_thread(session: Any, exchange: Any, run_id: str, messages: Sequence[Message]) -> None:
+    """With memory on, the next send gets its history from the memory thread, not `session.messages`
+    (threads.py): what a stopped run kept is saved to the thread as the run's own save would have (messages memory
+    loaded are skipped; ids `run_id:NNNN`, so what the run saved before it suspended is not saved twice)."""
+    memory = getattr(session, "memory", None)
+    thread_id = getattr(session, "thread_id", None)
+    if memory is None or thread_id is None:
+        return
+    option = getattr(exchange, "memory", None) or {"thread": {"id": thread_id},
+                                                   "resource": getattr(session, "resource_id", None)}
+    memory.save(memory.call(option), run_id, list(messages))

@@ -30,15 +30,18 @@ HANG = "hang"  # a script entry: hold the request unanswered (until released or 
 
 class Paced(BaseHTTPRequestHandler):
     """An OpenAI-compatible server: GET …/models lists one model; each POST gets the next entry of `script`
-    (an SSE body, or HANG); every POST's JSON body is kept in `bodies`."""
+    (an SSE body answered with 200, a (status, headers, body) answer, or HANG); every POST's JSON body is kept in
+    `bodies`."""
 
-    script: ClassVar[list[bytes | str]] = []
+    script: ClassVar[list[bytes | str | tuple[int, dict[str, str], bytes]]] = []
     bodies: ClassVar[list[dict[str, Any]]] = []
     release: ClassVar[threading.Event] = threading.Event()
 
-    def _send(self, status: int, ctype: str, body: bytes) -> None:
+    def _send(self, status: int, ctype: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("content-type", ctype)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -56,6 +59,11 @@ class Paced(BaseHTTPRequestHandler):
         answer = cls.script.pop(0) if cls.script else text_sse("(script ended)")
         if answer == HANG:
             cls.release.wait(20)
+            return
+        if isinstance(answer, tuple):
+            status, headers, body = answer
+            headers = dict(headers)
+            self._send(status, headers.pop("content-type", "application/json"), body, headers)
             return
         assert isinstance(answer, bytes)
         self._send(200, "text/event-stream", answer)
@@ -115,8 +123,8 @@ async def wait_for(predicate: Any, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def support_on(url: str) -> PlaygroundSession:
-    s = PlaygroundSession(load_agents(AGENTS))
+def support_on(url: str, memory: bool = False) -> PlaygroundSession:
+    s = PlaygroundSession(load_agents(AGENTS), memory=memory)  # the browser playground has memory on
     s.set_agent("support")
     assert s.configure(provider="openai-compatible", base_url=url, model="paced-model",
                        settings={"max_retries": 0}) == []
@@ -132,11 +140,12 @@ async def stop_when_held(session: PlaygroundSession, run: Any, requests: int) ->
     await asyncio.wait_for(task, timeout=5)
 
 
-async def test_approve_then_stop_keeps_the_approved_result_and_the_steps_after_it(paced: str) -> None:
+@pytest.mark.parametrize("memory", [False, True], ids=["no memory", "memory thread"])
+async def test_approve_then_stop_keeps_the_approved_result_and_the_steps_after_it(paced: str, memory: bool) -> None:
     Paced.script = [tool_call_sse("refund", {"order_id": "42", "amount": 5}, "call_refund"),
                     tool_call_sse("lookup_order", {"order_id": "42"}, "call_lookup"),
                     HANG, text_sse("Done for now.")]
-    session = support_on(paced)
+    session = support_on(paced, memory)
     await collect(session.send("refund order 42 and look it up"))
     assert session.pending is not None and session.pending.tool_name == "refund"
     await stop_when_held(session, session.approve(session.pending.tool_call_id), 3)
@@ -156,9 +165,10 @@ async def test_approve_then_stop_keeps_the_approved_result_and_the_steps_after_i
         "user", "assistant", "tool", "assistant", "tool", "user"]
 
 
-async def test_decline_then_stop_keeps_the_decline(paced: str) -> None:
+@pytest.mark.parametrize("memory", [False, True], ids=["no memory", "memory thread"])
+async def test_decline_then_stop_keeps_the_decline(paced: str, memory: bool) -> None:
     Paced.script = [tool_call_sse("refund", {"order_id": "42"}, "call_refund"), HANG, text_sse("Understood.")]
-    session = support_on(paced)
+    session = support_on(paced, memory)
     await collect(session.send("refund order 42"))
     assert session.pending is not None
     await stop_when_held(session, session.decline(session.pending.tool_call_id, "not eligible"), 2)
@@ -205,3 +215,21 @@ async def test_stop_while_the_approved_tool_runs_answers_its_call(paced: str) ->
     assert "stopped the reply" in str(session.messages[-1].tool_results[0].result)
     await collect(session.send("and now?"))
     assert unanswered_calls(Paced.bodies[-1]) == [] and len(Paced.bodies) == 2
+
+
+async def test_stop_after_a_tool_ran_in_a_thread_with_history_keeps_it_for_the_next_send(paced: str) -> None:
+    """Memory on (as in the browser), a second exchange of the thread: the next send's history comes from the thread,
+    so what the stopped exchange kept must be there, once."""
+    Paced.script = [text_sse("Hello."), tool_call_sse("lookup_order", {"order_id": "42"}, "call_lookup"), HANG,
+                    text_sse("Anything else?")]
+    session = support_on(paced, memory=True)
+    await collect(session.send("hi"))
+    await stop_when_held(session, session.send("look up order 42"), 3)
+    assert session.exchanges[-1].status == "stopped"
+    Paced.release.set()
+    await collect(session.send("thanks"))
+    sent = Paced.bodies[-1]
+    assert unanswered_calls(sent) == []
+    assert [m["role"] for m in sent["messages"] if m["role"] != "system"] == [
+        "user", "assistant", "user", "assistant", "tool", "user"]
+    assert "Mechanical keyboard" in json.dumps(sent["messages"])
