@@ -262,3 +262,14 @@ def test_placeholder_ids_pasted_from_the_readme_give_a_clear_error() -> None:
             agent.approve_tool_call(**kwargs)  # type: ignore[arg-type]
         with pytest.raises(ApprovalError, match=f"^{field_name}: "):
             agent.decline_tool_call(**kwargs)  # type: ignore[arg-type]
+
+
+def test_files_the_readme_names_exist() -> None:
+    """Every repo path the README names (`agents/notes.py`, `tests/faults/`, a screenshot) is in the repo."""
+    text = README.read_text(encoding="utf-8")
+    folders = "playground|tests|agents|notebooks|benchmarks|scripts|datasets|assets|\\.ci"
+    pattern = rf"(?<![\w/.$-])((?:{folders})/[\w./*-]*[\w/*])"
+    named = set(re.findall(pattern, text))
+    assert len(named) > 20, "the README's file references stopped being found"
+    missing = sorted(p for p in named if not (list(REPO.glob(p)) if "*" in p else (REPO / p).exists()))
+    assert not missing, f"the README names files that do not exist: {missing}"
