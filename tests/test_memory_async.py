@@ -278,3 +278,31 @@ def test_tool_calls_and_results_are_embedded_and_recalled(tmp_path: Path) -> Non
     vector = memory.embed(['get_weather -> sunny and 21 degrees in Paris'])[0]
     hits = memory.store.search(vector, 1, resource_id="u1")
     assert hits and hits[0].message.role == "tool"
+
+
+def test_async_approval_saves_the_suspended_and_resumed_run_off_the_event_loop(tmp_path: Path) -> None:
+    @tool(requires_approval=True)
+    def refund(order_id: str) -> str:
+        """Refund an order."""
+        return f"refunded {order_id}"
+
+    probe = Blocking()
+    memory, _ = slow_memory(tmp_path, probe)
+    agent = Agent(name="a", model="demo", tools=[refund], memory=memory)
+
+    async def go() -> tuple[str, int]:
+        ticker = Ticker()
+        probe.ticker, probe.active = ticker, True
+        ticker.start()
+        suspended = await agent.generate_async("Please refund order 42", memory={"thread": "r", "resource": "u"})
+        assert suspended.finish_reason == "suspended" and suspended.suspend_payload is not None
+        done = await agent.approve_tool_call_async(suspended.run_id, suspended.suspend_payload.tool_call_id)
+        await ticker.stop()
+        probe.active = False
+        return done.text, threading.get_ident()
+
+    text, loop_thread = asyncio.run(go())
+    assert "refunded" in text
+    assert_off_loop(probe, loop_thread, "store.add_messages")
+    assert [w for w, _, _ in probe.calls].count("store.add_messages") == 2  # on suspend, then on resume
+    assert [m.role for m in memory.messages("r")] == ["user", "assistant", "tool", "assistant"]
