@@ -8,7 +8,8 @@ started as a subprocess until its page answers 200). Targets (issue 18): call <=
 time to first token <= 1.0, 10/100/500 concurrent calls <= 1.1 at the same pool limits (and with nothing configured
 against httpx2's defaults), a 1,000-message history adds <= 2x what raw httpx2 spends serialising it, <= 150 bytes
 kept per streamed chunk, tracing adds <= 10%, import <= 150 ms, UI start <= 2.5 s.
-The machine may be shared: only the ratios within one run mean something; repeat runs.
+The machine may be shared: only the ratios within one run mean something; repeat runs. `*_cpu_ratio` rows compare this
+process's CPU time (the client's own work; the server is another process), steadier than the wall clock under load.
 
     .venv/bin/python benchmarks/overhead.py [--no-ui]
 """
@@ -59,16 +60,22 @@ TOOL_SPEC = [
 ]
 
 
-def median_time(fn: Callable[[], Any], n: int) -> float:
-    """Median over REPEATS rounds of the mean time of n calls."""
+def median_times(fn: Callable[[], Any], n: int) -> tuple[float, float]:
+    """Median over REPEATS rounds of the mean time of n calls: (wall clock, this process's CPU time). The CPU time is
+    the client's own work (the server runs in another process), far steadier than the wall clock on a busy machine."""
     fn()
-    rounds = []
+    rounds, cpu = [], []
     for _ in range(REPEATS):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             fn()
         rounds.append((time.perf_counter() - t0) / n)
-    return statistics.median(rounds)
+        cpu.append((time.process_time() - c0) / n)
+    return statistics.median(rounds), statistics.median(cpu)
+
+
+def median_time(fn: Callable[[], Any], n: int) -> float:
+    return median_times(fn, n)[0]
 
 
 def main() -> None:
@@ -154,12 +161,14 @@ def run(base: str) -> dict[str, Any]:
         # interleave raw/ours rounds so machine noise hits both alike
         t_raw, t_ours = [], []
         for _ in range(3):
-            t_raw.append(median_time(raw, n))
-            t_ours.append(median_time(ours, n))
-        r, o = statistics.median(t_raw), statistics.median(t_ours)
+            t_raw.append(median_times(raw, n))
+            t_ours.append(median_times(ours, n))
+        r, o = statistics.median(t[0] for t in t_raw), statistics.median(t[0] for t in t_ours)
+        rc, oc = statistics.median(t[1] for t in t_raw), statistics.median(t[1] for t in t_ours)
         out[f"{name}_raw_ms"] = round(r * 1000, 3)
         out[f"{name}_ours_ms"] = round(o * 1000, 3)
         out[f"{name}_ratio"] = round(o / r, 3)
+        out[f"{name}_cpu_ratio"] = round(oc / rc, 3)
     out.update(first_token(client, url, stream_headers, stream_agent, messages))
     out.update(history(client, url, headers, agent))
     out.update(kept_per_chunk(base, client))
@@ -274,19 +283,21 @@ def history(client: httpx2.Client, url: str, headers: dict[str, str], agent: Age
         return lambda: agent.generate(msgs).text
 
     assert raw(long)() == ours(long)()
-    t: dict[str, list[float]] = {"raw_long": [], "raw_short": [], "ours_long": [], "ours_short": []}
+    t: dict[str, list[tuple[float, float]]] = {"raw_long": [], "raw_short": [], "ours_long": [], "ours_short": []}
     for _ in range(3):
-        t["raw_long"].append(median_time(raw(long), 10))
-        t["raw_short"].append(median_time(raw(short), 10))
-        t["ours_long"].append(median_time(ours(long), 10))
-        t["ours_short"].append(median_time(ours(short), 10))
-    m = {k: statistics.median(v) for k, v in t.items()}
+        t["raw_long"].append(median_times(raw(long), 10))
+        t["raw_short"].append(median_times(raw(short), 10))
+        t["ours_long"].append(median_times(ours(long), 10))
+        t["ours_short"].append(median_times(ours(short), 10))
+    m = {k: statistics.median(x[0] for x in v) for k, v in t.items()}
+    c = {k: statistics.median(x[1] for x in v) for k, v in t.items()}
     raw_added, ours_added = m["raw_long"] - m["raw_short"], m["ours_long"] - m["ours_short"]
     return {
         "history_1000_raw_ms": round(m["raw_long"] * 1000, 3),
         "history_1000_ours_ms": round(m["ours_long"] * 1000, 3),
         "history_1000_ratio": round(m["ours_long"] / m["raw_long"], 3),
         "history_added_ratio": round(ours_added / raw_added, 3),
+        "history_added_cpu_ratio": round((c["ours_long"] - c["ours_short"]) / (c["raw_long"] - c["raw_short"]), 3),
     }
 
 

@@ -367,19 +367,26 @@ def _is_empty(message: Message) -> bool:
 _PLAIN_ROLES = frozenset(("user", "assistant", "system"))
 
 
+# BaseModel's slots, set directly (what model_construct does, without its per-field loop)
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
 def _plain_message(role: str, text: str) -> Message:
     """`Message(role=role, content=[TextPart(text=text)])` for a role and a str already checked: the same objects
     (fields, fields set, equality), without validating them again (a long history has a thousand of these)."""
-    part = TextPart.__new__(TextPart)
-    object.__setattr__(part, "__dict__", {"type": "text", "text": text})
-    object.__setattr__(part, "__pydantic_fields_set__", {"text"})
-    object.__setattr__(part, "__pydantic_extra__", None)
-    object.__setattr__(part, "__pydantic_private__", None)
-    message = Message.__new__(Message)
-    object.__setattr__(message, "__dict__", {"role": role, "content": [part], "name": None, "provider_metadata": None})
-    object.__setattr__(message, "__pydantic_fields_set__", {"role", "content", "name"})
-    object.__setattr__(message, "__pydantic_extra__", None)
-    object.__setattr__(message, "__pydantic_private__", None)
+    part = object.__new__(TextPart)
+    _set_dict(part, {"type": "text", "text": text})
+    _set_fields_set(part, {"text"})
+    _set_extra(part, None)
+    _set_private(part, None)
+    message = object.__new__(Message)
+    _set_dict(message, {"role": role, "content": [part], "name": None, "provider_metadata": None})
+    _set_fields_set(message, {"role", "content", "name"})
+    _set_extra(message, None)
+    _set_private(message, None)
     return message
 
 

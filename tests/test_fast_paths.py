@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from typing import Any
 
 from playground import Message, TextPart
@@ -24,6 +26,8 @@ def test_plain_text_history_normalises_like_the_general_path() -> None:
         assert a.content[0].model_fields_set == b.content[0].model_fields_set
         assert a.model_dump(exclude_unset=True) == b.model_dump(exclude_unset=True)
         assert a.model_dump_json() == b.model_dump_json()
+        assert copy.deepcopy(a) == b and pickle.loads(pickle.dumps(a)) == b
+        assert a.model_copy(update={"name": "x"}).name == "x"
     assert fast[0].content[0] is not fast[1].content[0]
     fast[0].content.append(TextPart(text=" And Rome?"))  # each message has its own, mutable list
     assert fast[0].text == "Where is Oslo? And Rome?" and normalize_messages(PLAIN)[0].text == "Where is Oslo?"
