@@ -545,7 +545,7 @@ NOTEBOOK_TWIN: dict[str, str] = {
     "Priority (higher first)": "jobs_ui.priority", "Send later": "jobs_ui.send_button",
     "Refresh": "jobs_ui.refresh_button",
     "Jobs (newest first; click a finished one to open its exchange)": "jobs_ui.table",
-    "Job": "jobs_ui.job_view",
+    "Job": "jobs_ui.job_view", "Message to send later": "jobs_ui.message",
     # Evaluate (widgets_evals.py)
     "Evaluate": "evals_ui.page", "Dataset (datasets/)": "evals_ui.dataset_menu",
     "or upload CSV / JSONL": "evals_ui.upload",
