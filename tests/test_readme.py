@@ -213,6 +213,28 @@ def _shell_commands() -> list[tuple[int, list[str]]]:
             words = [w[1:-1] if re.fullmatch(r"\[[\w-]+\]", w) else w for w in shlex.split(cmd, comments=True)]
             if words and words[0] in ("playground", ".venv/bin/playground"):
                 out.append((start, words[1:]))
+    return out + _inline_commands()
+
+
+def _inline_commands() -> list[tuple[int, list[str]]]:
+    """`playground ...` in the README's text, usage notation expanded: `[--json]` is tried with the flag and
+    `expire|delete` as each choice. A span with `...`, or naming only a subcommand, is not a whole command."""
+    text = README.read_text(encoding="utf-8")
+    out: list[tuple[int, list[str]]] = []
+    for m in re.finditer(r"`(?:\.venv/bin/)?playground ([^`]+)`", text):
+        span = " ".join(m.group(1).split())
+        words = shlex.split(span.replace("[", " ").replace("]", " "))
+        if "..." in span or len(words) < 2 or "|" in words[0]:
+            continue
+        line = text[: m.start()].count("\n") + 1
+        # a placeholder value after an option (`--older-than DAYS`) stands for a number or text: "1" is both
+        words = ["1" if re.fullmatch(r"[A-Z][A-Z_]*", w) and i and words[i - 1].startswith("--") else w
+                 for i, w in enumerate(words)]
+        variants: list[list[str]] = [[]]
+        for w in words:
+            choices = w.split("|") if "|" in w and not w.startswith(("{", "'")) else [w]
+            variants = [[*v, c] for v in variants for c in choices]
+        out += [(line, v) for v in variants]
     return out
 
 
@@ -273,3 +295,12 @@ def test_files_the_readme_names_exist() -> None:
     assert len(named) > 20, "the README's file references stopped being found"
     missing = sorted(p for p in named if not (list(REPO.glob(p)) if "*" in p else (REPO / p).exists()))
     assert not missing, f"the README names files that do not exist: {missing}"
+
+
+def test_environment_variables_the_readme_names_are_read() -> None:
+    """Every PLAYGROUND_* / OTEL_* setting the README tells a user to set is read somewhere in the package."""
+    named = set(re.findall(r"\b((?:PLAYGROUND|OTEL)_[A-Z_]+[A-Z])\b", README.read_text(encoding="utf-8")))
+    assert "PLAYGROUND_HOME" in named
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "playground").rglob("*.py"))
+    unread = sorted(v for v in named if v not in source)
+    assert not unread, f"the README names settings the package never reads: {unread}"
