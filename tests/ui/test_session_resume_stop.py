@@ -30,10 +30,10 @@ HANG = "hang"  # a script entry: hold the request unanswered (until released or 
 
 class Paced(BaseHTTPRequestHandler):
     """An OpenAI-compatible server: GET …/models lists one model; each POST gets the next entry of `script`
-    (an SSE body answered with 200, a (status, headers, body) answer, or HANG); every POST's JSON body is kept in
-    `bodies`."""
+    (an SSE body answered with 200, a (status, headers, body) answer, a list of SSE events sent 0.2 s apart, or
+    HANG); every POST's JSON body is kept in `bodies`."""
 
-    script: ClassVar[list[bytes | str | tuple[int, dict[str, str], bytes]]] = []
+    script: ClassVar[list[bytes | str | tuple[int, dict[str, str], bytes] | list[bytes]]] = []
     bodies: ClassVar[list[dict[str, Any]]] = []
     release: ClassVar[threading.Event] = threading.Event()
 
@@ -59,6 +59,16 @@ class Paced(BaseHTTPRequestHandler):
         answer = cls.script.pop(0) if cls.script else text_sse("(script ended)")
         if answer == HANG:
             cls.release.wait(20)
+            return
+        if isinstance(answer, list):  # a slow stream: one event every 0.2 s, the body ended by closing
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for event in answer:
+                if cls.release.wait(0.2):
+                    return
+                self.wfile.write(event)
+                self.wfile.flush()
             return
         if isinstance(answer, tuple):
             status, headers, body = answer
@@ -233,3 +243,33 @@ async def test_stop_after_a_tool_ran_in_a_thread_with_history_keeps_it_for_the_n
     assert [m["role"] for m in sent["messages"] if m["role"] != "system"] == [
         "user", "assistant", "user", "assistant", "tool", "user"]
     assert "Mechanical keyboard" in json.dumps(sent["messages"])
+
+
+def slow_text(words: int) -> list[bytes]:
+    events = [f"data: {json.dumps({'choices': [{'index': 0, 'delta': {'content': f'word{i} '}}]})}\n\n".encode()
+              for i in range(words)]
+    return [*events, b"data: {\"choices\": [{\"index\": 0, \"delta\": {}, \"finish_reason\": \"stop\"}]}\n\n",
+            b"data: [DONE]\n\n"]
+
+
+@pytest.mark.parametrize("memory", [False, True], ids=["no memory", "memory thread"])
+async def test_approve_then_stop_mid_stream_keeps_a_valid_conversation(paced: str, memory: bool) -> None:
+    """Stop while the answer after an approval streams: the stream ends at its next chunk (what arrived is kept)."""
+    Paced.script = [tool_call_sse("refund", {"order_id": "42"}, "call_refund"), slow_text(40), text_sse("Next.")]
+    session = support_on(paced, memory)
+    await collect(session.send("refund order 42"))
+    assert session.pending is not None
+    task = asyncio.ensure_future(collect(session.approve(session.pending.tool_call_id)))
+    await wait_for(lambda: "word2" in session.exchanges[-1].view.text)
+    threading.Thread(target=session.stop).start()
+    await asyncio.wait_for(task, timeout=5)
+    assert session.exchanges[-1].status == "stopped"
+    assert "word39" not in session.exchanges[-1].view.text
+    assert is_valid_conversation(session.messages)
+    assert '"refunded": 89.0' in json.dumps([m.model_dump(mode="json") for m in session.messages])
+    Paced.release.set()
+    await collect(session.send("and?"))
+    sent = Paced.bodies[-1]
+    assert unanswered_calls(sent) == [] and len(Paced.bodies) == 3
+    assert [m["role"] for m in sent["messages"] if m["role"] != "system"][:3] == ["user", "assistant", "tool"]
+    assert "refunded" in json.dumps(sent["messages"]) and sent["messages"][-1]["content"] == "and?"
