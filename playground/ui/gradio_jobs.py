@@ -22,7 +22,7 @@ def build_jobs_tab(ui: Any) -> None:
     gr.Markdown("Queue a message to run in the background (a worker, or this playground's own consumer) and follow "
                 "it here. Jobs queued from code or `playground worker` machines on the same queue show up too.")
     with gr.Row(equal_height=True):
-        message = gr.Textbox("", label="Message", scale=3, elem_id="pg-jobs-message",
+        message = gr.Textbox("", label="Message to send later", scale=3, elem_id="pg-jobs-message",
                              placeholder="runs with the Chat tab's agent, model, instructions and settings")
         queue = gr.Textbox("default", label="Queue", scale=1, elem_id="pg-jobs-queue")
         delay = gr.Number(0, label="Delay (s)", minimum=0, scale=1, elem_id="pg-jobs-delay")
