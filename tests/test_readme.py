@@ -143,7 +143,9 @@ def run_example(
     home.mkdir(exist_ok=True)
     (workdir / "blocks.json").write_text(json.dumps(blocks), encoding="utf-8")
     (workdir / "run_readme_blocks.py").write_text(RUNNER, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    # a fresh user's environment: no key, and none of a developer's PLAYGROUND_* / OTEL_* settings
+    env = {k: v for k, v in os.environ.items()
+           if k not in PROVIDER_ENV and not k.startswith(("PLAYGROUND_", "OTEL_")) and not k.endswith("_API_KEY")}
     env.update(PLAYGROUND_HOME=str(home), PLAYGROUND_DEMO_DELAY="0", PYTHONPATH=str(REPO),
                GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run(
