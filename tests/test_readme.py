@@ -306,3 +306,17 @@ def test_environment_variables_the_readme_names_are_read() -> None:
     source = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "playground").rglob("*.py"))
     unread = sorted(v for v in named if v not in source)
     assert not unread, f"the README names settings the package never reads: {unread}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_inside_the_readme_reach_a_heading() -> None:
+    text = README.read_text(encoding="utf-8")
+    prose = re.sub(r"^ *```.*?^ *```", "", text, flags=re.M | re.S)  # a `# comment` in a code block is no heading
+    headings = {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", prose, re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", text))
+    assert links, "the README's contents links stopped being found"
+    assert links <= headings, f"links to no heading: {sorted(links - headings)}"
