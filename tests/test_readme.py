@@ -320,3 +320,15 @@ def test_links_inside_the_readme_reach_a_heading() -> None:
     links = set(re.findall(r"\]\(#([^)]+)\)", text))
     assert links, "the README's contents links stopped being found"
     assert links <= headings, f"links to no heading: {sorted(links - headings)}"
+
+
+def test_layout_lists_every_module_of_the_package() -> None:
+    """The README's Layout names each module and sub-package of playground/ (a new module gets a line there)."""
+    text = README.read_text(encoding="utf-8")
+    layout = text[text.index("## Layout"):]
+    layout = layout[: layout.index("\n## ")] if "\n## " in layout else layout
+    package = REPO / "playground"
+    names = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    names += [p.name + "/" for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+    missing = sorted(n for n in names if not re.search(rf"(?<![\w/]){re.escape(n)}", layout))
+    assert not missing, f"README.md's Layout does not list: {missing}; add each with a few words on what it is"
