@@ -716,7 +716,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                     if s.exchanges else "")
             return [*updates[:-1], *_all_updates(s), gr.Markdown(note, visible=bool(note))]
 
-        composer.wire(session, notice)  # Attach, Export report (gradio_composer.py)
+        composer.wire(session, notice, demo)  # Attach (also paste/drop), Export report, Record (gradio_composer.py)
         save_btn.click(lambda s: gr.DownloadButton(value=_session_file(s)), [session], [save_btn],
                        api_visibility="private")
         gr.Button(visible=False).click(on_save, [session], [session_file], api_name="save")

@@ -12,6 +12,38 @@ import gradio as gr
 from ..errors import PlaygroundError
 from .session import PlaygroundSession
 
+# Paste or drop files on the message box: they go to the Attach upload, as if chosen with its button.
+PASTE_DROP_JS = """
+() => {
+  const hook = () => {
+    const box = document.querySelector('#pg-message textarea');
+    const button = document.querySelector('#pg-attach');  // the upload's file input sits just before it
+    const before = button ? button.previousElementSibling : null;
+    const input = before && before.type === 'file' ? before
+      : document.querySelector('input[data-testid="Attach-upload-button"]');
+    if (!box || !input) { setTimeout(hook, 300); return; }
+    if (box.dataset.pgAttach) return;
+    box.dataset.pgAttach = '1';
+    const give = (files) => {
+      const dt = new DataTransfer();
+      for (const f of files) dt.items.add(f);
+      input.files = dt.files;
+      input.dispatchEvent(new Event('change', {bubbles: true}));
+    };
+    box.addEventListener('paste', (e) => {
+      const files = [...(e.clipboardData ? e.clipboardData.files : [])];
+      if (files.length) { e.preventDefault(); give(files); }
+    });
+    box.addEventListener('dragover', (e) => { e.preventDefault(); });
+    box.addEventListener('drop', (e) => {
+      const files = [...(e.dataTransfer ? e.dataTransfer.files : [])];
+      if (files.length) { e.preventDefault(); give(files); }
+    });
+  };
+  hook();
+}
+"""
+
 
 def _report_file(s: PlaygroundSession) -> str | None:
     """The session's report in this browser session's own temp folder (None before the first exchange)."""
@@ -44,7 +76,9 @@ class ComposerExtras:
         """Call where the queued attachments should show (under the message box)."""
         self.attachments = gr.Markdown("", visible=False, elem_id="pg-attachments")
 
-    def wire(self, session: Any, notice: Any) -> None:
+    def wire(self, session: Any, notice: Any, demo: Any = None) -> None:
+        if demo is not None:
+            demo.load(None, None, None, js=PASTE_DROP_JS)  # paste or drop files on the message box
         def on_attach(s: PlaygroundSession, files: Any) -> list[Any]:
             problems: list[str] = []
             for f in files if isinstance(files, list) else [files]:
@@ -64,7 +98,7 @@ class ComposerExtras:
                     f"Provider **Replay (a recorded cassette)**, Model `{path}`." if path else "Recording stopped.")
             return gr.Markdown(note, visible=True)
 
-        self.record_box.change(on_record, [session, self.record_box], [notice], api_visibility="private")
+        self.record_box.input(on_record, [session, self.record_box], [notice], api_visibility="private")
         self.attach_btn.upload(on_attach, [session, self.attach_btn], [self.attachments, notice],
                                api_visibility="private")
         self.report_btn.click(lambda s: gr.DownloadButton(value=_report_file(s)), [session], [self.report_btn],

@@ -59,6 +59,8 @@ class ReportMixin:
         if path is None or path is False:
             self.recorder = None
         else:
+            if path is True and self.recorder is not None:
+                return self.recorder.path  # already recording: the same cassette goes on
             if path is True:
                 from ..storage import playground_home
 

@@ -134,7 +134,10 @@ def test_browser_record_then_replay_offline(browser: Any, app_url: str) -> None:
         cassette = Path(match.group(1))
         p.send("2+2")
         p.expect_chat("2 + 2 = 4")
-        p.page.get_by_label("Record", exact=True).uncheck()
+        p.idle()  # the turn's follow-up updates land first
+        record = p.page.get_by_label("Record", exact=True)
+        record.uncheck()
+        expect(record).not_to_be_checked()
         p.expect_notice("Recording stopped")
         assert cassette.is_file() and '"playground-cassette"' in cassette.read_text()
         p.click("Clear")
@@ -149,5 +152,35 @@ def test_browser_record_then_replay_offline(browser: Any, app_url: str) -> None:
         p.send("3*3")  # not recorded: refused with what changed, never a wrong answer
         expect(p.chat).to_contain_text("does not match the recording", timeout=WAIT)
         assert "3 * 3 = 9" not in p.chat.inner_text()
+    finally:
+        context.close()
+
+
+def test_browser_drop_and_paste_files_on_the_message_box(browser: Any, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    from tests.ui.test_browser import WAIT, Page
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        p = Page(context, app_url)
+        data = list(_png(40, 30))
+        for kind, name in (("drop", "dropped.png"), ("paste", "pasted.png")):
+            p.page.evaluate(
+                """([kind, name, bytes]) => {
+                    const dt = new DataTransfer();
+                    dt.items.add(new File([new Uint8Array(bytes)], name, {type: 'image/png'}));
+                    const box = document.querySelector('#pg-message textarea');
+                    const ev = kind === 'drop'
+                        ? new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})
+                        : new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true});
+                    box.dispatchEvent(ev);
+                }""",
+                [kind, name, data],
+            )
+            expect(p.page.locator("#pg-attachments")).to_contain_text(f"{name} (image/png, 433 bytes, 40x30 px)",
+                                                                      timeout=WAIT)
+        p.send("two pictures")
+        p.expect_chat("I received 2 attachments")
     finally:
         context.close()
