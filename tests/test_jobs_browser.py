@@ -68,5 +68,5 @@ def test_send_later_and_follow_the_job_in_the_browser(page: Any) -> None:
     job = page.locator("#pg-jobs-job")
     expect(job).to_contain_text("6 * 7 = 42", timeout=WAIT)
     expect(job).to_contain_text("priority 5")
-    request = page.locator("#pg-jobs-request")
+    request = page.locator("#pg-jobs-job-raw-request")
     expect(request).to_contain_text("What is 6 * 7?", timeout=WAIT)

@@ -11,7 +11,7 @@ import gradio as gr
 
 from ..errors import PlaygroundError
 from ..scorers import BUILT_IN
-from .render import exchange_panels
+from .panel_views import PanelTabs, panel_values
 from .session import PlaygroundSession
 
 SCORER_CHOICES = ["contains", "exact_match", "json_schema", "llm_judge"]
@@ -25,9 +25,8 @@ def _table_update(s: PlaygroundSession) -> Any:
     return gr.Dataframe(value=rows, headers=headers)
 
 
-def _case_markdown(s: PlaygroundSession, case_id: str, target: str) -> tuple[str, str, str, str, str, str, str]:
+def _case_markdown(s: PlaygroundSession, case_id: str, target: str) -> list[str]:
     ex = s.open_eval_case(case_id, target)
-    p = exchange_panels(ex)
     head = f"**Case {case_id}** on **{target}**\n\n**Input:** {ex.user_text}\n\n"
     if ex.result is not None:
         head += f"**Answer:** {ex.result.text or '(no text)'}\n\n"
@@ -39,7 +38,7 @@ def _case_markdown(s: PlaygroundSession, case_id: str, target: str) -> tuple[str
         lines = [f"| {n} | {sc.value:.2f} | {'yes' if sc.passed else 'no'} | "
                  f"{(sc.reason or sc.error or '').replace('|', '/')} |" for n, sc in found.scores.items()]
         head += "| scorer | value | passed | reason |\n|---|---|---|---|\n" + "\n".join(lines)
-    return head, p.raw_request, p.raw_response, p.reasoning, p.sources, p.usage, p.steps
+    return [head, *panel_values(ex)]
 
 
 def build_evaluate_tab(ui: Any) -> None:
@@ -76,19 +75,7 @@ def build_evaluate_tab(ui: Any) -> None:
                          elem_id="pg-eval-table", label="Cases (click a cell to open its exchange)")
     with gr.Accordion("Case", open=True, elem_id="pg-eval-case-box"):
         case_md = gr.Markdown("*Click a cell of the table.*", elem_id="pg-eval-case")
-        with gr.Tabs():
-            with gr.Tab("Raw request"):
-                case_request = gr.Code("", language="json", elem_id="pg-eval-case-request")
-            with gr.Tab("Raw response"):
-                case_response = gr.Code("", language="json", elem_id="pg-eval-case-response")
-            with gr.Tab("Reasoning"):
-                case_reasoning = gr.Markdown("", elem_id="pg-eval-case-reasoning")
-            with gr.Tab("Sources"):
-                case_sources = gr.Markdown("", elem_id="pg-eval-case-sources")
-            with gr.Tab("Usage"):
-                case_usage = gr.Markdown("", elem_id="pg-eval-case-usage")
-            with gr.Tab("Steps"):
-                case_steps = gr.HTML("", elem_id="pg-eval-case-steps")
+        case_panels = PanelTabs("pg-eval-case")
 
     def on_tab(s: PlaygroundSession) -> Any:
         return gr.Dropdown(choices=s.eval_dataset_files())
@@ -135,7 +122,7 @@ def build_evaluate_tab(ui: Any) -> None:
             return [gr.skip()] * 7
         target = headers[col] if col >= 2 else report.targets[0]
         try:
-            return list(_case_markdown(s, rows[row][0], target))
+            return _case_markdown(s, rows[row][0], target)
         except PlaygroundError as exc:
             return [str(exc), "", "", "", "", "", ""]
 
@@ -153,8 +140,7 @@ def build_evaluate_tab(ui: Any) -> None:
     run.click(on_run, [session, scorer_box, more, models, concurrency], [progress, summary, chart, table, download],
               api_name="run_evaluation")
     stop.click(on_stop, [session], [progress], api_name="stop_evaluation")
-    table.select(on_select, [session], [case_md, case_request, case_response, case_reasoning, case_sources, case_usage,
-                                        case_steps], api_visibility="private")
+    table.select(on_select, [session], [case_md, *case_panels.components], api_visibility="private")
     download.click(on_download, [session, fmt], [download], api_visibility="private")
 
 

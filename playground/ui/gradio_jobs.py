@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from ..errors import PlaygroundError
-from .render import exchange_panels
+from .panel_views import PanelTabs, panel_values
 from .session import PlaygroundSession
 
 
@@ -35,10 +35,7 @@ def build_jobs_tab(ui: Any) -> None:
                          label="Jobs (newest first; click a finished one to open its exchange)")
     with gr.Accordion("Job", open=True, elem_id="pg-jobs-job-box"):
         job_md = gr.Markdown("*Click a finished job.*", elem_id="pg-jobs-job")
-        with gr.Row():
-            job_request = gr.Code("", language="json", label="Raw request", elem_id="pg-jobs-request")
-            job_response = gr.Code("", language="json", label="Raw response", elem_id="pg-jobs-response")
-        job_usage = gr.Markdown("", elem_id="pg-jobs-usage")
+        job_panels = PanelTabs("pg-jobs-job")
     timer = gr.Timer(2.0, active=False)  # live status once the tab has been opened
 
     def on_send(s: PlaygroundSession, text: str, q: str, wait: float | None, prio: float | None) -> list[Any]:
@@ -56,18 +53,17 @@ def build_jobs_tab(ui: Any) -> None:
 
     def on_select(s: PlaygroundSession, evt: gr.SelectData) -> list[Any]:
         if evt.index is None:
-            return [gr.skip()] * 4
+            return [gr.skip()] * 7
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         _headers, rows = s.jobs_rows()
         if not 0 <= row < len(rows):
-            return [gr.skip()] * 4
+            return [gr.skip()] * 7
         job_id = rows[row][0]
         try:
             ex = s.open_job(job_id)
         except PlaygroundError as exc:
-            return [f"**{exc}**", "", "", ""]
-        p = exchange_panels(ex)
-        return [s.job_markdown(job_id), p.raw_request, p.raw_response, p.usage]
+            return [f"**{exc}**", "", "", "", "", "", ""]
+        return [s.job_markdown(job_id), *panel_values(ex)]
 
     def on_tab(s: PlaygroundSession) -> list[Any]:
         return [on_refresh(s), gr.Timer(active=True)]
@@ -78,4 +74,4 @@ def build_jobs_tab(ui: Any) -> None:
     send.click(on_send, [session, message, queue, delay, priority], [notice, table, message], api_name="send_later")
     refresh.click(on_refresh, [session], [table], api_name="jobs")
     timer.tick(on_refresh, [session], [table], api_visibility="private", show_progress="hidden")
-    table.select(on_select, [session], [job_md, job_request, job_response, job_usage], api_visibility="private")
+    table.select(on_select, [session], [job_md, *job_panels.components], api_visibility="private")

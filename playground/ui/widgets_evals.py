@@ -10,7 +10,7 @@ import ipywidgets as w
 
 from ..errors import PlaygroundError
 from ..evals.report import report_html
-from .render import exchange_panels
+from .panel_views import details_html
 
 if TYPE_CHECKING:
     from .widgets import PlaygroundWidget
@@ -136,17 +136,11 @@ class EvalWidgets:
         except PlaygroundError as exc:
             self.case_view.value = f'<div class="pgw-error">{esc(str(exc))}</div>'
             return
-        p = exchange_panels(ex)
         answer = ex.result.text if ex.result is not None else ""
         self.case_view.value = (
             f"<div><b>Case {esc(case_id)}</b> on <b>{esc(target)}</b></div><div>Input: {esc(ex.user_text)}</div>"
             f"<div>Answer: {esc(answer)}</div>" + (f"<div>Error: {esc(ex.error)}</div>" if ex.error else "")
-            + f"<details><summary>Raw request</summary><pre>{esc(p.raw_request)}</pre></details>"
-            f"<details><summary>Raw response</summary><pre>{esc(p.raw_response)}</pre></details>"
-            f"<details><summary>Reasoning</summary><pre>{esc(p.reasoning)}</pre></details>"
-            f"<details><summary>Sources</summary><pre>{esc(p.sources)}</pre></details>"
-            f"<details><summary>Usage</summary><pre>{esc(p.usage)}</pre></details>"
-            f"<details><summary>Steps</summary>{p.steps}</details>"  # steps_html escapes what it shows
+            + details_html(ex)
         )
 
     def _on_case(self, change: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..errors import PlaygroundError
-from .render import exchange_panels
+from .panel_views import details_html
 
 if TYPE_CHECKING:
     from .widgets import PlaygroundWidget
@@ -99,14 +99,11 @@ class JobsWidgets:
         except PlaygroundError as exc:
             self.job_view.value = f'<div class="pgw-error">{esc(str(exc))}</div>'
             return
-        p = exchange_panels(ex)
         answer = ex.result.text if ex.result is not None else ""
         self.job_view.value = (
             f"<div><b>Job {esc(job_id)}</b></div><div>Message: {esc(ex.user_text)}</div>"
             f"<div>Answer: {esc(answer)}</div>" + (f"<div>Error: {esc(ex.error)}</div>" if ex.error else "")
-            + f"<details><summary>Raw request</summary><pre>{esc(p.raw_request)}</pre></details>"
-            f"<details><summary>Raw response</summary><pre>{esc(p.raw_response)}</pre></details>"
-            f"<details><summary>Usage</summary><pre>{esc(p.usage)}</pre></details>"
+            + details_html(ex)
         )
 
     def _on_job(self, change: dict[str, Any]) -> None:
