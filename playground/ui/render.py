@@ -505,11 +505,19 @@ def exchange_panels(exchange: ExchangeLike | None, inspect: dict[str, Any] | Non
     timeline = steps_html(result, exchange.view)
     if failure is not None or (exchange.status in ("error", "stopped") and not steps and exchange.preview):
         # the call that failed (or was stopped) has no step: show what was sent, every attempt and the answer
-        label = f"step {len(steps) + 1} (failed)" if failure is not None else f"step {len(steps) + 1} (stopped)"
-        requests[label] = {**(exchange.preview or {}), "attempts": [
+        # (a stream that failed mid-way left a partial step: it is that call, shown once, with what arrived)
+        partial = steps[-1] if failure is not None and steps and steps[-1].finish_reason == "error" else None
+        done = steps[:-1] if partial is not None else steps
+        sent = requests.pop(f"step {partial.index + 1}", None) if partial is not None else None
+        received = responses.pop(f"step {partial.index + 1}", None) if partial is not None else None
+        label = f"step {len(done) + 1} (failed)" if failure is not None else f"step {len(done) + 1} (stopped)"
+        requests[label] = {**(sent or exchange.preview or {}), "attempts": [
             {k: a.get(k) for k in ("attempt", "method", "url")} for a in attempts]}
         responses[label] = {"error": failure, "attempts": attempts}
-        timeline = failure_html(steps, result, failure, attempts, exchange.status)
+        if received is not None:
+            responses[label]["received"] = received
+        shown = result.model_copy(update={"steps": done}) if result is not None and partial is not None else result
+        timeline = failure_html(done, shown, failure, attempts, exchange.status)
     from ..attachments import elide_bytes  # images and files: their size, not their bytes
 
     return Panels(

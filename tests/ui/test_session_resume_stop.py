@@ -2,7 +2,8 @@
 conversation that includes what was finished (the approved tool's result, the decline, the steps after it), and the
 next request the session sends has a tool result for every assistant tool call. Against a local OpenAI-compatible
 server on 127.0.0.1 that answers from a script and can hold a request unanswered; no browser, so the notebook
-playground (same PlaygroundSession) is held to it too. The server is reused by tests/ui/test_browser_failures.py."""
+playground (same PlaygroundSession) is held to it too. The server is reused by tests/ui/test_browser_failures.py,
+whose item-6 panels fix (a failed stream's call shown once) is also checked here, without a browser."""
 
 from __future__ import annotations
 
@@ -273,3 +274,27 @@ async def test_approve_then_stop_mid_stream_keeps_a_valid_conversation(paced: st
     assert unanswered_calls(sent) == [] and len(Paced.bodies) == 3
     assert [m["role"] for m in sent["messages"] if m["role"] != "system"][:3] == ["user", "assistant", "tool"]
     assert "refunded" in json.dumps(sent["messages"]) and sent["messages"][-1]["content"] == "and?"
+
+
+async def test_a_stream_that_fails_mid_way_is_one_failed_step_in_the_panels(paced: str) -> None:
+    """Issue 17 items 6, 7: the call whose stream broke is shown once (not as step 1 plus a "step 2 (failed)"), with
+    the request sent, its attempt and headers, the events that arrived and the error."""
+    from playground.ui.render import exchange_panels
+
+    broken = b'data: {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}\n\ndata: {not json\n\n'
+    Paced.script = [(200, {"content-type": "text/event-stream"}, broken)]
+    session = support_on(paced)
+    await collect(session.send("hello"))
+    ex = session.exchanges[-1]
+    assert ex.status == "error"
+    panels = exchange_panels(ex)
+    request = json.loads(panels.raw_request)
+    assert list(request) == ["step 1 (failed)"]
+    assert request["step 1 (failed)"]["body"] == Paced.bodies[0]  # the request as it was sent
+    response = json.loads(panels.raw_response)
+    assert list(response) == ["step 1 (failed)"]
+    answer = response["step 1 (failed)"]
+    assert answer["attempts"][0]["status"] == 200 and answer["error"]["error"] == "MalformedResponseError"
+    assert answer["received"]["body"][0]["choices"][0]["delta"]["content"] == "Hel"
+    assert "{not json" in answer["received"]["body"]
+    assert panels.steps.count("model call") == 1 and "Failed" in panels.steps
