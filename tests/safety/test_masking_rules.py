@@ -173,14 +173,17 @@ def test_http_library_log_lines_are_masked(no_logged_keys: None) -> None:
 
 
 def test_library_loggers_get_the_filter_and_known_keys(caplog: pytest.LogCaptureFixture, no_logged_keys: None) -> None:
+    import uuid
+
     key = "sk-logged-key-0123456789abcd"
-    logger = logging.getLogger("httpx.safety_test")
+    name = f"httpx.safety_{uuid.uuid4().hex}"  # a new logger: an earlier run in this process may have filtered another
+    logger = logging.getLogger(name)
     guard_library_logs([key])
     assert any(isinstance(f, SecretLogFilter) for f in logger.filters)
-    with caplog.at_level(logging.DEBUG, logger="httpx.safety_test"):
+    with caplog.at_level(logging.DEBUG, logger=name):
         logger.debug("sending %s with %s", "request", key)
         logger.info("plain message")
-    messages = [r.getMessage() for r in caplog.records if r.name == "httpx.safety_test"]
+    messages = [r.getMessage() for r in caplog.records if r.name == name]
     assert messages == ["sending request with sk-...abcd", "plain message"]
     assert all(key not in m for m in caplog.messages)
 
@@ -210,3 +213,38 @@ def test_values_with_keys_that_are_not_text(no_logged_keys: None) -> None:
 def test_str_header_tuples_in_log_lines(no_logged_keys: None) -> None:
     line = f"headers=[('authorization', 'Bearer {SECRET}'), ('accept', '*/*')]"
     assert mask_log_text(line) == "headers=[('authorization', 'Bearer s3c...abcd'), ('accept', '*/*')]"
+
+
+def test_url_credentials_in_ordinary_headers_are_masked_without_a_known_key() -> None:
+    assert mask_headers({"x-origin": "https://h.test/x?api_key=abc123&b=1"}) == {
+        "x-origin": "https://h.test/x?api_key=****&b=1"
+    }
+
+
+def test_a_key_in_the_url_path_is_masked_in_the_request_view() -> None:
+    from playground.providers.base import HttpRequestSpec
+    from playground.providers.transport import masked_request
+
+    spec = HttpRequestSpec("POST", f"https://h.test/v1/{SECRET}/chat", {"a": "b"}, {"x": 1})
+    assert masked_request(spec, [SECRET])["url"] == "https://h.test/v1/s3c...abcd/chat"
+
+
+def test_a_key_that_is_not_text_is_refused_naming_the_field() -> None:
+    for field in ("api_key", "embedding_api_key"):
+        with pytest.raises(ConfigurationError) as info:
+            check_api_key(12345, field=field)  # type: ignore[arg-type]
+        assert getattr(info.value, "field", None) == field
+
+
+def test_new_library_loggers_get_the_filter_too(no_logged_keys: None) -> None:
+    import uuid
+
+    first = logging.getLogger(f"httpx.safety_{uuid.uuid4().hex}")
+    guard_library_logs()
+    second = logging.getLogger(f"httpcore.safety_{uuid.uuid4().hex}")
+    guard_library_logs(["sk-second-key-0123456789"])
+    assert any(isinstance(f, SecretLogFilter) for f in first.filters)
+    assert any(isinstance(f, SecretLogFilter) for f in second.filters)
+    assert [f for f in second.filters if isinstance(f, SecretLogFilter)] == [second.filters[0]]  # added once
+    guard_library_logs()
+    assert len([f for f in second.filters if isinstance(f, SecretLogFilter)]) == 1
