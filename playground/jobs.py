@@ -54,7 +54,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from .errors import ConfigurationError, PlaygroundError
+from .errors import ConfigurationError, PlaygroundError, StorageError
 
 if TYPE_CHECKING:
     from .agent import Agent, EmbedGeneration
@@ -165,20 +165,36 @@ def _owner_only(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
+JOB_RECORDS_SCHEMA = 1  # PRAGMA user_version of jobs.sqlite3 / the 'jobs' row of PostgreSQL's schema_versions
+
+
+def _newer_schema(where: str, found: int) -> StorageError:
+    return StorageError(
+        f"{where}: the job records were written by a newer playground (schema {found}, this one knows "
+        f"{JOB_RECORDS_SCHEMA}); upgrade agent-playground, or point PLAYGROUND_HOME / PLAYGROUND_QUEUE_URL elsewhere"
+    )
+
+
 class _SqliteRecords:
-    """Job records in one SQLite file; every change runs inside BEGIN IMMEDIATE (one writer at a time)."""
+    """Job records in one SQLite file; every change runs inside BEGIN IMMEDIATE (one writer at a time). The schema's
+    version is the file's PRAGMA user_version; migrations are numbered (1: the jobs table)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         _owner_only(path)
         self._local = threading.local()
         with self._tx() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, queue TEXT NOT NULL, status TEXT NOT NULL, "
-                "created_at REAL NOT NULL, updated_at REAL NOT NULL, lease_until REAL, data TEXT NOT NULL)"
-            )
-            conn.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, lease_until)")
-            conn.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)")
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > JOB_RECORDS_SCHEMA:
+                raise _newer_schema(str(path), version)
+            if version < 1:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, queue TEXT NOT NULL, status TEXT NOT NULL, "
+                    "created_at REAL NOT NULL, updated_at REAL NOT NULL, lease_until REAL, data TEXT NOT NULL)"
+                )
+                conn.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, lease_until)")
+                conn.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)")
+                conn.execute(f"PRAGMA user_version = {JOB_RECORDS_SCHEMA}")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -396,3 +396,18 @@ def test_the_job_files_are_the_owners_only() -> None:
     for name in ("jobs.sqlite3", "jobs-queue.sqlite3"):
         assert stat.S_IMODE((home / name).stat().st_mode) == 0o600, name  # they hold conversations and answers
     assert job.status == "queued"
+
+
+def test_job_records_carry_a_schema_version_and_refuse_a_newer_one(tmp_path: Path) -> None:
+    import sqlite3
+
+    from playground.errors import StorageError
+    from playground.jobs import JOB_RECORDS_SCHEMA, _SqliteRecords
+
+    path = tmp_path / "jobs.sqlite3"
+    _SqliteRecords(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == JOB_RECORDS_SCHEMA
+        conn.execute(f"PRAGMA user_version = {JOB_RECORDS_SCHEMA + 1}")
+    with pytest.raises(StorageError, match="newer playground"):
+        _SqliteRecords(path)
