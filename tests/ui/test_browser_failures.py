@@ -187,6 +187,24 @@ def test_a_malformed_answer_is_shown_as_a_clear_error(page: Page, server: str, c
     for bare in ("JSONDecodeError", "Traceback", "KeyError", "Expecting value"):
         assert bare not in text  # never a bare parser error
     assert len(Paced.bodies) == 1
+    if case == "empty stream":
+        return
+    # the panels show the one call that was made, once: what came back (headers, events that arrived) and the error
+    failed = json.loads(panel_when(page, "Raw response", "step 1 (failed)"))
+    assert list(failed) == ["step 1 (failed)"]  # not also a "step 1" beside a "step 2 (failed)"
+    answer = failed["step 1 (failed)"]
+    assert answer["error"]["error"] == "MalformedResponseError" and answer["error"]["status"] == 200
+    assert answer["attempts"][0]["headers"]["content-type"] == answer_headers(case)
+    if case == "broken stream":
+        assert "{not json" in answer["received"]["body"]  # the event the parser could not read
+    page.tab("Steps")
+    steps = page.page.locator("#pg-steps")
+    expect()(steps).to_contain_text("Failed", timeout=WAIT)
+    assert steps.inner_text().count("model call") == 1
+
+
+def answer_headers(case: str) -> str:
+    return MALFORMED[case][0][1]["content-type"]
 
 
 # -- 7. a failed exchange shows the request sent, every attempt and the error answer with its headers ---------------
