@@ -27,11 +27,14 @@ JOB_COLUMNS = ["job", "status", "queue", "priority", "tries", "agent", "message"
 class JobsMixin:
     """Send later and the Jobs panel of PlaygroundSession."""
 
-    template: Agent
     provider: str
     model: str
     base_url: str | None
     _api_key: str | None
+
+    @property
+    def template(self) -> Agent:  # the session's chosen agent (PlaygroundSession.template)
+        raise NotImplementedError
 
     def _init_jobs(self) -> None:
         self.job_ids: list[str] = []

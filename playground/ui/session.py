@@ -58,22 +58,23 @@ from ..agent import Agent
 from ..errors import ConfigurationError, ConnectionFailedError, PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StepFinishEvent, StepStartEvent, StreamEvent
 from ..generation import Generation, StreamRun
+from ..memory import Memory
 from ..messages import Message
+from ..pricing import Cost, total_cost
 from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
 from ..providers.transport import RetryPolicy, Transport, mask_text, mask_value
 from ..result import GenerationResult, Usage
 from ..runs import InMemoryRunStore, RunState
-from ..pricing import Cost, total_cost
 from ..settings import ModelSettings
 from ..tracing import dynamic_instructions, local_spans, playground_tracer_provider
-from .history import complete_tool_results, keep_in_thread, resumed_messages, step_messages
-from ..memory import Memory
-from .render import Block, ExchangeView, _jsonable
+from .attachments_session import AttachmentsMixin
 from .evals_session import EvalMixin
+from .failures import content_type_hint
+from .history import complete_tool_results, keep_in_thread, resumed_messages, step_messages
 from .jobs_session import JobsMixin
 from .mcp_tools import MCPMixin
 from .prompts_session import PromptsMixin
-from .attachments_session import AttachmentsMixin
+from .render import Block, ExchangeView, _jsonable
 from .report_session import ReportMixin
 from .threads import ThreadsMixin
 
@@ -923,6 +924,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         if not isinstance(exc, PlaygroundError):  # a parser's own error: say what it means
             message = self.mask(f"The model's answer could not be read ({type(exc).__name__}: {exc}). The server "
                                 "sent something that is not the provider's format; see the Raw response tab.")
+        message += self.mask(content_type_hint(exc, exchange.attempts))  # failures.py: an HTML page reads as one
         exchange.error = message
         exchange.failure = self._failure_record(exc)
         exchange.status = "error"
