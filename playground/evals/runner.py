@@ -5,9 +5,10 @@
                       checkpoint="capitals.progress.jsonl")
 
 A target is an Agent, or a configuration (a dict: `name`, `model`, `instructions`, `model_settings`, any call option,
-and optionally `agent` as its base; without one, the first Agent among the targets, or run_eval's `agent=`). A failure in one case is recorded on that case and the rest go on. With a
-`checkpoint` file, every finished case is appended to it, and a rerun skips the cases already finished (errors run
-again). A run that waits for a person's approval is recorded as such: an evaluation never approves a guarded tool.
+and optionally `agent` as its base; without one, the first Agent among the targets, or run_eval's `agent=`). A failure
+in one case is recorded on that case and the rest go on. With a `checkpoint` file, every finished case is appended to
+it, and a rerun skips the cases already finished (errors run again). A run that waits for a person's approval is
+recorded as such: an evaluation never approves a guarded tool.
 """
 
 from __future__ import annotations
