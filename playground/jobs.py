@@ -39,8 +39,6 @@ import importlib.util
 import json
 import math
 import os
-import socket
-import sqlite3
 import sys
 import threading
 import time
@@ -49,14 +47,16 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from .errors import ConfigurationError, PlaygroundError, StorageError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # sqlite3, socket and concurrent.futures load where used: `import playground` stays light
+    import sqlite3
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from .agent import Agent, EmbedGeneration
     from .generation import Generation
 
@@ -199,6 +199,8 @@ class _SqliteRecords:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            import sqlite3
+
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -783,6 +785,8 @@ _worker_local = threading.local()
 
 def _execute(b: Backend, queue: str, job_id: str) -> bool:
     """Run one job, called by Huey in a worker thread; False when the message was stale (nothing run)."""
+    import socket
+
     from huey.exceptions import RetryTask
 
     from .errors import ProviderError
@@ -882,6 +886,8 @@ class Worker:
         self.backend = backend(location)
         self.poll = poll
         self.idle_exit = idle_exit
+        import socket
+
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.processed = 0
         self._stop = threading.Event()
@@ -1296,6 +1302,8 @@ _local_lock = threading.Lock()
 
 
 def _local_pool(name: str) -> ThreadPoolExecutor:
+    from concurrent.futures import ThreadPoolExecutor
+
     with _local_lock:
         pool = _local_pools.get(name)
         if pool is None:
