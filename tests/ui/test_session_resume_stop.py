@@ -298,3 +298,13 @@ async def test_a_stream_that_fails_mid_way_is_one_failed_step_in_the_panels(pace
     assert answer["received"]["body"][0]["choices"][0]["delta"]["content"] == "Hel"
     assert "{not json" in answer["received"]["body"]
     assert panels.steps.count("model call") == 1 and "Failed" in panels.steps
+
+
+async def test_an_html_page_with_200_is_said_to_be_a_web_page(paced: str) -> None:
+    Paced.script = [(200, {"content-type": "text/html; charset=utf-8"}, b"<html><body>Bad gateway</body></html>")]
+    session = support_on(paced)
+    await collect(session.send("hello"))
+    error = session.exchanges[-1].error or ""
+    assert error.startswith("MalformedResponseError (HTTP 200)")
+    assert "content-type text/html (a web page" in error and "Raw response" in error
+    assert session.notice == error
