@@ -248,3 +248,10 @@ def test_new_library_loggers_get_the_filter_too(no_logged_keys: None) -> None:
     assert [f for f in second.filters if isinstance(f, SecretLogFilter)] == [second.filters[0]]  # added once
     guard_library_logs()
     assert len([f for f in second.filters if isinstance(f, SecretLogFilter)]) == 1
+
+
+def test_keys_are_replaced_longest_first_whatever_their_letters() -> None:
+    short_key, long_key = "zzzz", "azzzz-0123456789-tail"
+    for secrets in ([short_key, long_key], [long_key, short_key]):
+        masked = mask_text(f"key {long_key} and {short_key}", secrets)
+        assert masked == "key azz...tail and ****", masked  # not "a****-0123456789-tail"
