@@ -166,7 +166,7 @@ def _events(*chunks: dict[str, Any], end: str = "data: [DONE]\n\n") -> bytes:
 SSE = {"content-type": "text/event-stream"}
 MALFORMED = {
     "html page with 200": ((200, {"content-type": "text/html"}, b"<html><body><h1>Bad gateway</h1></body></html>"),
-                           "body is not what the protocol promises"),
+                           "content-type text/html (a web page"),
     "broken stream": ((200, SSE, _events(_chunk("Hel"), end="data: {not json\n\n")),
                       "a stream event is not valid"),
     "empty stream": ((200, SSE, _events(_chunk(""), _chunk(None, "stop"))), "answer was empty"),
@@ -183,6 +183,7 @@ def test_a_malformed_answer_is_shown_as_a_clear_error(page: Page, server: str, c
     text = page.chat.inner_text()
     if case != "empty stream":
         assert "Error." in text and "HTTP 200" in text and "openai-compatible" in text
+        assert "body is not what the protocol promises" in text
         assert "conversation is kept" in text
     for bare in ("JSONDecodeError", "Traceback", "KeyError", "Expecting value"):
         assert bare not in text  # never a bare parser error
