@@ -89,7 +89,18 @@ def test_errors_before_running() -> None:
         s.export_eval_report()
 
 
-def test_stop_keeps_the_finished_cases() -> None:
+def test_stop_keeps_the_finished_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from playground.evals import runner
+
+    real = runner.run_case
+
+    def paced(*args: Any, **kwargs: Any) -> Any:  # cases slow enough for Stop to land between them
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_case", paced)
     s = session()
     s.load_eval_dataset("arithmetic.csv")
 
