@@ -103,3 +103,34 @@ def test_the_lease_a_store_gives_its_claims() -> None:
         lease_seconds = True
 
     assert lease_seconds(Odd()) == DEFAULT_LEASE_SECONDS
+
+
+def test_when_a_claim_counts_as_interrupted() -> None:
+    claimed = PendingCall(tool_call_id="c1", tool_name="t", decision="approved", claimed_by="p", claimed_until=100.0)
+    assert claimed.is_interrupted(now=100.0) and claimed.is_interrupted(now=101.0)
+    assert not claimed.is_interrupted(now=99.9)
+    done = claimed.model_copy(update={"done": True})
+    assert not done.is_interrupted(now=200.0)
+    waiting = PendingCall(tool_call_id="c2", tool_name="t")
+    assert not waiting.is_interrupted(now=200.0)
+    state = run(claimed, waiting)
+    assert state.lifecycle(now=99.0) == "pending" and state.lifecycle(now=100.0) == "interrupted"
+    assert run(done, waiting).lifecycle(now=200.0) == "pending"  # a call that finished is not interrupted
+    assert run(status="finished").lifecycle() == "finished"
+
+
+def test_messages_add_the_calls_still_waiting_only_when_there_are_some() -> None:
+    decided = PendingCall(tool_call_id="c1", tool_name="refund", decision="approved")
+    assert refused(run(decided), "c1") == (
+        "run 'run_m' waits on tool call 'c1' (refund): it was already approved, it is being resolved now by another "
+        "process; it is not run again"
+    )
+    ran = PendingCall(tool_call_id="c3", tool_name="refund", decision="approved", done=True, result="ok")
+    expired = run(PendingCall(tool_call_id="c9", tool_name="refund"), status="expired", resolved=[ran])
+    assert refused(expired, "c3") == (
+        "no suspended run 'run_m' waits on tool call 'c3' (refund): it was already approved, it ran once and returned "
+        "'ok'; it is not run again"
+    )
+    ending = PendingCall(tool_call_id="c2", tool_name="refund", decision="approved", claimed_by="p",
+                         claimed_until=time.time() + 0.4)
+    assert "it shows as interrupted in 0 s and can be retried" in refused(run(ending), "c2")
