@@ -130,3 +130,31 @@ def test_recording_a_decision_keeps_the_edited_arguments_and_reason() -> None:
     declined = record_decision(state, "c3", "declined", reason="no", always=True)  # "always" only approves
     assert (declined.decision, declined.reason, declined.auto) == ("declined", "no", False)
     assert state.always_approve == ["refund"]
+
+
+def test_a_store_without_create_still_refuses_a_stored_runs_id() -> None:
+    from playground import OptionsError
+
+    store = DictStore()
+    log: list[str] = []
+    first = support_agent(log, refund_call("c1", "1"), storage=store).generate("refund 1")
+    with pytest.raises(OptionsError) as info:
+        support_agent(log, refund_call("c1", "2"), storage=store).generate("refund 2", run_id=first.run_id)
+    assert str(info.value).startswith(f"run_id: {first.run_id!r} is the id of a stored run (pending); ")
+    stored = store.load(first.run_id)
+    assert stored is not None and stored.pending[0].args == {"order_id": "1"}
+
+
+def test_saving_a_new_run_under_a_taken_id_is_refused_by_any_store() -> None:
+    """What `create_run` does when two runs are saved under one id at once and the store has no `create` of its own."""
+    from playground import OptionsError
+    from playground.runs import create_run
+
+    store = DictStore()
+    store.save(RunState(run_id="run_taken", status="suspended", agent_name="first"))
+    with pytest.raises(OptionsError) as info:
+        create_run(store, RunState(run_id="run_taken", agent_name="second"))
+    assert str(info.value).startswith("run_id: 'run_taken' is the id of a stored run (pending); a new run cannot")
+    assert store.load("run_taken").agent_name == "first"  # type: ignore[union-attr]
+    create_run(store, RunState(run_id="run_new", agent_name="new"))
+    assert store.load("run_new").agent_name == "new"  # type: ignore[union-attr]

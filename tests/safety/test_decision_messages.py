@@ -134,3 +134,18 @@ def test_messages_add_the_calls_still_waiting_only_when_there_are_some() -> None
     ending = PendingCall(tool_call_id="c2", tool_name="refund", decision="approved", claimed_by="p",
                          claimed_until=time.time() + 0.4)
     assert "it shows as interrupted in 0 s and can be retried" in refused(run(ending), "c2")
+
+
+def test_decisions_take_the_given_time_and_count_every_interruption() -> None:
+    stale = PendingCall(tool_call_id="c1", tool_name="refund", decision="approved", claimed_by="dead",
+                        claimed_until=1000.0, interrupted=1)
+    other = PendingCall(tool_call_id="c2", tool_name="refund")
+    state = run(stale, other)
+    call = record_decision(state, "c1", "approved", now=1000.5, lease=30.0, always=True)
+    assert (call.claimed_until, call.interrupted, call.claimed_by) == (1030.5, 2, None)
+    assert (other.decision, other.auto, other.claimed_until) == ("approved", True, 1030.5)  # same decision lease
+    fresh = run(PendingCall(tool_call_id="c3", tool_name="refund", decision="approved", claimed_by="p",
+                            claimed_until=time.time() + 60))
+    with pytest.raises(ApprovalError, match="already approved"):
+        record_decision(fresh, "c3", "declined")
+    assert record_decision(fresh, "c3", "declined", now=time.time() + 61).decision == "declined"  # its lease is over
