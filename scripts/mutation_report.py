@@ -174,7 +174,8 @@ def load_equivalents() -> list[Equivalent]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
         if len(cells) < 3 or not cells[0].startswith("`"):
             continue
-        out.append(Equivalent(cells[0].strip("`"), cells[1].strip("`").replace("\\|", "|"), cells[2]))
+        mutated = cells[1].strip("`").replace("\\|", "|").replace("\\`", "`")
+        out.append(Equivalent(cells[0].strip("`"), mutated, cells[2]))
     return out
 
 
