@@ -74,7 +74,7 @@ def fake_demo(monkeypatch: pytest.MonkeyPatch) -> _FakeDemo:
     from playground.ui import gradio_app
 
     demo = _FakeDemo()
-    monkeypatch.setattr(gradio_app, "build_app", lambda agents_dir=None: demo)
+    monkeypatch.setattr(gradio_app, "build_app", lambda agents_dir=None, **_: demo)
     return demo
 
 

@@ -42,7 +42,7 @@ from .gradio_evals import build_evaluate_tab
 from .gradio_mcp import build_mcp_tab
 from .gradio_memory import ThreadsUI
 from .gradio_prompts import build_prompt_tab
-from .mcp_tools import restrict_commands_for_host
+from .mcp_tools import commands_allowed_for_host
 from .render import SETTING_LABELS, chat_messages, exchange_panels, pretty_json
 from .session import (
     COMPATIBLE,
@@ -320,7 +320,8 @@ def _setting_box(proto: PlaygroundSession, name: str) -> Any:
                       placeholder=f"unset ({SETTING_INFO[name]})", max_lines=6 if name == "stop_sequences" else 1)
 
 
-def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, TabBuilder]] = ()) -> gr.Blocks:
+def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, TabBuilder]] = (),
+              *, mcp_commands: bool = True) -> gr.Blocks:
     """The playground's Blocks. `agents_dir` (default ./agents) holds example agents, one `agent` per file; `tabs`
     (and `register_tab`) add tabs to the main area."""
     folder = Path(agents_dir) if agents_dir is not None else DEFAULT_AGENTS
@@ -329,7 +330,9 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         load_problems.append(f"agents folder {str(folder)!r} does not exist")
 
     def new_session() -> PlaygroundSession:
-        return PlaygroundSession((agents, load_problems), memory=True)  # threads persist (gradio_memory.py)
+        s = PlaygroundSession((agents, load_problems), memory=True)  # threads persist (gradio_memory.py)
+        s.mcp_commands_allowed = s.mcp_commands_allowed and mcp_commands  # beyond loopback: no commands (mcp_tools)
+        return s
 
     proto = new_session()
     providers = provider_menu()
@@ -787,8 +790,7 @@ def serve(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: i
     """Start the playground without blocking (tests); `demo.close()` stops it."""
     auth = auth if auth is not None else auth_from_env()  # PLAYGROUND_AUTH=user:pass (not visible in `ps`)
     warn_if_exposed(host, auth)
-    restrict_commands_for_host(host)  # MCP server commands run on this machine
-    demo = build_app(agents_dir)
+    demo = build_app(agents_dir, mcp_commands=commands_allowed_for_host(host))  # MCP commands run on this machine
     demo.queue(default_concurrency_limit=None)
     demo.launch(**safe_launch_options(  # share is always off (serving.py)
         {**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs}))
@@ -805,8 +807,7 @@ def launch(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: 
     exposed = exposure_warning(host, auth)
     if exposed:
         print(f"Agent Playground: WARNING: {exposed}", file=sys.stderr, flush=True)
-    restrict_commands_for_host(host)  # MCP server commands run on this machine
-    demo = build_app(agents_dir)
+    demo = build_app(agents_dir, mcp_commands=commands_allowed_for_host(host))  # MCP commands run on this machine
     demo.queue(default_concurrency_limit=None)
     demo.launch(**safe_launch_options(  # share is always off (serving.py)
         {**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs}))

@@ -35,10 +35,13 @@ def commands_allowed_by_env() -> bool | None:
     return None
 
 
-def restrict_commands_for_host(host: str) -> None:
-    """A playground served beyond loopback lets no visitor start a command, unless the operator said so."""
-    if commands_allowed_by_env() is None and host not in ("127.0.0.1", "localhost", "::1"):
-        os.environ[MCP_COMMANDS_ENV] = "0"
+def commands_allowed_for_host(host: str) -> bool:
+    """A playground served beyond loopback lets no visitor start a command, unless the operator said so
+    (PLAYGROUND_MCP_COMMANDS=1)."""
+    from_env = commands_allowed_by_env()
+    if from_env is not None:
+        return from_env
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def parse_headers(text: str | Mapping[str, str] | None) -> dict[str, str]:

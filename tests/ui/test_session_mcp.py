@@ -137,3 +137,17 @@ def test_mcp_tab_adds_a_server_and_its_tools_join_the_tools_list(browser: Any, a
         expect(listing).not_to_contain_text("fixture", timeout=10_000)
     finally:
         page.close()
+
+
+def test_only_a_loopback_playground_starts_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    from playground.ui.mcp_tools import commands_allowed_for_host
+
+    monkeypatch.delenv("PLAYGROUND_MCP_COMMANDS", raising=False)
+    assert commands_allowed_for_host("127.0.0.1") and not commands_allowed_for_host("0.0.0.0")
+    import os
+
+    assert "PLAYGROUND_MCP_COMMANDS" not in os.environ  # asking changes nothing for other apps in the process
+    monkeypatch.setenv("PLAYGROUND_MCP_COMMANDS", "1")
+    assert commands_allowed_for_host("0.0.0.0")
+    monkeypatch.setenv("PLAYGROUND_MCP_COMMANDS", "0")
+    assert not commands_allowed_for_host("127.0.0.1")
