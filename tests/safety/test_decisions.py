@@ -84,6 +84,9 @@ def test_a_call_of_an_earlier_suspension_stays_resolved_after_the_run_suspends_a
             repeat()
     assert agent.approve_tool_call(result.run_id, "c2").text == "Both refunded."
     assert log == ["refund 4", "refund 5"]
+    for call_id, returned in (("c1", "refunded 4"), ("c2", "refunded 5")):  # both suspensions are remembered
+        with pytest.raises(ApprovalError, match=rf"already approved, it ran once and returned '{returned}'"):
+            agent.approve_tool_call(result.run_id, call_id)
 
 
 def test_always_approve_reaches_the_same_tool_only() -> None:
@@ -285,6 +288,7 @@ def test_calls_approved_together_run_one_at_a_time_in_order_and_stream_their_res
     ]
     assert all(isinstance(e.duration_ms, float) and e.duration_ms >= 100 for e in events)
     assert run.result is not None and run.result.text.strip() == "Done."
+    assert all(r.duration_ms >= 100 for r in run.result.tool_results)  # the step keeps how long each took
 
 
 def test_a_resume_whose_tool_now_rejects_the_stored_arguments_answers_with_the_error() -> None:

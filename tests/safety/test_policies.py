@@ -226,7 +226,7 @@ def test_the_policy_is_asked_again_right_before_the_tool_runs() -> None:
     try:
         result = agent.generate("look 1 up", require_tool_approval=changes_its_mind)
     except PlaygroundError as exc:
-        assert "approval" in str(exc)
+        assert "approval" in str(exc) and getattr(exc, "tool_name", None) == "lookup"
     else:
         assert result.finish_reason == "suspended"
     assert ran == []
