@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from playground import Agent, tool
 from playground.providers.demo import DEMO_BASE_URL, DemoServer
 from playground.report_html import PANELS, report_html
+
+pytestmark = pytest.mark.browser
 
 KEY = "sk-test-SECRET-browser-report-98765"
 
