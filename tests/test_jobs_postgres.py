@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,34 +21,20 @@ import pytest
 
 from playground import Agent
 from playground.jobs import Job, Worker, backend
+from tests.postgres import fresh_database
 
 REPO = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 demo = Agent(name="pg-demo", model="demo")
 
 
 @pytest.fixture
 def pg_jobs(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    try:
-        import psycopg
-
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable at {ADMIN_URL} under CI=true: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL}: {exc}")
-    name = f"pg_jobs_{uuid.uuid4().hex[:8]}"
-    admin.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    extra = {"PLAYGROUND_DATABASE_URL": f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}", "PLAYGROUND_INPROCESS_WORKER": "0",
-             "PLAYGROUND_DEMO_DELAY": "0"}
-    for k, v in extra.items():
-        monkeypatch.setenv(k, v)
-    try:
+    with fresh_database("pg_jobs") as url:
+        extra = {"PLAYGROUND_DATABASE_URL": url, "PLAYGROUND_INPROCESS_WORKER": "0", "PLAYGROUND_DEMO_DELAY": "0"}
+        for k, v in extra.items():
+            monkeypatch.setenv(k, v)
         yield extra
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
-        admin.close()
 
 
 def env(extra: dict[str, str], **more: str) -> dict[str, str]:

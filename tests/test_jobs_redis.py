@@ -22,6 +22,7 @@ import pytest
 
 from playground import Agent
 from playground.jobs import Job, Worker
+from tests.postgres import fresh_database
 
 REPO = Path(__file__).resolve().parent.parent
 URL = "redis://127.0.0.1:6379/0"
@@ -154,22 +155,8 @@ def test_priorities_and_waits_on_redis(redis_queue: dict[str, str]) -> None:
 
 @pytest.fixture
 def postgres_db() -> Iterator[str]:
-    admin_url = os.environ.get("PLAYGROUND_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        import psycopg
-
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable at {admin_url} under CI=true: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {admin_url}: {exc}")
-    name = f"pg_jobstest_{uuid.uuid4().hex[:8]}"
-    admin.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
-        admin.close()
+    with fresh_database("pg_jobstest") as url:
+        yield url
 
 
 GUARDED_AGENT = '''

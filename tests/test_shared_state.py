@@ -21,7 +21,7 @@ import pytest
 
 from playground.cli import load_agent
 from playground.store.runs_postgres import PostgresRunStore, masked_url
-from tests.store.test_run_store_backends import fresh_database
+from tests.postgres import fresh_database
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,43 +1,22 @@
 """Backends for the shared memory-store suite: SQLite in a temp folder, and a real PostgreSQL server.
 
-PostgreSQL is found at $PLAYGROUND_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/postgres); each test
-module gets its own database, dropped afterwards. Unreachable: skipped with the reason, except under CI=true, where
-the tests fail instead.
+Each test module gets its own PostgreSQL database (tests/postgres.py), dropped afterwards.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ADMIN_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _base(url: str) -> str:
-    return url.rsplit("/", 1)[0]
+from tests.postgres import fresh_database
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    try:
-        import psycopg
-
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable at {ADMIN_URL} under CI=true: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL}: {exc}")
-    name = f"pg_memtest_{secrets.token_hex(4)}"
-    admin.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    try:
-        yield f"{_base(ADMIN_URL)}/{name}"
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
-        admin.close()
+    with fresh_database("pg_memtest") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,33 +26,11 @@ from playground.storage import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 from playground.storage import default_run_store, open_run_store
 from playground.store.runs_postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from playground.store.runs_postgres import PostgresRunStore
+from tests.postgres import fresh_database
 from tests.safety.helpers import REPO, pending_ids, support_agent
 from tests.scripted import completion
 
-ADMIN_URL = os.environ.get("PLAYGROUND_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
 Store = SqliteRunStore | PostgresRunStore
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """A new PostgreSQL database `pg_test_<random>` (its URL), dropped afterwards; skips (fails under CI=true) when
-    PostgreSQL cannot be reached."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable at {ADMIN_URL} under CI=true: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL}: {exc}")
-    name = f"pg_test_{secrets.token_hex(5)}"
-    admin.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
-        admin.close()
 
 
 @pytest.fixture(scope="module")
