@@ -128,6 +128,37 @@ def call_state(call: Any, now: float | None = None) -> str:
     return call.decision or "waiting"
 
 
+def run_infos(
+    rows: Any, parse: Callable[[str, str], RunState], status: str | None = None
+) -> list[RunInfo]:
+    """Rows of (run_id, agent_name, state, created_at, updated_at) as what `playground runs` shows (every store);
+    a row that cannot be read is listed as damaged. `status` keeps only runs in that state."""
+    now = time.time()
+    infos: list[RunInfo] = []
+    for run_id, agent_name, raw, created, updated in rows:
+        try:
+            infos.append(run_info(parse(raw, run_id), created, updated, now))
+        except StorageError:
+            infos.append(RunInfo(run_id, agent_name, "damaged", created, updated))
+    return [i for i in infos if status is None or i.status == status]
+
+
+def close_for_expiry(state: RunState) -> None:
+    """The change `expire` makes to a run (every store): suspended or abandoned-running runs only, and never while a
+    live process runs one of its calls."""
+    if state.status not in ("suspended", "running"):
+        raise ApprovalError(
+            f"run {state.run_id!r} is {state.lifecycle()}, not waiting for approval: nothing to expire"
+        )
+    running = [p.tool_call_id for p in state.pending if p.claimed_by and not p.done and not p.is_interrupted()]
+    if running:
+        raise ApprovalError(
+            f"run {state.run_id!r}: tool call(s) {', '.join(running)} are running now in another process; expire the "
+            "run once they are done or interrupted"
+        )
+    state.status = "expired"
+
+
 def run_info(state: RunState, created_at: float, updated_at: float, now: float | None = None) -> RunInfo:
     return RunInfo(
         run_id=state.run_id,
@@ -353,34 +384,14 @@ class SqliteRunStore:
                 "SELECT run_id, agent_name, state, COALESCE(created_at, updated_at), updated_at FROM runs "
                 "ORDER BY updated_at DESC"
             ).fetchall()
-        now = time.time()
-        infos: list[RunInfo] = []
-        for run_id, agent_name, raw, created, updated in rows:
-            try:
-                infos.append(run_info(self._parse(raw, run_id), created, updated, now))
-            except StorageError:
-                infos.append(RunInfo(run_id, agent_name, "damaged", created, updated))
-        return [i for i in infos if status is None or i.status == status]
+        return run_infos(rows, self._parse, status)
 
     def expire(self, run_id: str) -> RunState:
         """Close a suspended run without resuming it: its calls can no longer be approved. A call that a live process
         is running right now cannot be expired (wait for it, or for its lease to run out). A run left `running` (its
         process died after its tools ran, while the model was asked again) can be expired too."""
 
-        def close(state: RunState) -> None:
-            if state.status not in ("suspended", "running"):
-                raise ApprovalError(
-                    f"run {run_id!r} is {state.lifecycle()}, not waiting for approval: nothing to expire"
-                )
-            running = [p.tool_call_id for p in state.pending if p.claimed_by and not p.done and not p.is_interrupted()]
-            if running:
-                raise ApprovalError(
-                    f"run {run_id!r}: tool call(s) {', '.join(running)} are running now in another process; expire the "
-                    "run once they are done or interrupted"
-                )
-            state.status = "expired"
-
-        state, _ = self.update(run_id, close)
+        state, _ = self.update(run_id, close_for_expiry)
         return state
 
     def prune(self, older_than_days: float | None = None) -> int:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from ..errors import ApprovalError, ConfigurationError, StorageError
 from ..runs import RunState, reused_run_id
-from ..storage import RunInfo, _lease_from, _retention_from_env, run_info
+from ..storage import RunInfo, _lease_from, _retention_from_env, close_for_expiry, run_infos
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -273,32 +273,12 @@ class PostgresRunStore:
             rows = conn.execute(
                 "SELECT run_id, agent_name, state, created_at, updated_at FROM runs ORDER BY updated_at DESC, run_id"
             ).fetchall()
-        now = time.time()
-        infos: list[RunInfo] = []
-        for run_id, agent_name, raw, created, updated in rows:
-            try:
-                infos.append(run_info(self._parse(raw, run_id), created, updated, now))
-            except StorageError:
-                infos.append(RunInfo(run_id, agent_name, "damaged", created, updated))
-        return [i for i in infos if status is None or i.status == status]
+        return run_infos(rows, self._parse, status)
 
     def expire(self, run_id: str) -> RunState:
         """Close a suspended (or abandoned running) run without resuming it; see `SqliteRunStore.expire`."""
 
-        def close(state: RunState) -> None:
-            if state.status not in ("suspended", "running"):
-                raise ApprovalError(
-                    f"run {run_id!r} is {state.lifecycle()}, not waiting for approval: nothing to expire"
-                )
-            running = [p.tool_call_id for p in state.pending if p.claimed_by and not p.done and not p.is_interrupted()]
-            if running:
-                raise ApprovalError(
-                    f"run {run_id!r}: tool call(s) {', '.join(running)} are running now in another process; expire the "
-                    "run once they are done or interrupted"
-                )
-            state.status = "expired"
-
-        state, _ = self.update(run_id, close)
+        state, _ = self.update(run_id, close_for_expiry)
         return state
 
     def prune(self, older_than_days: float | None = None) -> int:
