@@ -165,7 +165,7 @@ _seen_loggers = 0
 def mask_log_text(text: str) -> str:
     """A log line with every known key, URL credential and credential-looking header value masked."""
     text = mask_text(text, _LOG_SECRETS)
-    if "(b'" in text or "('" in text:
+    if "('" in text or '("' in text or "(b'" in text or '(b"' in text:  # repr() quotes with " when a value has '
 
         def header(m: re.Match[str]) -> str:
             if not is_secret_header(m.group(3)):

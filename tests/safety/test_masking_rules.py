@@ -255,3 +255,26 @@ def test_keys_are_replaced_longest_first_whatever_their_letters() -> None:
     for secrets in ([short_key, long_key], [long_key, short_key]):
         masked = mask_text(f"key {long_key} and {short_key}", secrets)
         assert masked == "key azz...tail and ****", masked  # not "a****-0123456789-tail"
+
+
+@pytest.mark.parametrize(
+    ("name_quote", "value_quote"),
+    [('b"', 'b"'), ('"', '"'), ("b'", 'b"'), ('b"', "b'"), ("'", '"')],
+    ids=["bytes-double", "str-double", "bytes-single-name", "bytes-single-value", "str-mixed"],
+)
+def test_header_tuples_in_log_lines_are_masked_in_every_quoting(
+    name_quote: str, value_quote: str, no_logged_keys: None
+) -> None:
+    """httpx/httpcore print a header list with repr(): bytes and str, single or double quotes, as the value needs."""
+    nq, vq = name_quote, value_quote
+    name_end, value_end = nq[-1], vq[-1]
+    line = (
+        f"send_request_headers.started request=<Request [b'POST']> headers=[({nq}Authorization{name_end}, "
+        f"{vq}Bearer {SECRET}{value_end}), ({nq}x-api-key{name_end}, {vq}{SECRET}{value_end}), "
+        f"({nq}accept{name_end}, {vq}*/*{value_end})]"
+    )
+    masked = mask_log_text(line)
+    assert SECRET not in masked and SECRET[-12:] not in masked, masked
+    assert f"({nq}Authorization{name_end}, {vq}Bearer s3c...abcd{value_end})" in masked
+    assert f"({nq}x-api-key{name_end}, {vq}s3c...abcd{value_end})" in masked
+    assert f"({nq}accept{name_end}, {vq}*/*{value_end})" in masked  # an ordinary header stays readable
