@@ -355,10 +355,6 @@ def _may_retry(exc: Exception) -> bool:
     return not isinstance(exc, httpx2.UnsupportedProtocol | httpx2.LocalProtocolError)
 
 
-def _connection_error(exc: Exception, url: str, secrets: Iterable[str]) -> ConnectionFailedError:
-    return connection_error(exc, url, secrets)
-
-
 def malformed_body_error(
     provider: str | None, status: int, what: str, secrets: Iterable[str], raw_body: Any = None
 ) -> MalformedResponseError:
