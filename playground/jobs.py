@@ -33,7 +33,6 @@ deleted after `PLAYGROUND_JOB_RETENTION_DAYS` (default 7), so the store does not
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import json
@@ -46,19 +45,19 @@ import uuid
 import warnings
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from .errors import ConfigurationError, PlaygroundError, StorageError
+from .errors import ConfigurationError, PlaygroundError
 
 if TYPE_CHECKING:  # sqlite3, socket and concurrent.futures load where used: `import playground` stays light
-    import sqlite3
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from .agent import Agent, EmbedGeneration
     from .generation import Generation
+    from .store.sql import PostgresDatabase, Session, SqliteDatabase
 
 T = TypeVar("T")
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -165,79 +164,56 @@ def _owner_only(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
-JOB_RECORDS_SCHEMA = 1  # PRAGMA user_version of jobs.sqlite3 / the 'jobs' row of PostgreSQL's schema_versions
+def _records_migrations(table: str) -> dict[str, dict[int, list[str]]]:
+    """The job records' schema per backend (store/sql.py); entry N takes it from version N - 1 to N. Only ever add.
+    1: the jobs table, by status and lease, and by age."""
+    columns = ("id TEXT PRIMARY KEY, queue TEXT NOT NULL, status TEXT NOT NULL, created_at {t} NOT NULL, "
+               "updated_at {t} NOT NULL, lease_until {t}, data TEXT NOT NULL")
+    indexes = [f"CREATE INDEX IF NOT EXISTS {table}_status ON {table} (status, lease_until)",
+               f"CREATE INDEX IF NOT EXISTS {table}_created ON {table} (created_at)"]
+    return {
+        "sqlite": {1: [f"CREATE TABLE IF NOT EXISTS {table} ({columns.format(t='REAL')})", *indexes]},
+        "postgres": {1: [f"CREATE TABLE IF NOT EXISTS {table} ({columns.format(t='DOUBLE PRECISION')})", *indexes]},
+    }
 
 
-def _newer_schema(where: str, found: int) -> StorageError:
-    return StorageError(
-        f"{where}: the job records were written by a newer playground (schema {found}, this one knows "
-        f"{JOB_RECORDS_SCHEMA}); upgrade agent-playground, or point PLAYGROUND_HOME / PLAYGROUND_QUEUE_URL elsewhere"
-    )
+JOB_RECORDS_SCHEMA = max(_records_migrations("jobs")["sqlite"])
+"""The job records' schema version: PRAGMA user_version of jobs.sqlite3, or the `<prefix>_jobs` row of PostgreSQL's
+`schema_versions` (migrated under an advisory lock, so workers starting together migrate once)."""
 
 
-class _SqliteRecords:
-    """Job records in one SQLite file; every change runs inside BEGIN IMMEDIATE (one writer at a time). The schema's
-    version is the file's PRAGMA user_version; migrations are numbered (1: the jobs table)."""
+class _SqlRecords:
+    """Job records in a SQL database (store/sql.py): one class for SQLite and PostgreSQL, only the schema apart.
+    A change runs in one write transaction: SQLite's BEGIN IMMEDIATE (one writer at a time), PostgreSQL's
+    SELECT ... FOR UPDATE (only that job's row is locked). The tables are made, or migrated, when the store is opened;
+    a schema written by a newer playground is a StorageError naming the fix."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        _owner_only(path)
-        self._local = threading.local()
-        with self._tx() as conn:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > JOB_RECORDS_SCHEMA:
-                raise _newer_schema(str(path), version)
-            if version < 1:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, queue TEXT NOT NULL, status TEXT NOT NULL, "
-                    "created_at REAL NOT NULL, updated_at REAL NOT NULL, lease_until REAL, data TEXT NOT NULL)"
-                )
-                conn.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, lease_until)")
-                conn.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)")
-                conn.execute(f"PRAGMA user_version = {JOB_RECORDS_SCHEMA}")
+    def __init__(self, db: SqliteDatabase | PostgresDatabase, table: str) -> None:
+        self.db = db
+        self.table = table
+        db.ensure("open the job records")
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            import sqlite3
-
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def _write(self, conn: sqlite3.Connection, rec: dict[str, Any]) -> None:
+    def _write(self, conn: Session, rec: dict[str, Any]) -> None:
         conn.execute(
-            "INSERT OR REPLACE INTO jobs (id, queue, status, created_at, updated_at, lease_until, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {self.table} (id, queue, status, created_at, updated_at, lease_until, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+            "updated_at = excluded.updated_at, lease_until = excluded.lease_until, data = excluded.data",
             (rec["id"], rec["queue"], rec["status"], rec["created_at"], time.time(),
              rec.get("lease_until") if rec["status"] == "running" else None, json.dumps(rec)),
         )
 
     def put(self, rec: dict[str, Any]) -> None:
-        with self._tx() as conn:
+        with self.db.connect("save a job", write=True) as conn:
             self._write(conn, rec)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        row = self._conn().execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with self.db.connect("read a job") as conn:
+            row = conn.execute(f"SELECT data FROM {self.table} WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def update(self, job_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, Any] | None:
-        with self._tx() as conn:
-            row = conn.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with self.db.connect("update a job", write=True) as conn:
+            row = conn.execute(f"SELECT data FROM {self.table} WHERE id = ?{self.db.for_update}", (job_id,)).fetchone()
             if row is None:
                 return None
             new = change(json.loads(row[0]))
@@ -246,24 +222,49 @@ class _SqliteRecords:
             return new
 
     def expired_leases(self, now: float) -> list[str]:
-        rows = self._conn().execute(
-            "SELECT id FROM jobs WHERE status = 'running' AND lease_until < ?", (now,)
-        ).fetchall()
+        with self.db.connect("list jobs") as conn:
+            rows = conn.execute(
+                f"SELECT id FROM {self.table} WHERE status = 'running' AND lease_until < ?", (now,)
+            ).fetchall()
         return [r[0] for r in rows]
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
-        rows = self._conn().execute("SELECT data FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        with self.db.connect("list jobs") as conn:
+            rows = conn.execute(
+                f"SELECT data FROM {self.table} ORDER BY created_at DESC LIMIT ?", (limit,)
+            ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     def prune(self, before: float) -> int:
-        with self._tx() as conn:
+        with self.db.connect("prune jobs", write=True) as conn:
             cur = conn.execute(
-                "DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND updated_at < ?", (before,)
+                f"DELETE FROM {self.table} WHERE status IN ('succeeded', 'failed', 'cancelled') AND updated_at < ?",
+                (before,),
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     def count(self) -> int:
-        return int(self._conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+        with self.db.connect("count jobs") as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+
+def _SqliteRecords(path: Path) -> _SqlRecords:
+    """Job records in one SQLite file (`jobs.sqlite3`, owner-only, WAL, a connection per thread)."""
+    from .store.sql import SqliteDatabase
+
+    db = SqliteDatabase(path, "jobs", _records_migrations("jobs"), label="job records", keeps="jobs",
+                        setting="PLAYGROUND_QUEUE_URL")
+    return _SqlRecords(db, "jobs")
+
+
+def _PostgresRecords(url: str, prefix: str) -> _SqlRecords:
+    """Job records in PostgreSQL (`<prefix>_jobs`, beside the run store when PLAYGROUND_DATABASE_URL names it)."""
+    from .store.sql import PostgresDatabase
+
+    table = f"{_sql_name(prefix)}_jobs"
+    db = PostgresDatabase(url, table, _records_migrations(table), label="job records", keeps="jobs",
+                          setting="PLAYGROUND_QUEUE_URL / PLAYGROUND_DATABASE_URL", max_size=8)
+    return _SqlRecords(db, table)
 
 
 class _RedisRecords:
@@ -351,92 +352,7 @@ def _sql_name(prefix: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in prefix).lower()
 
 
-class _PostgresRecords:
-    """Job records in PostgreSQL (`<prefix>_jobs`, beside the run store when PLAYGROUND_DATABASE_URL names it); a
-    change locks its row (SELECT ... FOR UPDATE) for the length of its transaction. One connection per thread."""
-
-    def __init__(self, url: str, prefix: str) -> None:
-        self.url = url
-        self.table = f"{_sql_name(prefix)}_jobs"
-        self._local = threading.local()
-        conn = self._conn()
-        for attempt in range(3):  # two processes creating the table at once: one wins, the other sees it
-            try:
-                with conn.transaction():
-                    conn.execute(
-                        f"CREATE TABLE IF NOT EXISTS {self.table} (id TEXT PRIMARY KEY, queue TEXT NOT NULL, "
-                        "status TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION "
-                        "NOT NULL, lease_until DOUBLE PRECISION, data TEXT NOT NULL)"
-                    )
-                    conn.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_status ON {self.table} "
-                                 "(status, lease_until)")
-                    conn.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_created ON {self.table} (created_at)")
-                break
-            except Exception:
-                if attempt == 2:
-                    raise
-                time.sleep(0.2)
-
-    def _conn(self) -> Any:
-        conn: Any = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            import psycopg
-
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-            self._local.conn = conn
-        return conn
-
-    def _write(self, conn: Any, rec: dict[str, Any]) -> None:
-        conn.execute(
-            f"INSERT INTO {self.table} (id, queue, status, created_at, updated_at, lease_until, data) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, "
-            "updated_at = EXCLUDED.updated_at, lease_until = EXCLUDED.lease_until, data = EXCLUDED.data",
-            (rec["id"], rec["queue"], rec["status"], rec["created_at"], time.time(),
-             rec.get("lease_until") if rec["status"] == "running" else None, json.dumps(rec)),
-        )
-
-    def put(self, rec: dict[str, Any]) -> None:
-        self._write(self._conn(), rec)
-
-    def get(self, job_id: str) -> dict[str, Any] | None:
-        row = self._conn().execute(f"SELECT data FROM {self.table} WHERE id = %s", (job_id,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def update(self, job_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, Any] | None:
-        conn = self._conn()
-        with conn.transaction():
-            row = conn.execute(f"SELECT data FROM {self.table} WHERE id = %s FOR UPDATE", (job_id,)).fetchone()
-            if row is None:
-                return None
-            new = change(json.loads(row[0]))
-            if new is not None:
-                self._write(conn, new)
-            return new
-
-    def expired_leases(self, now: float) -> list[str]:
-        rows = self._conn().execute(
-            f"SELECT id FROM {self.table} WHERE status = 'running' AND lease_until < %s", (now,)
-        ).fetchall()
-        return [r[0] for r in rows]
-
-    def recent(self, limit: int) -> list[dict[str, Any]]:
-        rows = self._conn().execute(
-            f"SELECT data FROM {self.table} ORDER BY created_at DESC LIMIT %s", (limit,)
-        ).fetchall()
-        return [json.loads(r[0]) for r in rows]
-
-    def prune(self, before: float) -> int:
-        cur = self._conn().execute(
-            f"DELETE FROM {self.table} WHERE status IN ('succeeded', 'failed', 'cancelled') AND updated_at < %s",
-            (before,),
-        )
-        return int(cur.rowcount)
-
-    def count(self) -> int:
-        return int(self._conn().execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
-
-
-Records = _SqliteRecords | _RedisRecords | _PostgresRecords
+Records = _SqlRecords | _RedisRecords
 
 
 class Backend:

@@ -90,9 +90,9 @@ class PromptsMixin:
     @property
     def versions_store(self) -> PromptVersions:
         if self._versions is None:
-            from ..store.prompt_versions import PromptVersions
+            from ..store.prompt_versions import default_prompt_versions
 
-            self._versions = PromptVersions()
+            self._versions = default_prompt_versions()  # PostgreSQL at PLAYGROUND_DATABASE_URL, else SQLite
         return self._versions
 
     def _record_version(self) -> None:
