@@ -89,7 +89,8 @@ class EvalMixin:
         for m in models:
             provider, _, model = m.partition(":")
             agent = self._working_agent(provider, model,  # type: ignore[attr-defined]
-                                        self.base_url if provider == self.provider else None)
+                                        self.base_url if provider == self.provider else None,
+                                        scratch=True)  # a case that suspends is not stored for approval
             options = self._options()  # type: ignore[attr-defined]
             for key in ("tracing_options", "memory"):  # an evaluation writes to no thread and no session trace
                 options.pop(key, None)

@@ -32,6 +32,9 @@ returns the problems (each naming the field) instead of raising.
 Actions: inspect(text) -> dict; send(text), approve(call_id, args=None), decline(call_id, reason) -> async iterators of
 StreamEvent (failures arrive as ErrorEvent and in `notice`, never as exceptions); stop(); reset(); export_code();
 save() -> str (JSON, no secrets); load(data); list_models(); compare(text, columns) -> list[CompareOutcome].
+refresh_pending() -> bool: the waiting call was decided, expired or deleted elsewhere (`playground approve`, another
+server on the same run store) and the page now shows that; runs waiting for approval live in the configured run store
+(shared_runs.py), so `playground runs` lists them.
 Setters and `inspect` raise `ConfigurationError` (a ValueError) whose message names the problem.
 
 The API key lives only in this object (one per browser session): it is never part of `save()`, a view, an error or a
@@ -55,7 +58,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..agent import Agent
-from ..errors import ConfigurationError, ConnectionFailedError, PlaygroundError
+from ..errors import ApprovalError, ConfigurationError, ConnectionFailedError, PlaygroundError
 from ..events import ErrorEvent, FinishEvent, StepFinishEvent, StepStartEvent, StreamEvent
 from ..generation import Generation, StreamRun
 from ..memory import Memory
@@ -64,7 +67,7 @@ from ..pricing import Cost, total_cost
 from ..providers.registry import PROVIDERS, available_providers, env_api_key, resolve_provider
 from ..providers.transport import RetryPolicy, Transport, mask_text, mask_value
 from ..result import GenerationResult, Usage
-from ..runs import InMemoryRunStore, RunState
+from ..runs import InMemoryRunStore, RunState, RunStore
 from ..settings import ModelSettings
 from ..tracing import dynamic_instructions, local_spans, playground_tracer_provider
 from .attachments_session import AttachmentsMixin
@@ -76,6 +79,7 @@ from .mcp_tools import MCPMixin
 from .prompts_session import PromptsMixin
 from .render import Block, ExchangeView, _jsonable
 from .report_session import ReportMixin
+from .shared_runs import SharedRunsMixin, new_page_run_id
 from .threads import ThreadsMixin
 
 BLANK_AGENT = "(blank agent)"
@@ -230,10 +234,13 @@ class CompareOutcome:
 # The session
 
 
-class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportMixin, JobsMixin):
+class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, PromptsMixin, ReportMixin, JobsMixin,
+                        SharedRunsMixin):
     """All state and actions of one person's playground (see the module docstring for the API).
 
-    `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py)."""
+    `memory=True` (the front ends) saves every exchange to a thread and adds thread actions (threads.py).
+    `run_store`: where runs waiting for approval are kept (default: the configured store, shared with
+    `playground runs` / `approve` and other servers; shared_runs.py)."""
 
     def __init__(
         self,
@@ -242,6 +249,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         agent: str | None = None,
         timeout: float | None = 60.0,
         memory: Memory | bool | None = None,
+        run_store: RunStore | None = None,
     ) -> None:
         problems: list[str] = []
         if isinstance(agents, tuple):
@@ -271,7 +279,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         self.busy = False
         self.notice: str | None = None
         self._run: StreamRun | None = None
-        self._store = InMemoryRunStore()
+        self._init_runs(run_store)  # the shared run store (shared_runs.py)
         self._agent_cache: tuple[tuple[Any, ...], Agent] | None = None
         self._stop_hook: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         self._http: tuple[asyncio.AbstractEventLoop, Any] | None = None  # the async client that counts attempts
@@ -642,8 +650,9 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
 
     # -- the working agent ----------------------------------------------------------------------------------------
     def _working_agent(self, provider: str | None = None, model: str | None = None,
-                       base_url: str | None = None) -> Agent:
-        """An Agent for the chosen template and model, with this session's key and run store (cached)."""
+                       base_url: str | None = None, *, scratch: bool = False) -> Agent:
+        """An Agent for the chosen template and model, with this session's key and run store (cached). `scratch`:
+        runs that suspend stay in this process (Compare, Evaluate: nobody can approve them from the page)."""
         provider = provider or self.provider
         model = model if model is not None else self.model
         model_string = f"{provider}:{model}" if model else provider
@@ -664,17 +673,17 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         extras = {**extras, **self._record_extras()}  # the Record toggle (report_session.py)
         cache_key = (self.agent_name, model_string, url, key, tuple(id(v) for v in extras.values()),
                      tuple(id(s) for s in self.mcp_servers))
-        if self._agent_cache is not None and self._agent_cache[0] == cache_key:
+        if self._agent_cache is not None and self._agent_cache[0] == cache_key and not scratch:
             return self._agent_cache[1]
         template = self.template
         agent = Agent(
             name=template.name, description=template.description, instructions=template.instructions,
             model=template.model if own else self._model_for(provider, model, url, key), tools=self.all_tools(),
             api_key=key, base_url=url,
-            storage=self._store, timeout=self.timeout, **extras,
+            storage=InMemoryRunStore() if scratch else self._store, timeout=self.timeout, **extras,
         )
         agent.provider  # noqa: B018 - resolve now so a missing key or bad model string is reported before sending
-        if provider == self.provider and model == self.model and base_url is None:
+        if provider == self.provider and model == self.model and base_url is None and not scratch:
             self._agent_cache = (cache_key, agent)
         return agent
 
@@ -803,6 +812,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             def prepare() -> tuple[Generation, dict[str, Any], list[Message], Any]:
                 turn = self._turn_messages(text)
                 options = self._with_memory(agent, self._options(), text)
+                options["run_id"] = new_page_run_id()  # page_...: a page's run in `playground runs` (shared_runs.py)
                 gen = agent.prompt(turn, **options)
                 return gen, gen.request_preview(stream=True), turn, options.get("memory")
 
@@ -857,6 +867,9 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
                 reason=(reason or "").strip() or None,
             )
         except (PlaygroundError, ValueError) as exc:  # e.g. edited arguments that break the tool's schema
+            if self._lost_to_elsewhere(pending, exc):  # decided elsewhere first: the page shows what happened there
+                yield ErrorEvent(ApprovalError(self.notice or str(exc)))
+                return
             self.notice = self.mask(_args_problem(f"{_label_error(exc)}: {exc}", pending.schema))
             yield ErrorEvent(exc)
             return
@@ -914,6 +927,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             tool = self.all_tools().get(sp.tool_name)
             self.pending = PendingApproval(sp.run_id, sp.tool_call_id, sp.tool_name, dict(sp.args), exchange.index,
                                            tool.schema() if tool else {})
+            self._page_run_suspended()  # now and then: expire page runs abandoned long ago (shared_runs.py)
             return
         exchange.status = "stopped" if result.finish_reason == "aborted" else "done"
         self._note_empty_answer(exchange, result)
@@ -956,6 +970,8 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
     def _cannot_start(self) -> str | None:
         if self.busy:
             return "A reply is still streaming; wait for it or press Stop."
+        if self.pending is not None:
+            self.refresh_pending()  # decided elsewhere meanwhile: the page shows that, and a new message may go
         if self.pending is not None:
             return (f"The {self.pending.tool_name} call waits for approval: approve or decline it first "
                     "(or press Clear).")
@@ -1116,15 +1132,16 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             self._http = held = (loop, client)
         return {"async_http_client": held[1]}
 
-    def reset(self) -> None:
-        """Clear the conversation, the exchanges and any pending approval; the settings stay."""
+    def reset(self, keep: str | None = None) -> None:
+        """Clear the conversation, the exchanges and any pending approval (its stored run is expired, unless its run id
+        is `keep`); the settings stay."""
         self.stop()
         self.messages = []
         self.exchanges = []
         self.selected = None
+        self._expire_own_run(keep)  # the dropped waiting call can no longer be approved anywhere (shared_runs.py)
         self.pending = None
         self.notice = None
-        self._store = InMemoryRunStore()
         self._agent_cache = None
         self.thread_id = None  # with memory: the next message starts a new thread
 
@@ -1270,7 +1287,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             out = CompareOutcome(label=label, model=f"{col.provider}:{model}")
             try:
                 settings = self._merged_settings(col.settings)
-                agent = self._working_agent(col.provider, model, col.base_url)
+                agent = self._working_agent(col.provider, model, col.base_url, scratch=True)
                 options = self._options(settings)
                 if col.version is not None:  # a prompt version's instructions and settings (prompts_session.py)
                     options = self.version_options(col.version, options)
@@ -1340,7 +1357,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         if config.get("agent") not in self.agents:
             problems.append(f"Agent {config.get('agent')!r} is not available here; using {BLANK_AGENT!r}")
             config["agent"] = BLANK_AGENT
-        self.reset()
+        self.reset(keep=pending.run_id if pending is not None else None)  # the same run loaded again: kept
         self.agent_name = ""  # force set_agent
         problems += self.configure(agent=config["agent"])
         fields = {k: config[k] for k in ("provider", "base_url", "model", "instructions", "settings", "active_tools",
@@ -1352,9 +1369,9 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             problems += self.configure_output_schema(config["output_schema"])
         self.messages = messages
         self.exchanges = exchanges
-        if pending is not None and run_state is not None:
-            self._store.save(run_state)  # the suspended run, so Approve / Decline resume it here
-            self.pending = pending
+        if pending is not None and run_state is not None:  # attach to the stored run (never over it; shared_runs.py)
+            restored = self._restore_pending(pending, run_state)
+            problems += [restored] if restored else []
         return problems
 
     def _saved_pending(self) -> dict[str, Any] | None:

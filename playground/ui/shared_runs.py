@@ -1,0 +1,354 @@
+"""Where a playground page keeps the runs it suspends for approval: the configured run store, shared.
+
+A page (browser or notebook: both go through PlaygroundSession) stores a run that waits for a person in the same store
+as `playground run`, `playground runs` and `playground approve`: SQLite under PLAYGROUND_HOME by default, PostgreSQL
+with PLAYGROUND_DATABASE_URL. So the call shows in `playground runs`, can be approved from the CLI or from another
+server on the same database, and outlives a restart of the server (Save/Load brings the page back to it).
+
+What each party can do:
+- A page sees and decides only its own waiting call (the run id and call id it was given); nothing on a page lists or
+  approves another page's runs. Whoever can open the store (the CLI, code, another server's operator) can decide any
+  run *by its id*: that is what sharing the store is for. A saved session file carries its run id, so loading it
+  elsewhere attaches to the same run.
+- A decision is recorded atomically in the store (`update_run`): the first one wins, a second one anywhere is refused
+  and the guarded tool runs once. When the page's Approve or Decline loses to a decision made elsewhere, or a Send finds
+  one, the page shows what happened there (approved or declined, the tool's result, the answer the run went on to)
+  instead of offering the card again: `refresh_pending()`.
+- Keys: a stored run holds data only (messages, steps with masked raw requests, serialisable options); the key stays in
+  the session object.
+- Retention: Clear (and Load, switching threads) expires the page's waiting run, as the in-memory store used to drop
+  it. Runs a page suspends get ids `page_...`; those still waiting after PLAYGROUND_PAGE_RUN_DAYS (default 7, "never"
+  keeps them) are expired when a page next suspends a run (at most hourly per process). Expired and finished runs are
+  then deleted by the store's own retention (PLAYGROUND_RUN_RETENTION_DAYS, default 30).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ApprovalError, ConfigurationError, PlaygroundError
+from ..messages import Message
+from ..pricing import total_cost
+from ..result import GenerationResult, ResponseInfo, SuspendPayload, ToolCall, Usage
+from ..runs import PendingCall, RunState, RunStore
+from .render import Block, ExchangeView
+
+if TYPE_CHECKING:
+    from .session import Exchange, PendingApproval
+
+PAGE_RUN_PREFIX = "page_"
+DEFAULT_PAGE_RUN_DAYS = 7.0
+SWEEP_EVERY_SECONDS = 3600.0
+ELSEWHERE = "elsewhere (`playground approve` / `decline`, or another playground on the same run store)"
+
+_last_sweep: dict[str, float] = {}
+_sweep_lock = threading.Lock()
+
+
+def new_page_run_id() -> str:
+    """The id of a run a page starts: `page_<random>`, so `playground runs` tells page runs apart (and the abandoned-
+    run expiry touches nothing else)."""
+    return f"{PAGE_RUN_PREFIX}{secrets.token_hex(10)}"
+
+
+def page_run_days() -> float | None:
+    """PLAYGROUND_PAGE_RUN_DAYS: days a page's run may wait before it is expired (None: never)."""
+    raw = os.environ.get("PLAYGROUND_PAGE_RUN_DAYS", "").strip()
+    if not raw:
+        return DEFAULT_PAGE_RUN_DAYS
+    if raw.lower() in ("never", "forever", "none"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ConfigurationError(
+            f"PLAYGROUND_PAGE_RUN_DAYS: expected a number of days >= 0 (or 'never'), got {raw!r}",
+            field="PLAYGROUND_PAGE_RUN_DAYS",
+        )
+    return value
+
+
+def expire_abandoned_page_runs(store: Any, older_than_days: float | None = None, now: float | None = None) -> list[str]:
+    """Expire page runs (`page_...`) still waiting for a person and unchanged for `older_than_days` (default:
+    PLAYGROUND_PAGE_RUN_DAYS). Returns their ids. A store that cannot list runs (InMemoryRunStore) expires nothing."""
+    days = page_run_days() if older_than_days is None else older_than_days
+    list_runs = getattr(store, "list_runs", None)
+    expire = getattr(store, "expire", None)
+    if days is None or list_runs is None or expire is None:
+        return []
+    cutoff = (time.time() if now is None else now) - days * 86400
+    expired: list[str] = []
+    for info in list_runs("pending"):
+        if info.run_id.startswith(PAGE_RUN_PREFIX) and info.updated_at < cutoff:
+            with contextlib.suppress(PlaygroundError):  # decided or expired meanwhile: left as it is
+                expire(info.run_id)
+                expired.append(info.run_id)
+    return expired
+
+
+def _sweep_in_background(store: Any) -> None:
+    """`expire_abandoned_page_runs` in a daemon thread, at most once per SWEEP_EVERY_SECONDS per store and process."""
+    where = repr(store)
+    with _sweep_lock:
+        now = time.monotonic()
+        if now - _last_sweep.get(where, -SWEEP_EVERY_SECONDS) < SWEEP_EVERY_SECONDS:
+            return
+        _last_sweep[where] = now
+
+    def sweep() -> None:
+        with contextlib.suppress(Exception):  # housekeeping: a store that cannot be read now is tried next hour
+            expire_abandoned_page_runs(store)
+
+    threading.Thread(target=sweep, name="playground-page-run-expiry", daemon=True).start()
+
+
+def find_stored_call(state: RunState | None, call_id: str) -> PendingCall | None:
+    if state is None:
+        return None
+    return next((c for c in (*state.pending, *state.resolved) if c.tool_call_id == call_id), None)
+
+
+def result_from_state(state: RunState) -> GenerationResult:
+    """A GenerationResult for a stored run another process resumed: its steps, answer, usage and messages, so the
+    page's panels (steps, raw request and response, usage) show what happened there."""
+    steps = list(state.steps)
+    last = steps[-1] if steps else None
+    suspend = None
+    if state.status == "suspended":
+        waiting = [p for p in state.pending if p.awaits_person]
+        if waiting:
+            first = waiting[0]
+            suspend = SuspendPayload(
+                tool_call_id=first.tool_call_id, tool_name=first.tool_name, args=first.args, run_id=state.run_id,
+                pending=[ToolCall(tool_call_id=p.tool_call_id, tool_name=p.tool_name, args=p.args) for p in waiting],
+            )
+    reason: Any = "suspended" if suspend is not None else (last.finish_reason if last is not None else "unknown")
+    if state.status == "failed":
+        reason = "error"
+    return GenerationResult(
+        text=last.text if last is not None else "",
+        tool_calls=[c for s in steps for c in s.tool_calls],
+        tool_results=[r for s in steps for r in s.tool_results],
+        usage=Usage.total([s.usage for s in steps]),
+        cost=total_cost(s.cost for s in steps) if steps else None,
+        steps=steps,
+        finish_reason=reason,
+        response=ResponseInfo(messages=list(state.messages[state.response_start:])),
+        warnings=list(dict.fromkeys([w for s in steps for w in s.warnings] + state.warnings)),
+        reasoning=[r for s in steps for r in s.reasoning],
+        suspend_payload=suspend,
+        run_id=state.run_id,
+        messages=list(state.messages),
+        remembered_messages=list(state.remembered),
+        model=last.model if last is not None else state.model,
+        latency_ms=state.elapsed_ms,
+    )
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class SharedRunsMixin:
+    """The run-store side of PlaygroundSession (see the module docstring)."""
+
+    # provided by PlaygroundSession
+    pending: PendingApproval | None
+    exchanges: list[Exchange]
+    messages: list[Message]
+    notice: str | None
+    busy: bool
+
+    def _init_runs(self, run_store: RunStore | None) -> None:
+        if run_store is None:
+            from ..storage import default_run_store
+
+            run_store = default_run_store()  # reads PLAYGROUND_DATABASE_URL / PLAYGROUND_HOME now; connects on use
+        self._store: RunStore = run_store
+
+    @property
+    def run_store(self) -> RunStore:
+        """Where this page's waiting runs are kept (shared with `playground runs` / `approve` and other servers)."""
+        return self._store
+
+    # -- a decision made elsewhere ------------------------------------------------------------------------------------
+    def refresh_pending(self) -> bool:
+        """Read the waiting call's run from the store; if it was decided, expired or deleted elsewhere, show that on
+        the page (the outcome, the answer the run went on to, or the next call it waits on) and return True. False
+        when the call still waits for this page (or nothing waits)."""
+        p = self.pending
+        if p is None or self.busy:
+            return False
+        try:
+            state = self._store.load(p.run_id)
+        except PlaygroundError as exc:
+            self.notice = self.mask(f"Run store: {exc}")  # type: ignore[attr-defined]
+            return False
+        call = find_stored_call(state, p.tool_call_id)
+        if state is not None and state.status == "suspended" and call in state.pending and call.awaits_person:
+            return False
+        self._show_elsewhere(p, state, call)
+        return True
+
+    def _show_elsewhere(self, p: PendingApproval, state: RunState | None, call: PendingCall | None) -> None:
+        exchange = self.exchanges[p.exchange]
+        tool = p.tool_name
+        if state is None or call is None:
+            self.pending = None
+            self._close_card(exchange, p, "stopped")
+            exchange.status = "stopped"
+            self._say(exchange, f"The {tool} call is no longer in the run store (deleted with `playground runs "
+                                "delete`, or pruned): it was not run from this page. Send the message again to retry.")
+            return
+        if call.decision is None:  # undecided, and the run is not suspended any more: expired elsewhere
+            self.pending = None
+            self._close_card(exchange, p, "stopped")
+            exchange.status = "stopped"
+            self._say(exchange, f"The {tool} call was expired {ELSEWHERE} (status: {state.lifecycle()}): it was not "
+                                "run, and can no longer be approved.")
+            return
+        decided = self._decision_text(call)
+        if not call.done:  # decided there, being resolved there now
+            self._close_card(exchange, p, "approved" if call.decision == "approved" else "declined", call)
+            self.notice = (f"The {tool} call was already {decided} {ELSEWHERE} and is being resolved there now; "
+                           "it is not run again here. Its outcome shows here on the next Approve, Decline or Send.")
+            return
+        outcome = ("it ran once and returned " + _short(call.result) if call.decision == "approved"
+                   else "it was not run")
+        self._adopt(exchange, state)
+        self._record_elsewhere(exchange, call)
+        head = f"The {tool} call was already {decided} {ELSEWHERE}: {outcome}; it was not run again here."
+        if self.pending is not None:
+            tail = f" The run now waits for approval of {self.pending.tool_name}."
+        elif state.status == "running":
+            tail = " The run is going on there; its answer is not here yet."
+        elif state.status == "failed":
+            tail = " The run failed there after it."
+        else:
+            tail = " The answer the run went on to is shown above."
+        self._say(exchange, head + tail)
+
+    @staticmethod
+    def _decision_text(call: PendingCall) -> str:
+        if call.decision == "declined":
+            return f"declined (reason: {call.reason})" if call.reason else "declined"
+        if call.edited_args is not None:
+            return f"approved with arguments {_short(call.edited_args, 200)}"
+        return "approved"
+
+    def _close_card(self, exchange: Exchange, p: PendingApproval, status: Any, call: PendingCall | None = None) -> None:
+        block = next((b for b in exchange.view.blocks if b.kind == "tool" and b.tool_call_id == p.tool_call_id), None)
+        if block is not None:
+            block.status = status
+            block.done = True
+            if call is not None and call.decision == "declined":
+                block.reason = call.reason
+            if call is not None and call.edited_args is not None:
+                block.args = dict(call.edited_args)
+
+    def _say(self, exchange: Exchange, text: str) -> None:
+        exchange.view.blocks.append(Block("notice", text=text, done=True))
+        self.notice = text
+
+    def _adopt(self, exchange: Exchange, state: RunState) -> None:
+        """Take the stored run as it is now into the page: the exchange's view and result, the conversation (and the
+        memory thread), and the next waiting call if the run suspended again."""
+        from .history import complete_tool_results, keep_in_thread
+        from .session import PendingApproval
+        from .threads import view_from_messages
+
+        view = view_from_messages(list(state.messages[state.response_start:]))
+        done = {c.tool_call_id: c for c in state.resolved}
+        for block in view.blocks:
+            c = done.get(block.tool_call_id) if block.kind == "tool" else None
+            if c is not None and c.decision == "declined":
+                block.status, block.reason = "declined", c.reason
+        result = result_from_state(state)
+        exchange.result = result
+        self.pending = None
+        if state.status == "suspended" and result.suspend_payload is not None:
+            sp = result.suspend_payload
+            view.finish_reason = "suspended"
+            for block in view.blocks:
+                if block.kind == "tool" and block.tool_call_id == sp.tool_call_id:
+                    block.status, block.done = "approval", False
+            tool = self.all_tools().get(sp.tool_name)  # type: ignore[attr-defined]
+            self.pending = PendingApproval(sp.run_id, sp.tool_call_id, sp.tool_name, dict(sp.args), exchange.index,
+                                           tool.schema() if tool else {})
+            exchange.status = "suspended"
+        else:
+            exchange.status = "error" if state.status == "failed" else "done"
+            self.messages = complete_tool_results(state.messages)
+            keep_in_thread(self, exchange, state.run_id, self.messages)  # memory on: the thread has it (idempotent)
+        exchange.view = ExchangeView(blocks=view.blocks, sources=exchange.view.sources,
+                                     finish_reason=view.finish_reason)
+
+    @staticmethod
+    def _record_elsewhere(exchange: Exchange, call: PendingCall) -> None:
+        """The decision made elsewhere, for the code export (which makes the same decision)."""
+        decision: dict[str, Any] = {"tool": call.tool_name, "approved": call.decision == "approved",
+                                    "elsewhere": True}
+        if call.decision == "approved":
+            decision["args"] = dict(call.edited_args if call.edited_args is not None else call.args)
+        else:
+            decision["reason"] = call.reason
+        exchange.decisions.append(decision)
+
+    def _lost_to_elsewhere(self, p: PendingApproval, exc: BaseException) -> bool:
+        """After an Approve / Decline the store refused (ApprovalError): whether the call had been decided, expired or
+        deleted elsewhere; then the page shows that (refresh_pending) and the refusal is not an error of the page."""
+        return isinstance(exc, ApprovalError) and self.pending is p and self.refresh_pending()
+
+    # -- the page's own waiting run -----------------------------------------------------------------------------------
+    def _expire_own_run(self, keep: str | None = None) -> None:
+        """Clear / Load / a thread switch drop the waiting call: its run is expired in the store so nobody approves a
+        call the page no longer shows (the in-memory store used to forget it). A run decided meanwhile is left."""
+        p = self.pending
+        if p is None or p.run_id == keep:
+            return
+        expire = getattr(self._store, "expire", None)
+        if expire is None:  # a store without expire (InMemoryRunStore, a custom one): forget it
+            with contextlib.suppress(PlaygroundError):
+                self._store.delete(p.run_id)
+            return
+        with contextlib.suppress(PlaygroundError):  # decided or gone meanwhile: nothing to expire
+            state = self._store.load(p.run_id)
+            call = find_stored_call(state, p.tool_call_id)
+            if state is not None and call is not None and call.decision is None:
+                expire(p.run_id)
+
+    def _restore_pending(self, pending: PendingApproval, run_state: RunState) -> str | None:
+        """A loaded session's waiting call: attach to its run in the store (never overwriting it: it may have been
+        decided since the file was saved); a run not in this store (another machine's, or pruned) is stored again.
+        Returns a problem (the store cannot be used) instead of raising; the call is then not offered."""
+        from ..runs import create_run
+
+        try:
+            existing = self._store.load(run_state.run_id)
+            if existing is None:
+                with contextlib.suppress(ConfigurationError):  # stored meanwhile by another page loading the file
+                    create_run(self._store, run_state)
+        except PlaygroundError as exc:
+            return self.mask(f"The waiting {pending.tool_name} call could not be restored: {exc}")  # type: ignore[attr-defined]
+        self.pending = pending
+        self.refresh_pending()  # decided elsewhere since it was saved: the page shows that instead of the card
+        return None
+
+    def _page_run_suspended(self) -> None:
+        """A page run was stored as waiting: now and then, expire page runs abandoned long ago (daemon thread)."""
+        try:
+            days = page_run_days()
+        except ConfigurationError as exc:  # said on the page; nothing is expired with a setting that cannot be read
+            self.notice = str(exc)
+            return
+        if days is not None:
+            _sweep_in_background(self._store)

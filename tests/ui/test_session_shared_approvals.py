@@ -1,0 +1,413 @@
+"""A call a playground page waits on lives in the configured run store (issue 14, shared state): `playground runs`
+lists it, `playground approve` (a real process) or another server decides it, and the page that holds the card shows
+what was decided there instead of running the tool again. Also: a restarted server (Save/Load), Clear, abandoned page
+runs, keys, memory threads, and the same end to end on PostgreSQL.
+
+The tool of the test agent appends to a ledger file, so "ran once" is counted across processes. No browser: the
+notebook playground goes through the same PlaygroundSession (tests/ui/test_browser_shared_approvals.py has the page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playground import Agent, ErrorEvent
+from playground.runs import InMemoryRunStore, RunStore
+from playground.storage import SqliteRunStore, open_run_store, playground_home
+from playground.ui.render import chat_messages
+from playground.ui.session import CompareColumn, PlaygroundSession, load_agents
+from playground.ui.shared_runs import expire_abandoned_page_runs
+from tests.postgres import fresh_database
+from tests.ui.test_session_resume_stop import Paced, text_sse, tool_call_sse
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "sk-test-SECRET-shared-approvals-0042"
+
+LEDGER_AGENT = '''
+import os
+from pathlib import Path
+
+from playground import Agent, tool
+
+
+@tool(requires_approval=True)
+def refund(order_id: str, amount: float | None = None) -> dict[str, object]:
+    """Refund an order (needs a person's approval).
+
+    Args:
+        order_id: The order to refund.
+        amount: Amount in dollars; the whole order when omitted.
+    """
+    with Path(os.environ["LEDGER_FILE"]).open("a") as ledger:
+        ledger.write(f"{os.getpid()} {order_id}\\n")
+    return {"order_id": order_id, "refunded": 89.0 if amount is None else amount, "status": "refunded"}
+
+
+agent = Agent(name="ledger", instructions="Refunds need approval.", model="demo", tools=[refund])
+'''
+
+
+@dataclass
+class Shared:
+    """One run store as several playground servers and the CLI see it."""
+
+    agents: Path
+    ledger: Path
+    store: RunStore
+    env: dict[str, str]
+
+    def page(self, **kwargs: Any) -> PlaygroundSession:
+        """A playground page on a server using this store (a new object: a new page, or a restarted server)."""
+        s = PlaygroundSession(load_agents(self.agents), run_store=kwargs.pop("run_store", self.store), **kwargs)
+        s.set_agent("ledger")
+        return s
+
+    def runs(self) -> list[str]:
+        return self.ledger.read_text().splitlines() if self.ledger.exists() else []
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`playground ARGS` as another process (another machine, as far as the store is concerned)."""
+        return subprocess.run([sys.executable, "-m", "playground.cli", *args, *(
+            ["--agents", str(self.agents)] if args[0] in ("approve", "decline") else [])],
+            capture_output=True, text=True, cwd=REPO, env=self.env, timeout=120)
+
+    def listed(self) -> dict[str, dict[str, Any]]:
+        out = self.cli("runs", "--json")
+        assert out.returncode == 0, out.stderr
+        return {r["run_id"]: r for r in json.loads(out.stdout)}
+
+
+def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: RunStore, extra_env: dict[str, str]) -> Shared:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "ledger.py").write_text(LEDGER_AGENT)
+    ledger = tmp_path / "ledger.txt"
+    monkeypatch.setenv("LEDGER_FILE", str(ledger))
+    env = {**os.environ, "PLAYGROUND_DEMO_DELAY": "0", "LEDGER_FILE": str(ledger), **extra_env}
+    return Shared(agents, ledger, store, env)
+
+
+@pytest.fixture
+def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Shared:
+    """The default store: SQLite under this test's PLAYGROUND_HOME, which the CLI process reads too."""
+    return _setup(tmp_path, monkeypatch, open_run_store(), {})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shared]:
+    """Both stores: SQLite under PLAYGROUND_HOME, and a fresh PostgreSQL database named by PLAYGROUND_DATABASE_URL
+    (the CLI gets its own PLAYGROUND_HOME there, so nothing is shared through a local file)."""
+    if request.param == "sqlite":
+        yield _setup(tmp_path, monkeypatch, open_run_store(), {})
+        return
+    with fresh_database("pg_pages") as url:
+        store = open_run_store(url)
+        other_home = tmp_path / "server_b"
+        other_home.mkdir()
+        try:
+            yield _setup(tmp_path, monkeypatch, store,
+                         {"PLAYGROUND_DATABASE_URL": url, "PLAYGROUND_HOME": str(other_home)})
+        finally:
+            store.close()  # type: ignore[attr-defined]
+
+
+async def collect(events: Any) -> list[Any]:
+    return [ev async for ev in events]
+
+
+async def suspended_page(shared: Shared, text: str = "refund order 42", **kwargs: Any) -> PlaygroundSession:
+    page = shared.page(**kwargs)
+    await collect(page.send(text))
+    assert page.pending is not None and page.pending.tool_name == "refund", page.notice
+    return page
+
+
+def chat_text(page: PlaygroundSession) -> str:
+    return json.dumps(chat_messages(page.exchanges)[0], ensure_ascii=False)
+
+
+# -- the page's run is in the shared store ------------------------------------------------------------------------
+
+
+async def test_a_waiting_page_call_is_listed_by_playground_runs(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    run_id = page.pending.run_id
+    assert run_id.startswith("page_")
+    listed = shared.listed()[run_id]
+    assert listed["status"] == "pending" and listed["agent"] == "ledger"
+    assert [(c["id"], c["tool"], c["args"], c["state"]) for c in listed["calls"]] == [
+        (page.pending.tool_call_id, "refund", {"order_id": "42"}, "waiting")]
+    assert (playground_home() / "runs.sqlite3").is_file()
+    assert shared.runs() == []
+
+
+async def test_approved_by_the_cli_the_page_shows_the_outcome_and_never_runs_it_again(any_store: Shared) -> None:
+    shared = any_store
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    run_id, call_id = page.pending.run_id, page.pending.tool_call_id
+    assert shared.listed()[run_id]["status"] == "pending"  # server B sees server A's page run
+
+    approved = shared.cli("approve", run_id, call_id)
+    assert approved.returncode == 0, approved.stderr
+    assert '"refunded": 89.0' in approved.stdout
+    assert len(shared.runs()) == 1
+
+    events = await collect(page.approve(call_id))  # the stale card's Approve: refused by the store, shown
+    assert len(events) == 1 and isinstance(events[0], ErrorEvent)
+    assert len(shared.runs()) == 1  # not run again
+    assert page.pending is None and not page.busy
+    notice = page.notice or ""
+    assert "already approved elsewhere" in notice and "ran once and returned" in notice and "89.0" in notice
+    ex = page.exchanges[-1]
+    assert ex.status == "done" and "refunded 89.0" in ex.view.text  # the answer the run went on to, from the store
+    tool = next(b for b in ex.view.blocks if b.kind == "tool")
+    assert tool.status == "done" and tool.result["refunded"] == 89.0
+    assert "already approved elsewhere" in chat_text(page)
+    assert ex.result is not None and len(ex.result.steps) == 2 and ex.result.finish_reason == "stop"
+    assert [m.role for m in page.messages] == ["user", "assistant", "tool", "assistant"]
+    assert ex.decisions[-1]["approved"] is True and ex.decisions[-1]["elsewhere"] is True
+
+    await collect(page.send("thanks"))  # the conversation goes on from the outcome
+    assert page.exchanges[-1].status == "done"
+    assert [m.role for m in page.messages][:4] == ["user", "assistant", "tool", "assistant"]
+    assert shared.listed()[run_id]["status"] == "finished"
+    again = shared.cli("approve", run_id, call_id)
+    assert again.returncode == 1 and "already approved, it ran once" in again.stderr
+    assert len(shared.runs()) == 1
+
+
+async def test_a_restarted_server_loads_the_saved_page_and_approves_once(any_store: Shared) -> None:
+    shared = any_store
+    page = await suspended_page(shared)
+    saved = page.save()
+    del page  # the server stops; the run waits in the store
+
+    restarted = shared.page()
+    assert restarted.load(saved) == []
+    assert restarted.pending is not None
+    await collect(restarted.approve(restarted.pending.tool_call_id, '{"order_id": "42", "amount": 5}'))
+    assert restarted.pending is None and restarted.exchanges[-1].status == "done"
+    assert "refunded 5" in restarted.exchanges[-1].view.text
+    assert len(shared.runs()) == 1
+
+    second = shared.page()  # the same file opened again on another page: attached to the same, decided run
+    assert second.load(saved) == []
+    assert second.pending is None
+    assert "already approved with arguments" in (second.notice or "") and '"amount": 5' in (second.notice or "")
+    assert "refunded 5" in second.exchanges[-1].view.text
+    assert len(shared.runs()) == 1
+
+
+async def test_declined_by_the_cli_the_page_says_so_and_the_tool_never_runs(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    declined = shared.cli("decline", page.pending.run_id, page.pending.tool_call_id, "--reason", "over the limit")
+    assert declined.returncode == 0, declined.stderr
+    await collect(page.decline(page.pending.tool_call_id, "changed my mind"))
+    assert page.pending is None
+    assert "already declined (reason: over the limit) elsewhere" in (page.notice or "")
+    tool = next(b for b in page.exchanges[-1].view.blocks if b.kind == "tool")
+    assert tool.status == "declined" and tool.reason == "over the limit"
+    assert shared.runs() == []
+
+
+async def test_a_send_after_a_decision_elsewhere_shows_it_and_goes_on(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    assert shared.cli("approve", page.pending.run_id, page.pending.tool_call_id).returncode == 0
+    await collect(page.send("and order 7?"))  # no stale "approve or decline it first"
+    assert len(page.exchanges) == 2 and page.exchanges[-1].status == "done"
+    assert "refunded 89.0" in page.exchanges[0].view.text and "already approved elsewhere" in chat_text(page)
+    assert len(shared.runs()) == 1
+
+
+async def test_refresh_pending_follows_the_store_without_a_click(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    assert page.refresh_pending() is False  # still waiting for this page
+    assert shared.cli("approve", page.pending.run_id, page.pending.tool_call_id).returncode == 0
+    assert page.refresh_pending() is True
+    assert page.pending is None and "refunded 89.0" in page.exchanges[-1].view.text
+    assert page.refresh_pending() is False
+
+
+async def test_expired_or_deleted_elsewhere_the_card_goes_and_nothing_runs(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    assert shared.cli("runs", "expire", page.pending.run_id).returncode == 0
+    await collect(page.approve(page.pending.tool_call_id))
+    assert page.pending is None and "was expired elsewhere" in (page.notice or "")
+    assert page.exchanges[-1].status == "stopped"
+
+    await collect(page.send("refund order 7"))
+    assert page.pending is not None
+    assert shared.cli("runs", "delete", page.pending.run_id).returncode == 0
+    await collect(page.approve(page.pending.tool_call_id))
+    assert page.pending is None and "no longer in the run store" in (page.notice or "")
+    await collect(page.send("hello"))
+    assert page.exchanges[-1].status == "done"
+    assert shared.runs() == []
+
+
+async def test_the_page_and_the_cli_approve_at_once_and_the_tool_runs_once(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    run_id, call_id = page.pending.run_id, page.pending.tool_call_id
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "playground.cli", "approve", run_id, call_id, "--agents", str(shared.agents),
+        cwd=REPO, env=shared.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    await asyncio.sleep(0.3)  # the CLI process starts (imports) while the page approves
+    await collect(page.approve(call_id))
+    _, err = await cli.communicate()
+    assert len(shared.runs()) == 1  # whoever won, the refund ran once
+    assert page.pending is None and "refunded 89.0" in page.exchanges[-1].view.text
+    page_won = "already approved elsewhere" not in (page.notice or "")
+    assert (cli.returncode == 1 and b"already approved" in err) if page_won else cli.returncode == 0
+
+
+# -- isolation, keys ------------------------------------------------------------------------------------------------
+
+
+async def test_another_page_on_the_same_store_cannot_see_or_decide_the_call(shared: Shared) -> None:
+    a = await suspended_page(shared)
+    b = shared.page()
+    assert a.pending is not None and b.pending is None
+    refused = await collect(b.approve(a.pending.tool_call_id))
+    assert isinstance(refused[0], ErrorEvent) and b.notice == "No tool call is waiting for approval."
+    assert b.refresh_pending() is False and b.exchanges == []
+    await collect(a.approve(a.pending.tool_call_id))
+    assert a.exchanges[-1].status == "done" and len(shared.runs()) == 1
+
+
+@pytest.fixture
+def paced() -> Iterator[str]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (tests/ui/test_session_resume_stop.py)."""
+    Paced.script = []
+    Paced.bodies = []
+    Paced.release = threading.Event()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Paced)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
+    finally:
+        Paced.release.set()
+        srv.shutdown()
+        srv.server_close()
+
+
+async def test_a_typed_key_is_never_written_to_the_run_store(paced: str) -> None:
+    Paced.script = [tool_call_sse("refund", {"order_id": "42"}, "call_1"), text_sse("Refunded.")]
+    page = PlaygroundSession(load_agents(REPO / "agents"))
+    page.set_agent("support")
+    assert page.configure(provider="openai-compatible", base_url=paced, model="paced-model", api_key=KEY,
+                          settings={"max_retries": 0}) == []
+    await collect(page.send("refund order 42"))
+    assert page.pending is not None
+    assert Paced.bodies and page.has_api_key
+    path = playground_home() / "runs.sqlite3"
+    stored = b"".join(p.read_bytes() for p in path.parent.glob("runs.sqlite3*"))
+    assert page.pending.run_id.encode() in stored and KEY.encode() not in stored
+    with sqlite3.connect(path) as conn:
+        raw = conn.execute("SELECT state FROM runs").fetchone()[0]
+    assert "refund" in raw and KEY not in raw
+    await collect(page.approve(page.pending.tool_call_id))
+    assert page.exchanges[-1].status == "done"
+    stored = b"".join(p.read_bytes() for p in path.parent.glob("runs.sqlite3*"))
+    assert KEY.encode() not in stored and KEY not in page.save()
+
+
+# -- memory threads ---------------------------------------------------------------------------------------------
+
+
+async def test_with_memory_the_thread_keeps_what_the_cli_decided(shared: Shared) -> None:
+    page = await suspended_page(shared, memory=True)
+    assert page.pending is not None and page.thread_id is not None
+    thread = page.thread_id
+    assert shared.cli("approve", page.pending.run_id, page.pending.tool_call_id).returncode == 0
+    await collect(page.approve(page.pending.tool_call_id))
+    assert page.pending is None and "already approved elsewhere" in (page.notice or "")
+    await collect(page.send("thanks"))
+    assert page.exchanges[-1].status == "done" and page.thread_id == thread
+    reopened = shared.page(memory=True)  # the thread, opened on another page, has the tool's outcome in it
+    assert reopened.open_thread(thread)
+    roles = [m.role for m in reopened.messages]
+    assert roles[:4] == ["user", "assistant", "tool", "assistant"] and roles.count("user") == 2
+    assert "refunded 89.0" in reopened.exchanges[0].view.text
+    assert len(shared.runs()) == 1
+
+
+# -- retention ----------------------------------------------------------------------------------------------------
+
+
+async def test_clear_expires_the_waiting_run_and_loading_the_same_file_keeps_it(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    first = page.pending.run_id
+    saved = page.save()
+    assert page.load(saved) == [] and page.pending is not None and page.pending.run_id == first  # kept
+    assert shared.listed()[first]["status"] == "pending"
+    page.reset()  # Clear
+    assert shared.listed()[first]["status"] == "expired"
+    gone = shared.cli("approve", first, json.loads(saved)["pending"]["tool_call_id"])
+    assert gone.returncode == 1 and "expired" in gone.stderr
+    assert shared.runs() == []
+
+
+async def test_page_runs_abandoned_for_days_are_expired_and_other_runs_are_not(
+    shared: Shared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    agent = load_agents(shared.agents)[0]["ledger"]
+    assert isinstance(agent, Agent)
+    agent.storage = shared.store
+    script_run = agent.generate("refund order 7")  # a run started from code: not a page's
+    assert script_run.finish_reason == "suspended"
+    assert expire_abandoned_page_runs(shared.store) == []  # 7 days by default: nothing is that old
+    later = time.time() + 8 * 86400
+    assert expire_abandoned_page_runs(shared.store, now=later) == [page.pending.run_id]
+    statuses = {r: i["status"] for r, i in shared.listed().items()}
+    assert statuses == {page.pending.run_id: "expired", script_run.run_id: "pending"}
+    await collect(page.approve(page.pending.tool_call_id))
+    assert page.pending is None and "expired" in (page.notice or "") and shared.runs() == []
+
+    monkeypatch.setenv("PLAYGROUND_PAGE_RUN_DAYS", "never")
+    await collect(page.send("refund order 42"))
+    assert expire_abandoned_page_runs(shared.store, now=later + 86400) == []
+    monkeypatch.setenv("PLAYGROUND_PAGE_RUN_DAYS", "soon")
+    assert page.pending is not None
+    await collect(page.decline(page.pending.tool_call_id, "no"))
+    await collect(page.send("refund order 42"))  # a bad setting is said; nothing is expired with it
+    assert "PLAYGROUND_PAGE_RUN_DAYS" in (page.notice or "") and page.pending is not None
+
+
+async def test_compare_columns_that_wait_store_nothing(shared: Shared) -> None:
+    page = shared.page()
+    outcomes = await page.compare("refund order 42", [CompareColumn("demo"), CompareColumn("demo")])
+    assert all("waits for approval of refund" in o.text for o in outcomes)
+    assert open_run_store().list_runs() == []  # nobody could approve them from the page: not stored for it
+
+
+def test_a_session_defaults_to_the_configured_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    page = PlaygroundSession()
+    assert isinstance(page.run_store, SqliteRunStore)
+    assert page.run_store.path == playground_home() / "runs.sqlite3"
+    mine = InMemoryRunStore()
+    assert PlaygroundSession(run_store=mine).run_store is mine
