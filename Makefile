@@ -22,9 +22,13 @@ $(UV):
 
 install: .venv/.installed .venv/.compiled
 
-run: install
+# The playground's own bytecode, compiled again only when one of its files changed (no interpreter start otherwise).
+.venv/.playground-compiled: $(wildcard playground/*.py playground/*/*.py playground/*/*/*.py) | .venv/.installed
 	@$(PY) -m compileall -q playground
-	$(PY) -m playground.cli ui
+	@touch $@
+
+run: install .venv/.playground-compiled
+	$(PY) -m playground.cli ui $(UI_ARGS)
 
 # Stoplight Prism (npm) checks the Chat Completions bodies we build against OpenAI's spec (tests/providers/test_prism.py).
 # It goes into the ignored tests/.cache/; `make test` installs it when npm is present. Without npm its tests skip,

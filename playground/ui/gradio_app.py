@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import gradio_import  # noqa: F401  # before Gradio: it imports Gradio without the work we never use
+
+# isort: split
 import gradio as gr
 import gradio.themes as gr_themes
 

@@ -1,0 +1,82 @@
+"""Import Gradio without the work the browser playground never uses: about a third of `import gradio`'s time.
+
+Imported by `playground.ui.gradio_app` before anything imports Gradio (importing it again later costs nothing).
+Two things Gradio 6 does on every import are skipped, and nothing the page or its events use changes:
+
+- `gradio.component_meta.create_or_modify_pyi`: for each of its ~80 component classes Gradio reads the class's
+  source file, parses it (twice, with its .pyi stub), and rewrites the stub when it differs: a type-stub generator
+  for Gradio's own development, not needed to build or serve a page (the installed wheel ships its stubs). Here it
+  does nothing (a finder wraps that one module's loader; any other module loads as usual).
+- the `mcp` package (~15% of the import): `gradio.mcp` imports it in a class body, inside `try/except ImportError`,
+  only to serve a Blocks app *as* an MCP server (`launch(mcp_server=True)`), which the playground never does (its own
+  MCP client, `playground.mcp`, does not use that package). While Gradio is imported `mcp` reads as not installed;
+  afterwards it imports as usual for anyone who wants it. With GRADIO_MCP_SERVER=true set, it is imported as usual.
+
+`PLAYGROUND_FULL_GRADIO_IMPORT=1` turns both off (Gradio imported exactly as it ships).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import time
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+STUB_MODULE = "gradio.component_meta"
+
+
+def _no_stub_rewrite(*args: Any, **kwargs: Any) -> None:
+    """Gradio's .pyi regeneration, skipped (see the module docstring)."""
+
+
+class _SkipStubRewrite(importlib.abc.MetaPathFinder):
+    """Finds `gradio.component_meta` as the normal path finder does; after the module runs, its stub rewriter is
+    replaced before any component class is defined (the metaclass looks the name up in the module at each call)."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None,
+                  ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != STUB_MODULE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        loader = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            run(module)
+            if callable(getattr(module, "create_or_modify_pyi", None)):
+                module.create_or_modify_pyi = _no_stub_rewrite  # type: ignore[attr-defined]
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def import_gradio() -> tuple[ModuleType, float]:
+    """Import Gradio (once per process) as described above; returns the module and the seconds the import took."""
+    started = time.perf_counter()
+    if "gradio" in sys.modules:
+        return sys.modules["gradio"], 0.0
+    if os.environ.get("PLAYGROUND_FULL_GRADIO_IMPORT", "").strip().lower() in ("1", "true", "yes"):
+        import gradio
+
+        return gradio, time.perf_counter() - started
+    finder = _SkipStubRewrite()
+    sys.meta_path.insert(0, finder)
+    block_mcp = "mcp" not in sys.modules and os.environ.get("GRADIO_MCP_SERVER", "").strip().lower() != "true"
+    if block_mcp:
+        sys.modules["mcp"] = None  # type: ignore[assignment]  # `import mcp` raises ImportError meanwhile
+    try:
+        import gradio
+    finally:
+        sys.meta_path.remove(finder)
+        if block_mcp and sys.modules.get("mcp", 0) is None:
+            del sys.modules["mcp"]
+    return gradio, time.perf_counter() - started
+
+
+gradio_module, import_seconds = import_gradio()

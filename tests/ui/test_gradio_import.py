@@ -1,0 +1,63 @@
+"""Gradio imported without the work the playground never uses (playground/ui/gradio_import.py): no .pyi stub
+rewriting, no `mcp` package while Gradio loads; everything else as shipped. Each case runs in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, sys
+import playground.ui.gradio_app as app
+import gradio as gr
+import gradio.component_meta as cm
+from playground.ui import gradio_import
+state = {
+    "rewriter": cm.create_or_modify_pyi.__name__,
+    "mcp_loaded": "mcp" in sys.modules,
+    "finder_left": any(type(f).__name__ == "_SkipStubRewrite" for f in sys.meta_path),
+    "import_seconds": gradio_import.import_seconds,
+}
+import mcp  # installed: importable as usual once Gradio is in
+state["mcp_after"] = mcp.__name__
+with gr.Blocks() as demo:  # components, events and a Dataframe still build
+    box = gr.Textbox("hi", elem_id="box")
+    table = gr.Dataframe(value=[["a", 1]], headers=["k", "v"])
+    gr.Button("go").click(lambda t: t.upper(), box, box)
+config = demo.get_config_file()
+state["components"] = sorted({c["type"] for c in config["components"]})
+print(json.dumps(state))
+"""
+
+
+def probe(**env: str) -> dict[str, object]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("PLAYGROUND_FULL_GRADIO_IMPORT", "GRADIO_MCP_SERVER")}
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={**environ, **env}, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_gradio_loads_without_stub_rewriting_or_mcp_and_builds_a_page() -> None:
+    state = probe()
+    assert state["rewriter"] == "_no_stub_rewrite"
+    assert state["mcp_loaded"] is False and state["mcp_after"] == "mcp"
+    assert state["finder_left"] is False  # the import hook is gone once Gradio is in
+    assert {"textbox", "dataframe", "button"} <= set(state["components"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("env", [{"PLAYGROUND_FULL_GRADIO_IMPORT": "1"}, {"GRADIO_MCP_SERVER": "true"}])
+def test_gradio_as_shipped_when_asked(env: dict[str, str]) -> None:
+    state = probe(**env)
+    assert state["mcp_loaded"] is True  # an app served as an MCP server gets its package
+    if "PLAYGROUND_FULL_GRADIO_IMPORT" in env:
+        assert state["rewriter"] == "create_or_modify_pyi"
+    else:
+        assert state["rewriter"] == "_no_stub_rewrite"
