@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from .errors import AbortedError, ProviderError, ToolError
 from .events import FinishEvent, StreamEvent
 from .loop import CallbackError, Emit, Invoke, LoopGen, ModelOutcome, ModelRequest, RunTools, ToolRun
 from .processors import TripwireError
-from .providers.base import ModelResponse, loads_json
+from .providers.base import ModelResponse, SSEEvent, loads_json
 from .providers.guard import (
     PARSE_ERRORS,
     finish_stream,
@@ -216,63 +216,105 @@ def _run_tools_sync(effect: RunTools) -> list[ToolResult]:
         return list(pool.map(_run_tool_sync, effect.runs))
 
 
-def _model_sync(req: ModelRequest, abort: AbortSignal | None, on_chunk: Any) -> Iterator[StreamEvent | ModelOutcome]:
+def _data_feeder(parser: Any) -> Callable[[str], list[StreamEvent]]:
+    """The parser's `feed_data(data)` (every parser here has one); a parser written to the protocol only gets an
+    SSEEvent built for each plain event."""
+    feed_data = getattr(parser, "feed_data", None)
+    if feed_data is not None:
+        return feed_data  # type: ignore[no-any-return]
+    feed = parser.feed
+    return lambda data: feed(SSEEvent(data))  # type: ignore[no-any-return]
+
+
+def _end_stream(
+    req: ModelRequest, handle: StreamHandle, parser: Any, started_at: datetime, aborted: bool, echoed: bool
+) -> ModelOutcome:
+    try:
+        secrets = req.transport.secrets
+        response = finish_stream(
+            req.provider, parser, handle.status, handle.raw_events, secrets, aborted=aborted, echoed=echoed
+        )
+    except ProviderError as exc:
+        raise _keep_partial(exc, req, handle, parser, started_at) from None
+    return _stream_outcome(req, handle, response, started_at, aborted, echoed)
+
+
+def _model_sync(
+    req: ModelRequest, abort: AbortSignal | None, on_chunk: Any, put: Callable[[Any], None] | None
+) -> Generator[StreamEvent, None, ModelOutcome]:
+    """One model call: yields its stream events (each also given to `put`, the StreamRun's event list), returns the
+    outcome. The stream loop is the hot path of every streamed answer: one pass per network read decodes its events
+    (transport.stream_batches), then each event goes parser -> raw record -> consumer with no other layer between."""
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     transport = req.transport
     try:
         if not req.call.stream:
             http = transport.send(req.spec, retry=req.retry, abort=abort, timeout=req.timeout)
-            yield _whole_outcome(req, http, started_at)
-            return
+            return _whole_outcome(req, http, started_at)
         handle = transport.open_stream(
             req.spec, req.provider.stream_format, retry=req.retry, abort=abort, timeout=req.timeout
         )
     except AbortedError:
-        yield _aborted_outcome(req, started_at, t0)
-        return
+        return _aborted_outcome(req, started_at, t0)
     if isinstance(handle, HttpResult):
         raise _error_from(req, handle)
     parser = req.provider.stream_parser(req.call)
+    feed_data = _data_feeder(parser)
     step = req.step
-    aborted = False
     keep = req.chunk_filter
     secrets = transport.secrets
     one = secrets[0] if len(secrets) == 1 else None  # the common case: one key, one `in` per event
+    record = handle.raw_events.append
+    aborted = False
     echoed = False  # did any stream event carry a key back? (then the raw view and the answer are masked)
-    sse: Any = None
+    data: Any = None  # the event being read (named in a parse error)
+    batches = transport.stream_batches(handle)
     try:
-        for sse in transport.stream_events(handle, abort):
-            evs = parser.feed(sse)
-            if secrets and ((one in sse.data) if one is not None else contains_secret(sse.data, secrets)):
-                echoed = True  # a key echoed back inside the stream
-                mask_events(evs, secrets)
-            for ev in evs:
-                ev.step = step  # type: ignore[union-attr]
-                if keep is not None and (ev := keep(ev)) is None:
-                    continue
-                if on_chunk is not None:
-                    _chunk_sync(on_chunk, ev)
-                yield ev
+        for items in batches:
+            for item in items:
+                if item.__class__ is str:
+                    data = item
+                    record(data)
+                    evs = feed_data(data)
+                else:
+                    data = item.data  # type: ignore[union-attr]
+                    record(data)
+                    evs = parser.feed(item)
+                if secrets and ((one in data) if one is not None else contains_secret(data, secrets)):
+                    echoed = True  # a key echoed back inside the stream
+                    mask_events(evs, secrets)
+                for ev in evs:
+                    ev.step = step  # type: ignore[union-attr]
+                    if keep is not None and (ev := keep(ev)) is None:
+                        continue
+                    if on_chunk is not None:
+                        _chunk_sync(on_chunk, ev)
+                    if put is not None:
+                        put(ev)
+                    yield ev
+                if abort is not None and abort.aborted:
+                    raise AbortedError(abort.reason or "aborted")
     except AbortedError:
         aborted = True
     except ProviderError as exc:
         raise _keep_partial(exc, req, handle, parser, started_at) from None
     except PARSE_ERRORS as exc:
-        data = sse.data if sse is not None else None
-        err = malformed_event(req.provider, handle.status, data, exc, transport.secrets)
+        err = malformed_event(req.provider, handle.status, data, exc, secrets)
         raise _keep_partial(err, req, handle, parser, started_at) from None
-    try:
-        response = finish_stream(
-            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted, echoed=echoed
-        )
-    except ProviderError as exc:
-        raise _keep_partial(exc, req, handle, parser, started_at) from None
-    yield _stream_outcome(req, handle, response, started_at, aborted, echoed)
+    finally:
+        batches.close()  # an abort, an error or a consumer that stopped early: the connection is released now
+    return _end_stream(req, handle, parser, started_at, aborted, echoed)
 
 
-def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None) -> Iterator[StreamEvent]:
-    """Run the loop with blocking I/O, yielding every event; the last one is FinishEvent(result)."""
+def drive_sync(
+    gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None, run: Any = None
+) -> Iterator[StreamEvent]:
+    """Run the loop with blocking I/O, yielding every event; the last one is FinishEvent(result).
+
+    `run` (a StreamRun): each event is appended to `run.events` before it is yielded, and `run.result` is set before
+    the FinishEvent goes out, so the StreamRun needs no layer of its own around this one."""
+    put = run.events.append if run is not None else None
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -285,6 +327,9 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
                     _chunk_sync(on_chunk, final)
                 except CallbackError as exc:
                     raise exc.error from None
+            if run is not None:
+                run.events.append(final)
+                run.result = final.result
             yield final
             return
         except CallbackError as exc:  # the loop called on_error and kept the partial result on the error
@@ -297,14 +342,12 @@ def drive_sync(gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSi
                 except CallbackError as exc:
                     error = exc
                     continue
+            if put is not None:
+                put(effect.event)
             yield effect.event
         elif isinstance(effect, ModelRequest):
             try:
-                for item in _model_sync(effect, abort, on_chunk):
-                    if type(item) is ModelOutcome:
-                        value = item
-                    else:
-                        yield item  # type: ignore[misc]
+                value = yield from _model_sync(effect, abort, on_chunk, put)
             except (ProviderError, TripwireError, CallbackError) as exc:
                 error = exc
         elif isinstance(effect, RunTools):
@@ -382,66 +425,32 @@ async def _run_tools_async(effect: RunTools) -> list[ToolResult]:
     return list(await asyncio.gather(*(bounded(r) for r in effect.runs)))
 
 
-async def _model_async(
-    req: ModelRequest, abort: AbortSignal | None, on_chunk: Any
-) -> AsyncIterator[StreamEvent | ModelOutcome]:
-    started_at = datetime.now(UTC)
+async def _open_async(
+    req: ModelRequest, abort: AbortSignal | None, started_at: datetime
+) -> ModelOutcome | StreamHandle:
+    """A whole answer's outcome, or the open stream's handle."""
     t0 = time.perf_counter()
     transport = req.transport
     try:
         if not req.call.stream:
             http = await transport.send_async(req.spec, retry=req.retry, abort=abort, timeout=req.timeout)
-            yield _whole_outcome(req, http, started_at)
-            return
+            return _whole_outcome(req, http, started_at)
         handle = await transport.open_stream_async(
             req.spec, req.provider.stream_format, retry=req.retry, abort=abort, timeout=req.timeout
         )
     except AbortedError:
-        yield _aborted_outcome(req, started_at, t0)
-        return
+        return _aborted_outcome(req, started_at, t0)
     if isinstance(handle, HttpResult):
         raise _error_from(req, handle)
-    parser = req.provider.stream_parser(req.call)
-    step = req.step
-    aborted = False
-    keep = req.chunk_filter
-    secrets = transport.secrets
-    one = secrets[0] if len(secrets) == 1 else None  # the common case: one key, one `in` per event
-    echoed = False  # did any stream event carry a key back? (then the raw view and the answer are masked)
-    sse: Any = None
-    try:
-        async for sse in transport.astream_events(handle, abort):
-            evs = parser.feed(sse)
-            if secrets and ((one in sse.data) if one is not None else contains_secret(sse.data, secrets)):
-                echoed = True  # a key echoed back inside the stream
-                mask_events(evs, secrets)
-            for ev in evs:
-                ev.step = step  # type: ignore[union-attr]
-                if keep is not None and (ev := keep(ev)) is None:
-                    continue
-                if on_chunk is not None:
-                    await _chunk_async(on_chunk, ev)
-                yield ev
-    except AbortedError:
-        aborted = True
-    except ProviderError as exc:
-        raise _keep_partial(exc, req, handle, parser, started_at) from None
-    except PARSE_ERRORS as exc:
-        data = sse.data if sse is not None else None
-        err = malformed_event(req.provider, handle.status, data, exc, transport.secrets)
-        raise _keep_partial(err, req, handle, parser, started_at) from None
-    try:
-        response = finish_stream(
-            req.provider, parser, handle.status, handle.raw_events, transport.secrets, aborted=aborted, echoed=echoed
-        )
-    except ProviderError as exc:
-        raise _keep_partial(exc, req, handle, parser, started_at) from None
-    yield _stream_outcome(req, handle, response, started_at, aborted, echoed)
+    return handle
 
 
 async def drive_async(
-    gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None
+    gen: LoopGen, on_chunk: Callable[..., Any] | None, abort: AbortSignal | None, run: Any = None
 ) -> AsyncIterator[StreamEvent]:
+    """`drive_sync` on the caller's event loop. The model stream is read inline (async generators cannot delegate),
+    so each event crosses one async layer here, not one per step of the pipeline."""
+    put = run.events.append if run is not None else None
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -454,6 +463,9 @@ async def drive_async(
                     await _chunk_async(on_chunk, final)
                 except CallbackError as exc:
                     raise exc.error from None
+            if run is not None:
+                run.events.append(final)
+                run.result = final.result
             yield final
             return
         except CallbackError as exc:  # the loop called on_error and kept the partial result on the error
@@ -466,14 +478,69 @@ async def drive_async(
                 except CallbackError as exc:
                     error = exc
                     continue
+            if put is not None:
+                put(effect.event)
             yield effect.event
         elif isinstance(effect, ModelRequest):
+            req = effect
+            started_at = datetime.now(UTC)
             try:
-                async for item in _model_async(effect, abort, on_chunk):
-                    if type(item) is ModelOutcome:
-                        value = item
-                    else:
-                        yield item  # type: ignore[misc]
+                opened = await _open_async(req, abort, started_at)
+            except (ProviderError, TripwireError, CallbackError) as exc:
+                error = exc
+                continue
+            if type(opened) is ModelOutcome:
+                value = opened
+                continue
+            handle: StreamHandle = opened  # type: ignore[assignment]
+            transport = req.transport
+            parser = req.provider.stream_parser(req.call)
+            feed_data = _data_feeder(parser)
+            step = req.step
+            keep = req.chunk_filter
+            secrets = transport.secrets
+            one = secrets[0] if len(secrets) == 1 else None
+            record = handle.raw_events.append
+            aborted = False
+            echoed = False
+            data: Any = None  # the event being read (named in a parse error)
+            batches = transport.astream_batches(handle)
+            try:
+                try:
+                    async for items in batches:
+                        for item in items:
+                            if item.__class__ is str:
+                                data = item
+                                record(data)
+                                evs = feed_data(data)
+                            else:
+                                data = item.data  # type: ignore[union-attr]
+                                record(data)
+                                evs = parser.feed(item)
+                            if secrets and ((one in data) if one is not None else contains_secret(data, secrets)):
+                                echoed = True
+                                mask_events(evs, secrets)
+                            for ev in evs:
+                                ev.step = step  # type: ignore[union-attr]
+                                if keep is not None and (ev := keep(ev)) is None:
+                                    continue
+                                if on_chunk is not None:
+                                    await _chunk_async(on_chunk, ev)
+                                if put is not None:
+                                    put(ev)
+                                yield ev
+                            if abort is not None and abort.aborted:
+                                raise AbortedError(abort.reason or "aborted")
+                except AbortedError:
+                    aborted = True
+                except ProviderError as exc:
+                    raise _keep_partial(exc, req, handle, parser, started_at) from None
+                except PARSE_ERRORS as exc:
+                    err = malformed_event(req.provider, handle.status, data, exc, secrets)
+                    raise _keep_partial(err, req, handle, parser, started_at) from None
+                finally:
+                    await batches.aclose()
+                value = _end_stream(req, handle, parser, started_at, aborted, echoed)
             except (ProviderError, TripwireError, CallbackError) as exc:
                 error = exc
         elif isinstance(effect, RunTools):

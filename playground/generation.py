@@ -81,11 +81,8 @@ class StreamRun:
     def __iter__(self) -> Iterator[StreamEvent]:
         gen = self._claim()
         try:
-            for ev in drive_sync(gen, self._options.on_chunk, self.abort_signal):
-                self.events.append(ev)
-                if isinstance(ev, FinishEvent):
-                    self.result = ev.result
-                yield ev
+            # the driver appends each event to self.events and sets self.result itself: no loop of our own per event
+            yield from drive_sync(gen, self._options.on_chunk, self.abort_signal, self)
         except Exception as exc:
             yield self._error_event(exc)  # reported as an `error` event first (as Mastra's stream does) ...
             raise  # ... then raised, with the partial result on `exc.result` and `self.result`
@@ -93,10 +90,7 @@ class StreamRun:
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
         gen = await self._aclaim()
         try:
-            async for ev in drive_async(gen, self._options.on_chunk, self.abort_signal):
-                self.events.append(ev)
-                if isinstance(ev, FinishEvent):
-                    self.result = ev.result
+            async for ev in drive_async(gen, self._options.on_chunk, self.abort_signal, self):
                 yield ev
         except Exception as exc:
             yield self._error_event(exc)
@@ -124,14 +118,25 @@ class StreamRun:
         return f"StreamRun({state}, events={len(self.events)})"
 
     def text_stream(self) -> Iterator[str]:
-        for ev in self:
-            if isinstance(ev, TextDeltaEvent):
-                yield ev.text
+        """The text deltas only (every event is still kept in `events`; an error is recorded, then raised)."""
+        gen = self._claim()
+        try:
+            for ev in drive_sync(gen, self._options.on_chunk, self.abort_signal, self):
+                if ev.__class__ is TextDeltaEvent:
+                    yield ev.text  # type: ignore[union-attr]
+        except Exception as exc:
+            self._error_event(exc)
+            raise
 
     async def atext_stream(self) -> AsyncIterator[str]:
-        async for ev in self:
-            if isinstance(ev, TextDeltaEvent):
-                yield ev.text
+        gen = await self._aclaim()
+        try:
+            async for ev in drive_async(gen, self._options.on_chunk, self.abort_signal, self):
+                if ev.__class__ is TextDeltaEvent:
+                    yield ev.text  # type: ignore[union-attr]
+        except Exception as exc:
+            self._error_event(exc)
+            raise
 
     def final_result(self) -> GenerationResult:
         """Consume what is left of the stream and return the result."""

@@ -380,7 +380,10 @@ class AnthropicStreamParser:
         self._usage: dict[str, Any] = {}
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        data = event.data
+        return self.feed_data(event.data)
+
+    def feed_data(self, data: str) -> list[StreamEvent]:
+        """Consume one event's data (the event name repeats the JSON's `type`, which is what is read)."""
         if not data:
             return []
         ev = loads_json(data)  # padded JSON (spaces before `}`) is still JSON

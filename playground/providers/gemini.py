@@ -381,7 +381,10 @@ class GeminiStreamParser:
         self._usage: Mapping[str, Any] | None = None
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        data = event.data
+        return self.feed_data(event.data)
+
+    def feed_data(self, data: str) -> list[StreamEvent]:
+        """Consume one event's data (an SSE event or a JSON-array element)."""
         if not data or data == "[DONE]":
             return []
         chunk = loads_json(data)

@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pydantic_core import from_json
+
 from ..errors import ProviderError, StreamError
 from ..events import StreamEvent
 from ..messages import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
@@ -291,13 +293,45 @@ class OpenAIChatStreamParser:
         self._extra: dict[str, Any] = {}
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        data = event.data
+        return self.feed_data(event.data)
+
+    def feed_data(self, data: str) -> list[StreamEvent]:
+        """Consume one event's data. The hot path (a chunk after the first whose one choice carries only text) reads
+        four keys and hands the text to the accumulator."""
         if data == "[DONE]":
             self.done = True
             return []
         if not data:
             return []
-        chunk = loads_json(data)
+        chunk = from_json(data)
+        resp = self.acc.response
+        if resp.id is None or "error" in chunk:
+            return self._first_or_error(chunk, data)
+        usage = chunk.get("usage")
+        if usage:
+            resp.usage = self.provider._parse_usage(usage)
+        choices = chunk.get("choices")
+        if not choices:
+            return []
+        if len(choices) == 1:
+            choice = choices[0]
+            if choice.get("index", 0) != 0:
+                return []
+            raw_reason = choice.get("finish_reason")
+            if raw_reason:
+                resp.raw_finish_reason = raw_reason
+                resp.finish_reason = self.provider._parse_finish_reason(raw_reason)
+            delta = choice.get("delta")
+            if not delta:
+                return []
+            if len(delta) == 1:
+                text = delta.get("content")
+                if text.__class__ is str:
+                    return self.acc.text(text)  # type: ignore[arg-type]
+            return self._delta(delta)
+        return self._choices(choices)
+
+    def _first_or_error(self, chunk: dict[str, Any], data: str) -> list[StreamEvent]:
         if "error" in chunk and not chunk.get("choices"):
             err = self.provider.parse_error(200, {}, data.encode())
             raise StreamError(
@@ -314,8 +348,10 @@ class OpenAIChatStreamParser:
         if usage:
             resp.usage = self.provider._parse_usage(usage)
         choices = chunk.get("choices")
-        if not choices:
-            return []
+        return self._choices(choices) if choices else []
+
+    def _choices(self, choices: list[dict[str, Any]]) -> list[StreamEvent]:
+        resp = self.acc.response
         events: list[StreamEvent] = []
         for choice in choices:
             if choice.get("index", 0) != 0:

@@ -346,11 +346,14 @@ class OpenAIResponsesStreamParser:
         self._server_items: list[dict[str, Any]] = []
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        data = event.data
+        return self.feed_data(event.data, event.event)
+
+    def feed_data(self, data: str, name: str | None = None) -> list[StreamEvent]:
+        """Consume one event's data; `name` (the SSE event name) is read only when the JSON has no `type`."""
         if not data or data == "[DONE]":
             return []
         ev = loads_json(data)
-        kind = ev.get("type") or event.event
+        kind = ev.get("type") or name
         acc = self.acc
         if kind == "response.output_text.delta":
             return acc.text(ev.get("delta") or "")

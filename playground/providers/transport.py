@@ -11,7 +11,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -86,9 +86,11 @@ def _masked_request_headers(items: tuple[tuple[str, str], ...], secrets: tuple[s
 class SSEDecoder:
     """Server-sent events from raw bytes, per the WHATWG event-stream rules.
 
-    Written for speed rather than taken from httpx2's EventSource: streaming overhead is a product target, and the
-    common event (one `data:` line) takes a fast path here at about a third of EventSource's per-event cost.
-    Splitting on bytes is safe for UTF-8: a newline byte never occurs inside a multi-byte character.
+    Written for speed rather than taken from httpx2's EventSource: streaming overhead is a product target. A network
+    read is decoded and split in one pass (`feed_items`): when every event in it is one `data:` line (OpenAI, most
+    servers) the events come out of one `str.split` with no per-event Python work at all, and only the first events
+    are looked at before the first token goes out. Splitting on bytes is safe for UTF-8: a newline byte never occurs
+    inside a multi-byte character.
     """
 
     __slots__ = ("_buf",)
@@ -96,7 +98,9 @@ class SSEDecoder:
     def __init__(self) -> None:
         self._buf = b""
 
-    def feed(self, chunk: bytes) -> list[SSEEvent]:
+    def feed_items(self, chunk: bytes) -> list[str | SSEEvent]:
+        """The events completed by `chunk`, in order: a plain event (one `data:` line, no name or id) as its data
+        string, any other as an SSEEvent."""
         buf = self._buf + chunk if self._buf else chunk
         if b"\r" in buf:
             keep_cr = buf.endswith(b"\r")  # a CRLF may be split across chunks
@@ -105,42 +109,55 @@ class SSEDecoder:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             if keep_cr:
                 buf += b"\r"
-        out: list[SSEEvent] = []
-        start = 0
-        find = buf.find
-        while True:
-            end = find(b"\n\n", start)
-            if end < 0:
-                break
-            block = buf[start:end]
-            start = end + 2
-            if block[:6] == b"data: " and b"\n" not in block:
-                out.append(SSEEvent(block[6:].decode("utf-8", "replace")))
-            elif block:
-                event = _parse_block(block)
-                if event is not None:
-                    out.append(event)
-        self._buf = buf[start:]
-        return out
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            self._buf = buf
+            return []
+        self._buf = buf[end + 2 :]
+        text = buf[:end].decode("utf-8", "replace")
+        if text[:6] == "data: ":
+            items = text[6:].split("\n\ndata: ")
+            # every newline of the text is one of the separators: each event is exactly one `data: ` line
+            if text.count("\n") == 2 * len(items) - 2:
+                return items  # type: ignore[return-value]  # list[str] is a list[str | SSEEvent] here
+        return _blocks(text.split("\n\n"))
 
-    def flush(self) -> list[SSEEvent]:
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """`feed_items` with every event as an SSEEvent."""
+        return [SSEEvent(i) if i.__class__ is str else i for i in self.feed_items(chunk)]  # type: ignore[misc]
+
+    def flush_items(self) -> list[str | SSEEvent]:
         rest, self._buf = self._buf.rstrip(b"\r"), b""
         if rest.strip():
-            event = _parse_block(rest.strip(b"\n"))
+            event = _parse_block(rest.strip(b"\n").decode("utf-8", "replace"))
             return [event] if event is not None else []
         return []
 
+    def flush(self) -> list[SSEEvent]:
+        return [SSEEvent(i) if i.__class__ is str else i for i in self.flush_items()]  # type: ignore[misc]
 
-def _parse_block(block: bytes) -> SSEEvent | None:
+
+def _blocks(blocks: list[str]) -> list[str | SSEEvent]:
+    out: list[str | SSEEvent] = []
+    for block in blocks:
+        if block[:6] == "data: " and "\n" not in block:
+            out.append(block[6:])
+        elif block:
+            event = _parse_block(block)
+            if event is not None:
+                out.append(event.data if event.event is None and event.id is None else event)
+    return out
+
+
+def _parse_block(block: str) -> SSEEvent | None:
     data: list[str] = []
     event: str | None = None
     ident: str | None = None
-    for raw in block.split(b"\n"):
-        if not raw or raw.startswith(b":"):
+    for line in block.split("\n"):
+        if not line or line[0] == ":":
             continue
-        line = raw.decode("utf-8", "replace")
         name, _, value = line.partition(":")
-        if value.startswith(" "):
+        if value[:1] == " ":
             value = value[1:]
         if name == "data":
             data.append(value)
@@ -160,9 +177,9 @@ class _JSONArrayDecoder:
         self._buf = ""
         self._dec = json.JSONDecoder()
 
-    def feed(self, chunk: str) -> list[SSEEvent]:
+    def feed_items(self, chunk: str) -> list[str | SSEEvent]:
         self._buf += chunk
-        out: list[SSEEvent] = []
+        out: list[str | SSEEvent] = []
         while True:
             stripped = self._buf.lstrip(" \r\n\t[,]")
             if not stripped:
@@ -173,61 +190,91 @@ class _JSONArrayDecoder:
             except ValueError:
                 self._buf = stripped
                 break
-            out.append(SSEEvent(stripped[:end]))
+            out.append(stripped[:end])
             self._buf = stripped[end:]
         return out
 
-    def flush(self) -> list[SSEEvent]:
-        out = self.feed("")
+    def flush_items(self) -> list[str | SSEEvent]:
+        out = self.feed_items("")
         rest, self._buf = self._buf.strip(" \r\n\t[,]"), ""
         if rest:  # a cut-off or garbage element: handed on, so the parser reports it instead of dropping it silently
-            out.append(SSEEvent(rest))
+            out.append(rest)
         return out
+
+    def feed(self, chunk: str) -> list[SSEEvent]:
+        return [SSEEvent(i) for i in self.feed_items(chunk)]  # type: ignore[arg-type]
+
+    def flush(self) -> list[SSEEvent]:
+        return [SSEEvent(i) for i in self.flush_items()]  # type: ignore[arg-type]
 
 
 class _NDJSONDecoder:
     def __init__(self) -> None:
         self._buf = ""
 
-    def feed(self, chunk: str) -> list[SSEEvent]:
+    def feed_items(self, chunk: str) -> list[str | SSEEvent]:
         self._buf += chunk
         *lines, self._buf = self._buf.split("\n")
-        return [SSEEvent(line.strip()) for line in lines if line.strip()]
+        return [line.strip() for line in lines if line.strip()]
+
+    def flush_items(self) -> list[str | SSEEvent]:
+        rest, self._buf = self._buf.strip(), ""
+        return [rest] if rest else []
+
+    def feed(self, chunk: str) -> list[SSEEvent]:
+        return [SSEEvent(i) for i in self.feed_items(chunk)]  # type: ignore[arg-type]
 
     def flush(self) -> list[SSEEvent]:
-        rest, self._buf = self._buf.strip(), ""
-        return [SSEEvent(rest)] if rest else []
+        return [SSEEvent(i) for i in self.flush_items()]  # type: ignore[arg-type]
+
+
+def iter_stream_batches(response: httpx2.Response, fmt: StreamFormat) -> Iterator[list[str | SSEEvent]]:
+    """The decoded events of a streaming response, one non-empty list per network read (see `SSEDecoder.feed_items`;
+    SSE also when a server mislabels its content type)."""
+    if fmt == "sse":
+        sse = SSEDecoder()
+        feed = sse.feed_items
+        for chunk in response.iter_bytes():
+            items = feed(chunk)
+            if items:
+                yield items
+        items = sse.flush_items()
+    else:
+        decoder = _JSONArrayDecoder() if fmt == "json-array" else _NDJSONDecoder()
+        for text in response.iter_text():
+            items = decoder.feed_items(text)
+            if items:
+                yield items
+        items = decoder.flush_items()
+    if items:
+        yield items
+
+
+async def aiter_stream_batches(response: httpx2.Response, fmt: StreamFormat) -> AsyncIterator[list[str | SSEEvent]]:
+    if fmt == "sse":
+        sse = SSEDecoder()
+        feed = sse.feed_items
+        async for chunk in response.aiter_bytes():
+            items = feed(chunk)
+            if items:
+                yield items
+        items = sse.flush_items()
+    else:
+        decoder = _JSONArrayDecoder() if fmt == "json-array" else _NDJSONDecoder()
+        async for text in response.aiter_text():
+            items = decoder.feed_items(text)
+            if items:
+                yield items
+        items = decoder.flush_items()
+    if items:
+        yield items
 
 
 def iter_stream_events(response: httpx2.Response, fmt: StreamFormat) -> Iterator[SSEEvent]:
-    """Decoded events of a streaming response (SSE also when a server mislabels its content type)."""
-    if fmt == "sse":
-        sse = SSEDecoder()
-        for chunk in response.iter_bytes():
-            yield from sse.feed(chunk)
-        yield from sse.flush()
-        return
-    decoder = _JSONArrayDecoder() if fmt == "json-array" else _NDJSONDecoder()
-    for text in response.iter_text():
-        yield from decoder.feed(text)
-    yield from decoder.flush()
-
-
-async def aiter_stream_events(response: httpx2.Response, fmt: StreamFormat) -> AsyncIterator[SSEEvent]:
-    if fmt == "sse":
-        sse = SSEDecoder()
-        async for chunk in response.aiter_bytes():
-            for ev in sse.feed(chunk):
-                yield ev
-        for ev in sse.flush():
-            yield ev
-        return
-    decoder = _JSONArrayDecoder() if fmt == "json-array" else _NDJSONDecoder()
-    async for text in response.aiter_text():
-        for ev in decoder.feed(text):
-            yield ev
-    for ev in decoder.flush():
-        yield ev
+    """Decoded events of a streaming response, one at a time (the drivers read `iter_stream_batches`)."""
+    for items in iter_stream_batches(response, fmt):
+        for item in items:
+            yield SSEEvent(item) if item.__class__ is str else item  # type: ignore[misc,arg-type]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -635,20 +682,22 @@ class Transport:
                 return HttpResult(response.status_code, headers, body, attempt + 1, elapsed, too_long)
             return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
 
-    def stream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> Iterator[SSEEvent]:
+    def stream_batches(self, handle: StreamHandle) -> Generator[list[str | SSEEvent], None, None]:
+        """The stream's events, one list per network read (a plain `data:` event as its data string, others as
+        SSEEvent); transport failures become ConnectionFailedError / MalformedResponseError; the response is closed
+        at the end, on an error and when the caller stops early. The drivers record the raw events and check abort."""
+        response = handle.response
         try:
-            for ev in iter_stream_events(handle.response, handle.fmt):
+            for items in iter_stream_batches(response, handle.fmt):
                 if handle.first_chunk_at is None:
                     handle.first_chunk_at = time.perf_counter()
-                handle.raw_events.append(ev.data)
-                yield ev
-                self._check_abort(abort)
+                yield items
         except httpx2.TransportError as exc:
-            raise self._conn_error(exc, str(handle.response.request.url), handle.attempts) from None
+            raise self._conn_error(exc, str(response.request.url), handle.attempts) from None
         except httpx2.DecodingError as exc:
             raise self._decode_error(handle.status, exc) from None
         finally:
-            handle.response.close()
+            response.close()
 
     async def open_stream_async(
         self,
@@ -696,29 +745,28 @@ class Transport:
                 return HttpResult(response.status_code, headers, body, attempt + 1, elapsed, too_long)
             return StreamHandle(response.status_code, headers, attempt + 1, started, response, fmt)
 
-    async def astream_events(self, handle: StreamHandle, abort: AbortSignal | None = None) -> AsyncIterator[SSEEvent]:
-        if not isinstance(handle.response.stream, httpx2.AsyncByteStream):
-            # opened through a sync client in a worker thread: pull it in a thread too
+    async def astream_batches(self, handle: StreamHandle) -> AsyncGenerator[list[str | SSEEvent], None]:
+        """`stream_batches` for the async drivers."""
+        response = handle.response
+        if not isinstance(response.stream, httpx2.AsyncByteStream):
+            # opened through a sync client in a worker thread: pull it in a thread too, one network read at a time
             import asyncio
 
-            it = self.stream_events(handle, abort)
-            sentinel = object()
+            it = self.stream_batches(handle)
+            sentinel: Any = object()
             while True:
-                ev = await asyncio.to_thread(next, it, sentinel)
-                if ev is sentinel:
+                items = await asyncio.to_thread(next, it, sentinel)
+                if items is sentinel:
                     return
-                yield ev  # type: ignore[misc]
-            return
+                yield items
         try:
-            async for ev in aiter_stream_events(handle.response, handle.fmt):
+            async for items in aiter_stream_batches(response, handle.fmt):
                 if handle.first_chunk_at is None:
                     handle.first_chunk_at = time.perf_counter()
-                handle.raw_events.append(ev.data)
-                yield ev
-                self._check_abort(abort)
+                yield items
         except httpx2.TransportError as exc:
-            raise self._conn_error(exc, str(handle.response.request.url), handle.attempts) from None
+            raise self._conn_error(exc, str(response.request.url), handle.attempts) from None
         except httpx2.DecodingError as exc:
             raise self._decode_error(handle.status, exc) from None
         finally:
-            await handle.response.aclose()
+            await response.aclose()
