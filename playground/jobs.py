@@ -5,7 +5,8 @@ Where jobs wait: `SqliteHuey` in PLAYGROUND_HOME (`jobs-queue.sqlite3`, embedded
 PostgreSQL (`PostgresHuey` and a `<prefix>_jobs` table) when PLAYGROUND_QUEUE_URL, or else PLAYGROUND_DATABASE_URL, is a
 postgresql:// URL. Each
 `queue=` is its own Huey queue. What a job is — its agent, messages, options, status, attempts, result and error — is
-one record in the job store beside the queue (`jobs.sqlite3`, or Redis keys under the prefix), which is what
+one record in the job store beside the queue (`jobs.sqlite3`, the `<prefix>_jobs` table, or Redis keys under the
+prefix; the SQL ones are one class over store/sql.py, their schema versioned), which is what
 `Job.get(job_id)` reads from any process.
 
 A job survives the process that queued it, so what it needs is stored as data:
