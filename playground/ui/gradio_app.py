@@ -25,7 +25,8 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ WAIT_REPAINT_SECONDS = 1.0  # while a request waits for the server, the waiting 
 COMPARE_COLUMNS = 4
 USES_BASE_URL = (COMPATIBLE, "ollama")
 BROWSER_STORAGE_KEY = "agent-playground-last-session"
+CONCURRENCY_ENV = "GRADIO_DEFAULT_CONCURRENCY_LIMIT"
 # After a turn: bring the approval card into view when one waits, else a problem notice when there is one
 # (the person is looking at the message box; a notice at the top of the page would be out of view).
 SCROLL_TO_ATTENTION_JS = """() => {
@@ -323,6 +325,23 @@ def _setting_box(proto: PlaygroundSession, name: str) -> Any:
                       placeholder=f"unset ({SETTING_INFO[name]})", max_lines=6 if name == "stop_sequences" else 1)
 
 
+@contextmanager
+def _unlimited_concurrency() -> Iterator[None]:
+    """Events without a concurrency_limit of their own run at once (two people's replies stream side by side).
+    `gr.Blocks()` makes its queue reading GRADIO_DEFAULT_CONCURRENCY_LIMIT, set to None only meanwhile: calling
+    `demo.queue(default_concurrency_limit=None)` afterwards would make Gradio build its whole web app once more
+    (~0.15 s of the start)."""
+    before = os.environ.get(CONCURRENCY_ENV)
+    os.environ[CONCURRENCY_ENV] = "None"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CONCURRENCY_ENV, None)
+        else:
+            os.environ[CONCURRENCY_ENV] = before
+
+
 def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, TabBuilder]] = (),
               *, mcp_commands: bool = True) -> gr.Blocks:
     """The playground's Blocks. `agents_dir` (default ./agents) holds example agents, one `agent` per file; `tabs`
@@ -340,7 +359,9 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
     proto = new_session()
     providers = provider_menu()
 
-    with gr.Blocks(title="Agent Playground", analytics_enabled=False) as demo:
+    with _unlimited_concurrency():  # the queue Blocks() makes is the one served: no demo.queue() after
+        demo = gr.Blocks(title="Agent Playground", analytics_enabled=False)
+    with demo:
         session = gr.State(new_session)  # one PlaygroundSession per browser session
         browser_copy = gr.BrowserState(None, storage_key=BROWSER_STORAGE_KEY)  # survives a reload (no key in it)
         with gr.Row(elem_id="pg-header"):
@@ -794,7 +815,6 @@ def serve(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: i
     auth = auth if auth is not None else auth_from_env()  # PLAYGROUND_AUTH=user:pass (not visible in `ps`)
     warn_if_exposed(host, auth)
     demo = build_app(agents_dir, mcp_commands=commands_allowed_for_host(host))  # MCP commands run on this machine
-    demo.queue(default_concurrency_limit=None)
     demo.launch(**safe_launch_options(  # share is always off (serving.py)
         {**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs}))
     return demo
@@ -811,7 +831,6 @@ def launch(agents_dir: str | Path | None = None, host: str = "127.0.0.1", port: 
     if exposed:
         print(f"Agent Playground: WARNING: {exposed}", file=sys.stderr, flush=True)
     demo = build_app(agents_dir, mcp_commands=commands_allowed_for_host(host))  # MCP commands run on this machine
-    demo.queue(default_concurrency_limit=None)
     demo.launch(**safe_launch_options(  # share is always off (serving.py)
         {**launch_kwargs(host, port, auth), "prevent_thread_lock": True, "quiet": True, **kwargs}))
     print(f"Agent Playground: ready at {demo.local_url} ({time.monotonic() - started:.1f} s). Press Ctrl+C to stop.",

@@ -61,3 +61,17 @@ def test_gradio_as_shipped_when_asked(env: dict[str, str]) -> None:
         assert state["rewriter"] == "create_or_modify_pyi"
     else:
         assert state["rewriter"] == "_no_stub_rewrite"
+
+
+def test_the_playground_runs_events_at_once_and_leaves_the_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue Blocks() makes is the one served (no demo.queue() building the web app again): events without a
+    limit of their own run at once, and the environment variable used for it is gone after."""
+    from playground.ui.gradio_app import CONCURRENCY_ENV, build_app
+
+    monkeypatch.delenv(CONCURRENCY_ENV, raising=False)
+    demo = build_app(ROOT / "agents")
+    assert demo._queue.default_concurrency_limit is None
+    assert CONCURRENCY_ENV not in os.environ
+    monkeypatch.setenv(CONCURRENCY_ENV, "3")  # a person's own setting is put back as it was
+    build_app(ROOT / "agents")
+    assert os.environ[CONCURRENCY_ENV] == "3"
