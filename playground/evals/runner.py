@@ -224,6 +224,13 @@ def run_case(target: Target, case: EvalCase, entries: Sequence[ScorerEntry], *,
     scoring_case = case_from_result(result, case.input, expected=case.expected, vars=case.vars)
     base.scores = score_case(entries, scoring_case, sample=False)
     base.passed = all(s.passed for s in base.scores.values())
+    if base.scores:
+        try:  # kept with the run too (PostgreSQL with PLAYGROUND_DATABASE_URL): scores_for(run_id) on any server
+            from ..store.scores import save_scores
+
+            save_scores(list(base.scores.values()))
+        except Exception:  # the store is a convenience here: the report keeps the scores
+            pass
     return base
 
 

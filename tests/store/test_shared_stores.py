@@ -304,10 +304,11 @@ def test_servers_starting_together_migrate_once(pg_database: str) -> None:
 SESSION_SCRIPT = """
 import asyncio, json, sys
 from playground import Agent, scorers
+from playground.evals import run_eval
 from playground.store.scores import scores_for
 from playground.ui.session import PlaygroundSession
 
-name, instructions, question, other_run = sys.argv[1:5]
+name, instructions, question, others = sys.argv[1:5]
 agent = Agent(name="shared-demo", model="demo", instructions="Be brief.")
 result = agent.generate(question, scorers={name: scorers.contains(question.split()[2])})
 assert result.scores[name].passed  # waits for the background scorer, which stores the score
@@ -319,11 +320,13 @@ async def send() -> None:
         pass
 
 asyncio.run(send())
+report = run_eval(agent, ["What is 5 + 5?"], {name + "-eval": scorers.contains("10")}, concurrency=1)
 print(json.dumps({
+    "eval_run": report.results[0].run_id,
     "run_id": result.run_id,
     "version": session.last_version,
     "versions": [v.instructions for v in session.prompt_versions()],
-    "other_scores": {k: s.passed for k, s in scores_for(other_run).items()} if other_run != "-" else {},
+    "other_scores": {k: s.passed for run in others.split(",") if run != "-" for k, s in scores_for(run).items()},
 }))
 """
 
@@ -343,8 +346,10 @@ def test_two_playground_processes_on_one_postgresql_see_each_others_scores_and_v
 
     first = playground("server-a", "first", "Answer in one line.", "What is 2 + 2?", "-")
     assert first["version"] == 1
-    second = playground("server-b", "second", "Answer in French.", "What is 3 + 3?", first["run_id"])
-    assert second["other_scores"] == {"first": True}  # server B reads the score server A's scorer stored
+    second = playground("server-b", "second", "Answer in French.", "What is 3 + 3?",
+                        f"{first['run_id']},{first['eval_run']}")
+    # server B reads the scores server A's scorer and evaluation stored with their runs
+    assert second["other_scores"] == {"first": True, "first-eval": True}
     assert second["version"] == 2 and second["versions"] == ["Answer in one line.", "Answer in French."]
     assert not (tmp_path / "server-a" / "scores.sqlite3").exists()  # nothing went to either local file
     assert not (tmp_path / "server-b" / "prompts.sqlite3").exists()
