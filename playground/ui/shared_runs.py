@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 PAGE_RUN_PREFIX = "page_"
 DEFAULT_PAGE_RUN_DAYS = 7.0
 SWEEP_EVERY_SECONDS = 3600.0
-ELSEWHERE = "elsewhere (`playground approve` / `decline`, or another playground on the same run store)"
+ELSEWHERE = "Already decided elsewhere (`playground approve` / `decline`, or another playground on the same run store)"
 
 _last_sweep: dict[str, float] = {}
 _sweep_lock = threading.Lock()
@@ -213,20 +213,21 @@ class SharedRunsMixin:
             self.pending = None
             self._close_card(exchange, p, "stopped")
             exchange.status = "stopped"
-            self._say(exchange, f"The {tool} call was expired {ELSEWHERE} (status: {state.lifecycle()}): it was not "
-                                "run, and can no longer be approved.")
+            self._say(exchange, f"The {tool} call was expired elsewhere (`playground runs expire`, or it "
+                                "waited longer than PLAYGROUND_PAGE_RUN_DAYS): it was not run, and can no longer be "
+                                "approved.")
             return
         decided = self._decision_text(call)
         if not call.done:  # decided there, being resolved there now
             self._close_card(exchange, p, "approved" if call.decision == "approved" else "declined", call)
-            self.notice = (f"The {tool} call was already {decided} {ELSEWHERE} and is being resolved there now; "
-                           "it is not run again here. Its outcome shows here on the next Approve, Decline or Send.")
+            self.notice = (f"{ELSEWHERE}: the {tool} call was {decided} and is being resolved there now; it is not "
+                           "run again here. Its outcome shows here on the next Approve, Decline or Send.")
             return
         outcome = ("it ran once and returned " + _short(call.result) if call.decision == "approved"
                    else "it was not run")
         self._adopt(exchange, state)
         self._record_elsewhere(exchange, call)
-        head = f"The {tool} call was already {decided} {ELSEWHERE}: {outcome}; it was not run again here."
+        head = f"{ELSEWHERE}: the {tool} call was {decided}; {outcome}. It was not run again here."
         if self.pending is not None:
             tail = f" The run now waits for approval of {self.pending.tool_name}."
         elif state.status == "running":

@@ -173,12 +173,13 @@ async def test_approved_by_the_cli_the_page_shows_the_outcome_and_never_runs_it_
     assert len(shared.runs()) == 1  # not run again
     assert page.pending is None and not page.busy
     notice = page.notice or ""
-    assert "already approved elsewhere" in notice and "ran once and returned" in notice and "89.0" in notice
+    assert notice.startswith("Already decided elsewhere (`playground approve`")
+    assert "the refund call was approved; it ran once and returned" in notice and "89.0" in notice
     ex = page.exchanges[-1]
     assert ex.status == "done" and "refunded 89.0" in ex.view.text  # the answer the run went on to, from the store
     tool = next(b for b in ex.view.blocks if b.kind == "tool")
     assert tool.status == "done" and tool.result["refunded"] == 89.0
-    assert "already approved elsewhere" in chat_text(page)
+    assert "Already decided elsewhere" in chat_text(page)
     assert ex.result is not None and len(ex.result.steps) == 2 and ex.result.finish_reason == "stop"
     assert [m.role for m in page.messages] == ["user", "assistant", "tool", "assistant"]
     assert ex.decisions[-1]["approved"] is True and ex.decisions[-1]["elsewhere"] is True
@@ -209,7 +210,7 @@ async def test_a_restarted_server_loads_the_saved_page_and_approves_once(any_sto
     second = shared.page()  # the same file opened again on another page: attached to the same, decided run
     assert second.load(saved) == []
     assert second.pending is None
-    assert "already approved with arguments" in (second.notice or "") and '"amount": 5' in (second.notice or "")
+    assert "was approved with arguments" in (second.notice or "") and '"amount": 5' in (second.notice or "")
     assert "refunded 5" in second.exchanges[-1].view.text
     assert len(shared.runs()) == 1
 
@@ -221,7 +222,7 @@ async def test_declined_by_the_cli_the_page_says_so_and_the_tool_never_runs(shar
     assert declined.returncode == 0, declined.stderr
     await collect(page.decline(page.pending.tool_call_id, "changed my mind"))
     assert page.pending is None
-    assert "already declined (reason: over the limit) elsewhere" in (page.notice or "")
+    assert "the refund call was declined (reason: over the limit); it was not run" in (page.notice or "")
     tool = next(b for b in page.exchanges[-1].view.blocks if b.kind == "tool")
     assert tool.status == "declined" and tool.reason == "over the limit"
     assert shared.runs() == []
@@ -233,7 +234,7 @@ async def test_a_send_after_a_decision_elsewhere_shows_it_and_goes_on(shared: Sh
     assert shared.cli("approve", page.pending.run_id, page.pending.tool_call_id).returncode == 0
     await collect(page.send("and order 7?"))  # no stale "approve or decline it first"
     assert len(page.exchanges) == 2 and page.exchanges[-1].status == "done"
-    assert "refunded 89.0" in page.exchanges[0].view.text and "already approved elsewhere" in chat_text(page)
+    assert "refunded 89.0" in page.exchanges[0].view.text and "Already decided elsewhere" in chat_text(page)
     assert len(shared.runs()) == 1
 
 
@@ -277,7 +278,7 @@ async def test_the_page_and_the_cli_approve_at_once_and_the_tool_runs_once(share
     _, err = await cli.communicate()
     assert len(shared.runs()) == 1  # whoever won, the refund ran once
     assert page.pending is None and "refunded 89.0" in page.exchanges[-1].view.text
-    page_won = "already approved elsewhere" not in (page.notice or "")
+    page_won = "Already decided elsewhere" not in (page.notice or "")
     assert (cli.returncode == 1 and b"already approved" in err) if page_won else cli.returncode == 0
 
 
@@ -342,7 +343,7 @@ async def test_with_memory_the_thread_keeps_what_the_cli_decided(shared: Shared)
     thread = page.thread_id
     assert shared.cli("approve", page.pending.run_id, page.pending.tool_call_id).returncode == 0
     await collect(page.approve(page.pending.tool_call_id))
-    assert page.pending is None and "already approved elsewhere" in (page.notice or "")
+    assert page.pending is None and "Already decided elsewhere" in (page.notice or "")
     await collect(page.send("thanks"))
     assert page.exchanges[-1].status == "done" and page.thread_id == thread
     reopened = shared.page(memory=True)  # the thread, opened on another page, has the tool's outcome in it

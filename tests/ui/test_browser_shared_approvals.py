@@ -1,0 +1,77 @@
+"""In a real browser (Chromium, Playwright): a call the page waits on is listed by `playground runs` and approved by
+`playground approve` in another process; the page's card then shows what was decided there and the answer the run
+went on to, never running the tool a second time, and the conversation goes on (issue 14, shared state).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playground.storage import open_run_store
+from tests.ui.test_browser import WAIT, Page
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`playground ARGS` as another process, on the run store the served page uses (this test's PLAYGROUND_HOME)."""
+    env = {**os.environ, "PLAYGROUND_DEMO_DELAY": "0"}
+    return subprocess.run([sys.executable, "-m", "playground.cli", *args], capture_output=True, text=True, cwd=REPO,
+                          env=env, timeout=120)
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        p = Page(context, app_url)
+        yield p
+        assert p.requests and p.foreign_requests() == [], "the page reached a host other than 127.0.0.1"
+    finally:
+        context.close()
+
+
+def test_a_card_approved_from_the_cli_shows_its_outcome_in_the_page(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    p = page
+    p.choose("Agent", "support")
+    p.send("refund order 42")
+    card = p.page.locator("#pg-approval").first
+    expect(card).to_be_visible(timeout=WAIT)
+
+    listed = cli("runs", "--json", "--status", "pending")
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)
+    assert len(runs) == 1 and runs[0]["run_id"].startswith("page_") and runs[0]["agent"] == "support"
+    run_id, call = runs[0]["run_id"], runs[0]["calls"][0]
+    assert call["tool"] == "refund" and call["args"] == {"order_id": "42"} and call["state"] == "waiting"
+    approved = cli("approve", run_id, call["id"], "--args", '{"order_id": "42", "amount": 12.5}')
+    assert approved.returncode == 0, approved.stderr
+    assert '"refunded": 12.5' in approved.stdout
+
+    p.click("Approve")  # the card this page still shows: its Approve finds the decision made elsewhere
+    p.expect_notice("Already decided elsewhere")
+    p.expect_chat("the refund call was approved with arguments")
+    p.expect_chat("refunded 12.5")  # the answer the run went on to in the CLI's process
+    expect(card).to_be_hidden(timeout=WAIT)
+    p.screenshot("playground-approved-elsewhere.png")
+    again = cli("runs", "--json")
+    assert [(r["run_id"], r["status"], r["calls"]) for r in json.loads(again.stdout)] == [(run_id, "finished", [])]
+
+    p.send("thanks")  # the conversation goes on from the outcome
+    p.expect_chat("thanks")
+    expect(p.page.locator("#pg-notice")).to_be_hidden(timeout=WAIT)
+    assert cli("approve", run_id, call["id"]).returncode == 1  # and nobody can run it a second time
+    stored = open_run_store().load(run_id)
+    assert stored is not None and [(c.decision, c.attempts, c.done) for c in stored.resolved] == [("approved", 1, True)]
