@@ -157,14 +157,6 @@ def _check_queue_name(queue: Any) -> str:
     return queue
 
 
-def _owner_only(path: Path) -> None:
-    """Create the file readable by its owner only (jobs hold conversations and answers), as the run store does."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-
-
 def _records_migrations(table: str) -> dict[str, dict[int, list[str]]]:
     """The job records' schema per backend (store/sql.py); entry N takes it from version N - 1 to N. Only ever add.
     1: the jobs table, by status and lease, and by age."""
@@ -405,7 +397,9 @@ class Backend:
             h = PostgresHuey(name=f"{self.prefix}.{queue}", dsn=self._pg_url, blocking=False, results=False,
                              utc=True, table_prefix=f"{_sql_name(self.prefix)}_huey")
         else:
-            _owner_only(self._queue_file)
+            from .store.sql import owner_only_file
+
+            owner_only_file(self._queue_file)  # jobs hold conversations and answers
             h = SqliteHuey(name=f"playground.{queue}", filename=str(self._queue_file), results=False, utc=True)
         backend = self
 

@@ -93,6 +93,18 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
+def owner_only_file(path: Path) -> None:
+    """Make the file (and its folder, when missing) readable by its owner only: stores hold conversations, prompts and
+    answers. A file another tool made readable by others is made the owner's again."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+        os.chmod(path, 0o600)
+
+
 class _Base:
     def __init__(self, component: str, migrations: Mapping[str, Migrations], label: str, keeps: str,
                  setting: str) -> None:
@@ -138,16 +150,6 @@ class SqliteDatabase(_Base):
             hint = "the file is not a SQLite database (damaged or replaced): move it away and a new one is made"
         return StorageError(f"{self.label} {self.where}: could not {doing}: {exc}; {hint}", path=self.where)
 
-    def _prepare_file(self) -> None:
-        """The folder and file, readable by their owner only (they hold conversations, prompts, answers)."""
-        folder = self.path.parent
-        if not folder.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        if stat.S_IMODE(os.stat(self.path).st_mode) & 0o077:
-            os.chmod(self.path, 0o600)
-
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
@@ -191,7 +193,7 @@ class SqliteDatabase(_Base):
         try:
             with self._lock:
                 if not self._ready:
-                    self._prepare_file()
+                    owner_only_file(self.path)
             conn = self._conn()
             with self._lock:
                 if not self._ready:
