@@ -1,18 +1,23 @@
-"""Import Gradio without the work the browser playground never uses: about a third of `import gradio`'s time.
+"""Import Gradio without the work the browser playground never uses: about half of `import gradio`'s time.
 
 Imported by `playground.ui.gradio_app` before anything imports Gradio (importing it again later costs nothing).
-Two things Gradio 6 does on every import are skipped, and nothing the page or its events use changes:
+Three things Gradio 6 does on every import are skipped or made cheap; nothing the page or its events use changes:
 
 - `gradio.component_meta.create_or_modify_pyi`: for each of its ~80 component classes Gradio reads the class's
   source file, parses it (twice, with its .pyi stub), and rewrites the stub when it differs: a type-stub generator
   for Gradio's own development, not needed to build or serve a page (the installed wheel ships its stubs). Here it
-  does nothing (a finder wraps that one module's loader; any other module loads as usual).
+  does nothing.
+- `gradio.events.EventListener.set_doc`: each of the ~220 event listeners' docstrings is compiled as a Jinja
+  template to put the component's name in. Here the name is put in by replacing `{{ component }}` (the only thing
+  those docstrings template; any other template syntax still goes to Jinja): the same docstrings, no compiling.
+  (Both by a finder that wraps those two modules' loaders while Gradio is imported; every other module loads as
+  usual, and the finder is gone after.)
 - the `mcp` package (~15% of the import): `gradio.mcp` imports it in a class body, inside `try/except ImportError`,
   only to serve a Blocks app *as* an MCP server (`launch(mcp_server=True)`), which the playground never does (its own
   MCP client, `playground.mcp`, does not use that package). While Gradio is imported `mcp` reads as not installed;
   afterwards it imports as usual for anyone who wants it. With GRADIO_MCP_SERVER=true set, it is imported as usual.
 
-`PLAYGROUND_FULL_GRADIO_IMPORT=1` turns both off (Gradio imported exactly as it ships).
+`PLAYGROUND_FULL_GRADIO_IMPORT=1` turns all of it off (Gradio imported exactly as it ships).
 """
 
 from __future__ import annotations
@@ -22,24 +27,55 @@ import importlib.machinery
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
-
-STUB_MODULE = "gradio.component_meta"
 
 
 def _no_stub_rewrite(*args: Any, **kwargs: Any) -> None:
     """Gradio's .pyi regeneration, skipped (see the module docstring)."""
 
 
-class _SkipStubRewrite(importlib.abc.MetaPathFinder):
-    """Finds `gradio.component_meta` as the normal path finder does; after the module runs, its stub rewriter is
-    replaced before any component class is defined (the metaclass looks the name up in the module at each call)."""
+def _skip_stub_rewrite(module: ModuleType) -> None:
+    if callable(getattr(module, "create_or_modify_pyi", None)):
+        module.create_or_modify_pyi = _no_stub_rewrite  # type: ignore[attr-defined]
+
+
+def _plain_docs(module: ModuleType) -> None:
+    listener_class = getattr(module, "EventListener", None)
+    jinja_set_doc = getattr(listener_class, "set_doc", None)
+    if listener_class is None or not callable(jinja_set_doc):
+        return
+
+    def set_doc(self: Any, component: str) -> None:
+        doc = self.listener.__doc__
+        if not doc:
+            return
+        plain = doc.replace("{{ component }}", component)
+        if "{{" in plain or "{%" in plain or "{#" in plain or plain.endswith("\n"):
+            jinja_set_doc(self, component)  # anything else a template could do: Jinja, as shipped
+            return
+        self.listener.__doc__ = plain
+
+    set_doc.__doc__ = jinja_set_doc.__doc__
+    listener_class.set_doc = set_doc
+
+
+PATCHES: dict[str, Callable[[ModuleType], None]] = {
+    "gradio.component_meta": _skip_stub_rewrite,
+    "gradio.events": _plain_docs,
+}
+
+
+class _PatchAfterLoad(importlib.abc.MetaPathFinder):
+    """Finds the modules in PATCHES as the normal path finder does; right after one runs, its patch is applied,
+    before any component class is defined (the metaclass looks `create_or_modify_pyi` up in its module at each
+    call, and `set_doc` on the class)."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None,
                   ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != STUB_MODULE:
+        patch = PATCHES.get(fullname)
+        if patch is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         loader = spec.loader if spec is not None else None
@@ -49,8 +85,7 @@ class _SkipStubRewrite(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             run(module)
-            if callable(getattr(module, "create_or_modify_pyi", None)):
-                module.create_or_modify_pyi = _no_stub_rewrite  # type: ignore[attr-defined]
+            patch(module)
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
@@ -65,7 +100,7 @@ def import_gradio() -> tuple[ModuleType, float]:
         import gradio
 
         return gradio, time.perf_counter() - started
-    finder = _SkipStubRewrite()
+    finder = _PatchAfterLoad()
     sys.meta_path.insert(0, finder)
     block_mcp = "mcp" not in sys.modules and os.environ.get("GRADIO_MCP_SERVER", "").strip().lower() != "true"
     if block_mcp:

@@ -22,8 +22,11 @@ from playground.ui import gradio_import
 state = {
     "rewriter": cm.create_or_modify_pyi.__name__,
     "mcp_loaded": "mcp" in sys.modules,
-    "finder_left": any(type(f).__name__ == "_SkipStubRewrite" for f in sys.meta_path),
+    "finder_left": any(type(f).__name__ == "_PatchAfterLoad" for f in sys.meta_path),
     "import_seconds": gradio_import.import_seconds,
+    "docs": {f"{name}.{event}": getattr(getattr(gr, name), event).__doc__ for name in gr.components.__all__
+             if isinstance(getattr(gr, name, None), type) and issubclass(getattr(gr, name), gr.components.Component)
+             for event in [str(getattr(e, "event_name", e)) for e in getattr(getattr(gr, name), "EVENTS", [])]},
 }
 import mcp  # installed: importable as usual once Gradio is in
 state["mcp_after"] = mcp.__name__
@@ -47,6 +50,10 @@ def probe(**env: str) -> dict[str, object]:
 
 def test_gradio_loads_without_stub_rewriting_or_mcp_and_builds_a_page() -> None:
     state = probe()
+    shipped = probe(PLAYGROUND_FULL_GRADIO_IMPORT="1")
+    docs: dict[str, str] = state["docs"]  # type: ignore[assignment]
+    assert len(docs) > 150 and docs == shipped["docs"]  # every listener's docstring as Jinja renders it
+    assert docs["Textbox.change"].startswith("Triggered when the value of the Textbox changes")
     assert state["rewriter"] == "_no_stub_rewrite"
     assert state["mcp_loaded"] is False and state["mcp_after"] == "mcp"
     assert state["finder_left"] is False  # the import hook is gone once Gradio is in
