@@ -239,6 +239,17 @@ def test_sqlite_files_are_the_owners_only_and_reading_makes_none(tmp_path: Path)
     assert stat.S_IMODE((tmp_path / "home").stat().st_mode) == 0o700
 
 
+def test_a_file_that_is_not_a_database_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"this is a text file, not a database" * 200)
+    for make in (lambda: ScoreStore(broken).save([score("r", "a", 1.0)]), lambda: PromptVersions(broken).list("a"),
+                 lambda: _SqliteRecords(broken)):
+        with pytest.raises(StorageError) as info:
+            make()
+        assert str(broken) in str(info.value) and "not a SQLite database" in str(info.value)
+        assert "move it away and a new one is made" in str(info.value)
+
+
 def test_an_unreachable_postgresql_names_the_url_masked_and_the_fix() -> None:
     url = "postgresql://ana:s3cret-pw@127.0.0.1:1/playground"
     for make in (lambda: ScoreStore(url).for_run("r"), lambda: PromptVersions(url).list("a"),
