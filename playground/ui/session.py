@@ -58,7 +58,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..agent import Agent
-from ..errors import ApprovalError, ConfigurationError, ConnectionFailedError, PlaygroundError
+from ..errors import ApprovalError, ConfigurationError, ConnectionFailedError, PlaygroundError, StorageError
 from ..events import ErrorEvent, FinishEvent, StepFinishEvent, StepStartEvent, StreamEvent
 from ..generation import Generation, StreamRun
 from ..memory import Memory
@@ -870,7 +870,8 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             if self._lost_to_elsewhere(pending, exc):  # decided elsewhere first: the page shows what happened there
                 yield ErrorEvent(ApprovalError(self.notice or str(exc)))
                 return
-            self.notice = self.mask(_args_problem(f"{_label_error(exc)}: {exc}", pending.schema))
+            self.notice = self.mask(f"Run store: {exc}" if isinstance(exc, StorageError) else
+                                    _args_problem(f"{_label_error(exc)}: {exc}", pending.schema))
             yield ErrorEvent(exc)
             return
         self.notice = None

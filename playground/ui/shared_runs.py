@@ -195,6 +195,10 @@ class SharedRunsMixin:
             return False
         call = find_stored_call(state, p.tool_call_id)
         if state is not None and state.status == "suspended" and call in state.pending and call.awaits_person:
+            if call.is_interrupted():  # approved before, and the process resolving it stopped: a person decides again
+                self.notice = (f"The {p.tool_name} call was {self._decision_text(call)} before, and the process "
+                               "resolving it stopped before it finished (interrupted): it may have partly run. Approve "
+                               "retries it; Decline tells the model it was not retried.")
             return False
         self._show_elsewhere(p, state, call)
         return True
@@ -268,11 +272,15 @@ class SharedRunsMixin:
         from .threads import view_from_messages
 
         view = view_from_messages(list(state.messages[state.response_start:]))
-        done = {c.tool_call_id: c for c in state.resolved}
+        calls = {c.tool_call_id: c for c in (*state.resolved, *state.pending)}
         for block in view.blocks:
-            c = done.get(block.tool_call_id) if block.kind == "tool" else None
-            if c is not None and c.decision == "declined":
+            c = calls.get(block.tool_call_id) if block.kind == "tool" else None
+            if c is None or not c.done:
+                continue
+            if c.decision == "declined":
                 block.status, block.reason = "declined", c.reason
+            elif block.result is None:  # resolved in a step still waiting on another call: not in the messages yet
+                block.status, block.result = ("error" if c.is_error else "done"), c.result
         result = result_from_state(state)
         exchange.result = result
         self.pending = None

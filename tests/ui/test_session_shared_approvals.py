@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from playground import Agent, ErrorEvent
-from playground.runs import InMemoryRunStore, RunStore
+from playground.runs import InMemoryRunStore, RunStore, update_run
 from playground.storage import SqliteRunStore, open_run_store, playground_home
 from playground.ui.render import chat_messages
 from playground.ui.session import CompareColumn, PlaygroundSession, load_agents
@@ -412,3 +412,79 @@ def test_a_session_defaults_to_the_configured_store(monkeypatch: pytest.MonkeyPa
     assert page.run_store.path == playground_home() / "runs.sqlite3"
     mine = InMemoryRunStore()
     assert PlaygroundSession(run_store=mine).run_store is mine
+
+
+# -- interrupted calls, two calls in one step, a store that fails -----------------------------------------------
+
+
+async def test_a_call_whose_resolving_process_died_is_offered_again_as_a_retry(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    run_id, call_id = page.pending.run_id, page.pending.tool_call_id
+
+    def died_while_running(state: Any) -> None:  # another server approved it, claimed it, and was killed
+        call = state.pending[0]
+        call.decision, call.claimed_by, call.claimed_until, call.attempts = "approved", "server-b", time.time() + 60, 1
+
+    update_run(shared.store, run_id, died_while_running)
+    await collect(page.approve(call_id))  # claimed and its lease still runs: not run here
+    assert "is being resolved there now" in (page.notice or "") and shared.runs() == []
+    assert page.pending is not None
+
+    update_run(shared.store, run_id, lambda s: setattr(s.pending[0], "claimed_until", time.time() - 1))
+    assert page.refresh_pending() is False and page.pending is not None  # interrupted: a person decides again
+    assert "interrupted" in (page.notice or "") and "may have partly run" in (page.notice or "")
+    await collect(page.approve(call_id))  # Approve retries it, once
+    assert page.pending is None and page.exchanges[-1].status == "done" and len(shared.runs()) == 1
+    stored = shared.store.load(run_id)
+    assert stored is not None and [(c.attempts, c.interrupted, c.done) for c in stored.resolved] == [(2, 1, True)]
+
+
+def _two_refunds_sse() -> bytes:
+    calls = [{"index": i, "id": f"call_{order}", "type": "function",
+              "function": {"name": "refund", "arguments": json.dumps({"order_id": order})}}
+             for i, order in enumerate(("42", "7"))]
+    chunks = [{"choices": [{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}]},
+              {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}]
+    return ("".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n").encode()
+
+
+async def test_one_of_two_calls_approved_by_the_cli_moves_the_card_to_the_other(
+    shared: Shared, paced: str
+) -> None:
+    Paced.script = [_two_refunds_sse(), text_sse("Both refunds are done.")]
+    page = shared.page()
+    assert page.configure(provider="openai-compatible", base_url=paced, model="paced-model",
+                          settings={"max_retries": 0}) == []
+    await collect(page.send("refund orders 42 and 7"))
+    assert page.pending is not None and page.pending.args == {"order_id": "42"}
+    first = page.pending
+    approved = shared.cli("approve", first.run_id, first.tool_call_id)
+    assert approved.returncode == 0, approved.stderr
+    assert "Waiting for approval: refund" in approved.stdout  # the run waits again, on the other call
+
+    await collect(page.approve(first.tool_call_id))
+    assert page.pending is not None and page.pending.args == {"order_id": "7"}  # the card moved on
+    assert "The run now waits for approval of refund" in (page.notice or "")
+    blocks = {b.tool_call_id: b for b in page.exchanges[-1].view.blocks if b.kind == "tool"}
+    assert blocks[first.tool_call_id].status == "done" and blocks[first.tool_call_id].result["order_id"] == "42"
+    assert blocks[page.pending.tool_call_id].status == "approval"
+    assert [line.split()[1] for line in shared.runs()] == ["42"]
+
+    await collect(page.approve(page.pending.tool_call_id))
+    assert page.pending is None and "Both refunds are done." in page.exchanges[-1].view.text
+    assert sorted(line.split()[1] for line in shared.runs()) == ["42", "7"]
+    assert len(Paced.bodies) == 2  # the model was asked once more, with both results
+    assert sum(m["role"] == "tool" for m in Paced.bodies[-1]["messages"]) == 2
+
+
+async def test_a_run_store_that_fails_is_said_and_the_card_stays(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    path = playground_home() / "runs.sqlite3"
+    for extra in path.parent.glob("runs.sqlite3-*"):
+        extra.unlink()
+    path.write_bytes(b"this is not a database" * 100)
+    await collect(page.approve(page.pending.tool_call_id))
+    assert (page.notice or "").startswith("Run store: ") and "not a database" in (page.notice or "")
+    assert page.pending is not None and shared.runs() == []
