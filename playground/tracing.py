@@ -81,10 +81,19 @@ _TELEMETRY_KEYS = {
 }
 
 
+_CAPTURE: dict[str | None, bool] = {}
+
+
 def capture_from_env() -> bool:
-    """True when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT asks for message content on spans."""
-    value = os.environ.get(CAPTURE_ENV, "").strip().lower()
-    return value in ("true", "1", "yes", "span_only", "span_and_event")
+    """True when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT asks for message content on spans (one lookup
+    per run; what a value means is worked out once)."""
+    raw = os.environ.get(CAPTURE_ENV)
+    found = _CAPTURE.get(raw)
+    if found is None:
+        found = (raw or "").strip().lower() in ("true", "1", "yes", "span_only", "span_and_event")
+        if len(_CAPTURE) < 16:
+            _CAPTURE[raw] = found
+    return found
 
 
 _DEFAULTS = {False: Telemetry(), True: Telemetry(record_inputs=True, record_outputs=True)}
@@ -211,6 +220,7 @@ class _OtelApi:
         self.StatusCode = StatusCode
         self.TraceFlags = TraceFlags
         self.SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+        self.kinds = {"CLIENT": SpanKind.CLIENT, "INTERNAL": SpanKind.INTERNAL}
 
 
 _api: _OtelApi | None = None
@@ -221,6 +231,165 @@ def _otel() -> _OtelApi:
     if _api is None:
         _api = _OtelApi()
     return _api
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The playground's own recorder: lean spans written to the trace store off the hot path
+
+
+class LocalTracerProvider:
+    """The playgrounds' tracer provider when no OpenTelemetry set-up exists: runs given it
+    (`tracing_options={"tracer_provider": provider}`) record `LocalSpan`s, which a background writer puts in the
+    trace store (`playground.store.traces.default_trace_store()`, or `store`). No OpenTelemetry SDK involved: a span
+    costs a few microseconds, and the run never waits for the database."""
+
+    def __init__(self, store: Any = None) -> None:
+        self._store = store
+
+    def __repr__(self) -> str:
+        return f"LocalTracerProvider({self._store!r})" if self._store is not None else "LocalTracerProvider()"
+
+    def store(self) -> Any:
+        """Where this provider's spans go: its own store, else the configured one (read from the environment now)."""
+        if self._store is not None:
+            return self._store
+        from .store.traces import default_trace_store
+
+        return default_trace_store()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Write every span recorded so far."""
+        from .store.traces import writer
+
+        writer().flush()
+        return True
+
+    def shutdown(self) -> None:
+        self.force_flush()
+
+
+_rand = None
+
+
+def _new_id(bits: int) -> str:
+    global _rand
+    if _rand is None:
+        import random
+
+        _rand = random.getrandbits
+    return format(_rand(bits) or 1, "032x" if bits == 128 else "016x")
+
+
+_writer_put: Any = None
+
+
+def _put(store: Any, span: Any) -> None:
+    global _writer_put
+    if _writer_put is None:
+        from .store.traces import writer
+
+        _writer_put = writer().put
+    _writer_put(store, span)
+
+
+class LocalSpan:
+    """One span of the playground's own recorder (the shape of an OpenTelemetry span for the calls a tool makes on
+    `ctx.span`: set_attribute(s), add_event, record_exception, set_status, update_name, is_recording, end,
+    get_span_context). Ids are hex text; it is written to the trace store when it ends."""
+
+    __slots__ = ("_store", "attributes", "end_ns", "events", "kind", "links", "message", "name", "parent_id",
+                 "span_id", "start_ns", "status", "trace_id")
+
+    def __init__(self, store: Any, name: str, kind: str, trace_id: str, parent_id: str | None,
+                 attributes: dict[str, Any], links: list[dict[str, Any]] | None = None,
+                 start_ns: int | None = None) -> None:
+        self._store = store
+        self.name = name
+        self.kind = kind
+        self.trace_id = trace_id
+        self.span_id = _new_id(64)
+        self.parent_id = parent_id
+        self.start_ns = start_ns or time.time_ns()
+        self.end_ns = 0
+        self.attributes = attributes
+        self.events: list[dict[str, Any]] | None = None
+        self.links = links
+        self.status = "UNSET"
+        self.message: str | None = None
+
+    def __repr__(self) -> str:
+        return f"LocalSpan({self.name!r}, trace_id={self.trace_id!r}, span_id={self.span_id!r})"
+
+    def is_recording(self) -> bool:
+        return not self.end_ns
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if not self.end_ns:
+            self.attributes[key] = value
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        if not self.end_ns:
+            self.attributes.update(attributes)
+
+    def add_event(self, name: str, attributes: Mapping[str, Any] | None = None,
+                  timestamp: int | None = None) -> None:
+        if not self.end_ns:
+            if self.events is None:
+                self.events = []
+            self.events.append({"name": name, "time_ns": timestamp or time.time_ns(),
+                                "attributes": dict(attributes or {})})
+
+    def record_exception(self, exception: BaseException, attributes: Mapping[str, Any] | None = None,
+                         timestamp: int | None = None, escaped: bool = False) -> None:
+        import traceback
+
+        attrs = {
+            "exception.type": type(exception).__qualname__,
+            "exception.message": str(exception)[:2000],
+            "exception.stacktrace": "".join(traceback.format_exception(exception))[-8000:],
+            "exception.escaped": str(escaped),
+            **(attributes or {}),
+        }
+        self.add_event("exception", attrs, timestamp)
+
+    def set_status(self, status: Any, description: str | None = None) -> None:
+        """`status`: an OpenTelemetry Status or StatusCode, or "OK"/"ERROR"/"UNSET"."""
+        if self.end_ns:
+            return
+        code = getattr(status, "status_code", status)
+        self.status = str(getattr(code, "name", code)).upper()
+        self.message = description if description is not None else getattr(status, "description", None)
+
+    def update_name(self, name: str) -> None:
+        if not self.end_ns:
+            self.name = name
+
+    def get_span_context(self) -> Any:
+        """An OpenTelemetry SpanContext with this span's ids (to parent spans of your own on it)."""
+        ot = _otel()
+        return ot.SpanContext(int(self.trace_id, 16), int(self.span_id, 16), False, ot.SAMPLED)
+
+    def end(self, end_time: int | None = None) -> None:
+        if self.end_ns:
+            return
+        self.end_ns = max(end_time or time.time_ns(), self.start_ns)
+        _put(self._store, self)
+
+    def fail(self, exc: BaseException) -> None:
+        """Mark the span failed as the conventions say (error.type, status ERROR, an exception event)."""
+        self.set_attribute("error.type", _error_type(exc))
+        self.status, self.message = "ERROR", str(exc)[:500]
+        self.record_exception(exc)
+
+    def as_values(self) -> tuple[Any, ...]:
+        """The span as the trace stores' column values (worked out on the writer thread, not in the run)."""
+        from .store.traces import to_json
+
+        return (
+            self.span_id, self.trace_id, self.parent_id, self.name, self.kind, self.start_ns, self.end_ns,
+            self.status, self.message, to_json(self.attributes, "{}"), to_json(self.events, "[]"),
+            to_json(self.links, "[]"),
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -294,11 +463,15 @@ def _configure_from_env() -> bool:
         return True
 
 
-def _hex_trace(span: Span) -> str:
+def _hex_trace(span: Any) -> str:
+    if type(span) is LocalSpan:
+        return span.trace_id
     return format(span.get_span_context().trace_id, "032x")
 
 
-def _hex_span(span: Span) -> str:
+def _hex_span(span: Any) -> str:
+    if type(span) is LocalSpan:
+        return span.span_id
     return format(span.get_span_context().span_id, "016x")
 
 
@@ -312,7 +485,10 @@ def _error_type(exc: BaseException) -> str:
     return type(exc).__qualname__
 
 
-def _fail(span: Span, exc: BaseException) -> None:
+def _fail(span: Any, exc: BaseException) -> None:
+    if type(span) is LocalSpan:
+        span.fail(exc)
+        return
     ot = _otel()
     span.set_attribute("error.type", _error_type(exc))
     span.set_status(ot.Status(ot.StatusCode.ERROR, str(exc)[:500]))
@@ -414,17 +590,24 @@ def _cost_attrs(attrs: dict[str, Any], cost: Any) -> None:
 
 
 class RunTrace:
-    """The spans of one run (or one resumed part of it). Made by `start_run`; the loop calls the methods."""
+    """The spans of one run (or one resumed part of it) on an OpenTelemetry tracer. Made by `start_run`; the loop
+    calls the methods. `LocalRunTrace` is the same on the playground's own recorder."""
 
     def __init__(self, tracer: Tracer, span: Span, telemetry: Telemetry, agent: str) -> None:
-        self.tracer = tracer
-        self.span = span
+        self.tracer: Any = tracer
+        self.span: Any = span
         self.telemetry = telemetry
         self.agent = agent
-        self.context: Context = _otel().trace.set_span_in_context(span)
+        self.context: Context | None = _otel().trace.set_span_in_context(span)
         self.trace_id = _hex_trace(span)
         self.span_id = _hex_span(span)
         self._ended = False
+
+    def _span(self, name: str, kind: str, attrs: dict[str, Any], parent: Any = None,
+              start_time: int | None = None) -> Any:
+        """A child span of the run (or of `parent`, a context), started now (or at `start_time`, ns)."""
+        return self.tracer.start_span(name, self.context if parent is None else parent, _otel().kinds[kind],
+                                      attributes=attrs, start_time=start_time)
 
     # -- model calls ------------------------------------------------------------------------------------------------
     def start_chat(self, provider: Any, call: Any, spec: Any, step_no: int) -> Span:
@@ -452,11 +635,12 @@ class RunTrace:
             attrs["gen_ai.input.messages"] = messages
             if system:
                 attrs["gen_ai.system_instructions"] = system
-        return self.tracer.start_span(f"chat {model}", self.context, _otel().SpanKind.CLIENT, attributes=attrs)
+        return self._span(f"chat {model}", "CLIENT", attrs)
 
-    def end_chat(self, span: Span, step: Step, response: Any) -> None:
-        step.span_id = _hex_span(span) if span.is_recording() else None
-        if span.is_recording():
+    def end_chat(self, span: Any, step: Step, response: Any) -> None:
+        recording = span.is_recording()
+        step.span_id = _hex_span(span) if recording else None
+        if recording:
             usage = step.usage
             attrs: dict[str, Any] = {
                 "gen_ai.usage.input_tokens": usage.input_tokens,
@@ -484,7 +668,7 @@ class RunTrace:
             span.set_attributes(attrs)
         span.end()
 
-    def fail_chat(self, span: Span, exc: BaseException) -> None:
+    def fail_chat(self, span: Any, exc: BaseException) -> None:
         if isinstance(exc, GeneratorExit):
             span.set_attribute("playground.cancelled", True)
         else:
@@ -500,7 +684,6 @@ class RunTrace:
         child of the suspended part, so the waterfall reads: run, wait, resumed run)."""
         if suspended_ns is None:
             return
-        SpanKind = _otel().SpanKind
         now = time.time_ns()
         for p in state.pending:
             attrs: dict[str, Any] = {
@@ -511,10 +694,7 @@ class RunTrace:
             }
             if p.reason:
                 attrs["playground.approval.reason"] = p.reason
-            span = self.tracer.start_span(
-                f"await_approval {p.tool_name}", parent, SpanKind.INTERNAL, attributes=attrs,
-                start_time=min(suspended_ns, now),
-            )
+            span = self._span(f"await_approval {p.tool_name}", "INTERNAL", attrs, parent, min(suspended_ns, now))
             span.end(end_time=now)
 
     # -- the run ----------------------------------------------------------------------------------------------------
@@ -564,6 +744,26 @@ class RunTrace:
         self.span.end()
 
 
+class LocalRunTrace(RunTrace):
+    """The spans of one run on the playground's own recorder (`LocalTracerProvider`): `LocalSpan`s, parented by id."""
+
+    def __init__(self, span: LocalSpan, telemetry: Telemetry, agent: str) -> None:
+        self.tracer = None
+        self.span = span
+        self.telemetry = telemetry
+        self.agent = agent
+        self.context = None
+        self.trace_id = span.trace_id
+        self.span_id = span.span_id
+        self._ended = False
+
+    def _span(self, name: str, kind: str, attrs: dict[str, Any], parent: Any = None,
+              start_time: int | None = None) -> Any:
+        """`parent`: (trace id, span id) hex, default the run's span."""
+        trace_id, parent_id = (self.trace_id, self.span_id) if parent is None else parent
+        return LocalSpan(self.span._store, name, kind, trace_id, parent_id, attrs, start_ns=start_time)
+
+
 class TracedTool:
     """A tool whose runs are `execute_tool {name}` spans (the span is current while the tool runs, so spans the
     tool makes itself nest under it). Everything else is the tool's own."""
@@ -590,23 +790,24 @@ class TracedTool:
             attrs["gen_ai.tool.description"] = tool.description[:1000]
         if self._trace.telemetry.record_inputs:
             attrs["gen_ai.tool.call.arguments"] = _json(self._call.args)
-        return self._trace.tracer.start_span(
-            f"execute_tool {tool.name}", self._trace.context, _otel().SpanKind.INTERNAL, attributes=attrs
-        )
+        return self._trace._span(f"execute_tool {tool.name}", "INTERNAL", attrs)
 
-    def _done(self, span: Span, value: Any) -> None:
+    def _done(self, span: Any, value: Any) -> None:
         if self._trace.telemetry.record_outputs and span.is_recording():
             span.set_attribute("gen_ai.tool.call.result", _json(value))
         span.end()
 
     def run(self, args: Mapping[str, Any], ctx: Any = None, *, validated: bool = False) -> Any:
-        trace = _otel().trace
         span = self._start()
         if ctx is not None:
             ctx.span = span
         try:
-            with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            if self._trace.context is None:  # the playground's own recorder: nothing to make current
                 value = self._tool.run(args, ctx, validated=validated)
+            else:
+                with _otel().trace.use_span(span, end_on_exit=False, record_exception=False,
+                                            set_status_on_exception=False):
+                    value = self._tool.run(args, ctx, validated=validated)
         except BaseException as exc:
             _fail(span, exc)
             span.end()
@@ -615,13 +816,16 @@ class TracedTool:
         return value
 
     async def arun(self, args: Mapping[str, Any], ctx: Any = None, *, validated: bool = False) -> Any:
-        trace = _otel().trace
         span = self._start()
         if ctx is not None:
             ctx.span = span
         try:
-            with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            if self._trace.context is None:
                 value = await self._tool.arun(args, ctx, validated=validated)
+            else:
+                with _otel().trace.use_span(span, end_on_exit=False, record_exception=False,
+                                            set_status_on_exception=False):
+                    value = await self._tool.arun(args, ctx, validated=validated)
         except BaseException as exc:
             _fail(span, exc)
             span.end()
@@ -647,6 +851,8 @@ def _parent_context(options: Any, topts: TracingOptions, state: Any) -> tuple[An
         return trace.set_span_in_context(NonRecordingSpan(last)), [link]
     parent = getattr(options, "tracing_context", None)
     if parent is not None:
+        if type(parent) is LocalSpan:  # a span of the playground's own recorder (a tool's ctx.span)
+            parent = parent.get_span_context()
         if isinstance(parent, trace.Span):
             return trace.set_span_in_context(parent), []
         if isinstance(parent, SpanContext):
@@ -669,22 +875,45 @@ def _parent_context(options: Any, topts: TracingOptions, state: Any) -> tuple[An
     return ot.context.get_current(), []
 
 
-def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | None:
-    """Start the `invoke_agent` span of a run (or of its resumption). None when tracing is off."""
-    options = setup.options
-    topts_raw = getattr(options, "tracing_options", None)
-    tracing_context = getattr(options, "tracing_context", None)
-    if topts_raw is None and tracing_context is None and not _otel_in_use():
-        return None  # the common case with no OpenTelemetry anywhere: nothing imported, nothing made
-    telemetry = parse_telemetry(getattr(options, "telemetry", None))
-    if not telemetry.enabled:
-        return None
-    topts = parse_tracing_options(topts_raw)
-    tracer = get_tracer(topts.tracer_provider)
-    if tracer is None:
-        return None
-    parent, links = _parent_context(options, topts, state)
-    agent = setup.agent_name or "agent"
+def _local_parent(options: Any, topts: TracingOptions, state: Any) -> tuple[str, str | None, list[dict[str, Any]]]:
+    """(trace id, parent span id, links) of a run's span on the playground's own recorder, chosen as
+    `_parent_context` chooses for OpenTelemetry: a resumption continues its trace (linked to the first part); else
+    `tracing_context`, else `tracing_options` trace_id/parent_span_id, else a current OpenTelemetry span, else a new
+    trace."""
+    stored = getattr(state, "trace", None) or {}
+    if stored.get("trace_id") and stored.get("span_id"):
+        first = stored.get("first_span_id") or stored["span_id"]
+        return stored["trace_id"], stored["span_id"], [{"trace_id": stored["trace_id"], "span_id": first}]
+    parent = getattr(options, "tracing_context", None)
+    if type(parent) is LocalSpan:
+        return parent.trace_id, parent.span_id, []
+    if parent is not None:
+        ot = _otel()
+        if isinstance(parent, ot.trace.Span):
+            ctx = parent.get_span_context()
+        elif isinstance(parent, ot.SpanContext):
+            ctx = parent
+        elif isinstance(parent, Mapping):
+            ctx = ot.trace.get_current_span(parent).get_span_context()  # type: ignore[arg-type]
+        else:
+            raise OptionsError(
+                "tracing_context: expected an OpenTelemetry Span, SpanContext or Context, got "
+                f"{type(parent).__name__}",
+                field="tracing_context",
+            )
+        if ctx.is_valid:
+            return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), []
+    elif topts.trace_id:
+        return topts.trace_id, topts.parent_span_id, []
+    elif "opentelemetry.trace" in sys.modules:  # a span of the caller's (a request handler's, say) is current
+        ctx = _otel().trace.get_current_span().get_span_context()
+        if ctx.is_valid:
+            return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), []
+    return _new_id(128), None, []
+
+
+def _run_attrs(setup: Any, state: Any, telemetry: Telemetry, topts: TracingOptions, resume: bool,
+               agent: str) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "gen_ai.operation.name": "invoke_agent",
         "gen_ai.agent.name": agent,
@@ -697,13 +926,45 @@ def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | Non
         attrs["playground.resumed"] = True
     if telemetry.function_id:
         attrs["playground.function_id"] = telemetry.function_id
-    for key, value in {**telemetry.metadata, **topts.metadata}.items():
-        attrs[f"playground.metadata.{key}"] = _attr_value(value)
+    if telemetry.metadata or topts.metadata:
+        for key, value in {**telemetry.metadata, **topts.metadata}.items():
+            attrs[f"playground.metadata.{key}"] = _attr_value(value)
     if telemetry.record_inputs and not resume:
         messages, system = input_messages([*state.system, *state.context, *state.messages])
         attrs["gen_ai.input.messages"] = messages
         if system:
             attrs["gen_ai.system_instructions"] = system
+    return attrs
+
+
+def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | None:
+    """Start the `invoke_agent` span of a run (or of its resumption). None when tracing is off."""
+    options = setup.options
+    topts_raw = getattr(options, "tracing_options", None)
+    tracing_context = getattr(options, "tracing_context", None)
+    if topts_raw is None and tracing_context is None and not _otel_in_use():
+        return None  # the common case with no OpenTelemetry anywhere: nothing imported, nothing made
+    telemetry = parse_telemetry(getattr(options, "telemetry", None))
+    if not telemetry.enabled:
+        return None
+    topts = parse_tracing_options(topts_raw)
+    agent = setup.agent_name or "agent"
+    provider = topts.tracer_provider
+    if type(provider) is LocalTracerProvider:  # the playgrounds' own traces: no OpenTelemetry SDK
+        trace_id, parent_id, local_links = _local_parent(options, topts, state)
+        attrs = _run_attrs(setup, state, telemetry, topts, resume, agent)
+        span = LocalSpan(provider.store(), f"invoke_agent {agent}", "INTERNAL", trace_id, parent_id, attrs,
+                         local_links or None)
+        local = LocalRunTrace(span, telemetry, agent)
+        if resume:
+            stored = getattr(state, "trace", None) or {}
+            local.approval_waits(state, stored.get("suspended_ns"), (trace_id, parent_id))
+        return local
+    tracer = get_tracer(provider)
+    if tracer is None:
+        return None
+    parent, links = _parent_context(options, topts, state)
+    attrs = _run_attrs(setup, state, telemetry, topts, resume, agent)
     span = tracer.start_span(
         f"invoke_agent {agent}", parent, _otel().SpanKind.INTERNAL, attributes=attrs, links=links or None
     )
@@ -740,22 +1001,21 @@ class EmbedSpan:
     """The `embeddings {model}` span of one embedding call (a no-op object when tracing is off)."""
 
     def __init__(self, provider: Any, inputs: list[str], options: Mapping[str, Any]) -> None:
-        self.span: Span | None = None
+        self.span: Any = None
         if not _otel_in_use() and "tracing_options" not in options and "tracing_context" not in options:
             return
         telemetry = parse_telemetry(options.get("telemetry"))
         if not telemetry.enabled:
             return
         topts = parse_tracing_options(options.get("tracing_options"))
-        tracer = get_tracer(topts.tracer_provider)
-        if tracer is None:
+        local = type(topts.tracer_provider) is LocalTracerProvider
+        tracer = None if local else get_tracer(topts.tracer_provider)
+        if tracer is None and not local:
             return
-        from opentelemetry.trace import SpanKind
 
         class _Opts:
             tracing_context = options.get("tracing_context")
 
-        parent, _ = _parent_context(_Opts(), topts, None)
         model = str(getattr(provider, "model", ""))
         attrs: dict[str, Any] = {
             "gen_ai.operation.name": "embeddings",
@@ -768,7 +1028,14 @@ class EmbedSpan:
         if telemetry.record_inputs:
             attrs["gen_ai.input.messages"] = _json([{"role": "user", "parts": [{"type": "text", "content": t}]}
                                                     for t in inputs])
-        span = tracer.start_span(f"embeddings {model}", parent, SpanKind.CLIENT, attributes=attrs)
+        if local:
+            trace_id, parent_id, _ = _local_parent(_Opts(), topts, None)
+            self.span = LocalSpan(topts.tracer_provider.store(), f"embeddings {model}", "CLIENT", trace_id,
+                                  parent_id, attrs)
+            return
+        assert tracer is not None
+        parent, _ = _parent_context(_Opts(), topts, None)
+        span = tracer.start_span(f"embeddings {model}", parent, _otel().kinds["CLIENT"], attributes=attrs)
         self.span = span if span.is_recording() else None
         if self.span is None:
             span.end()
@@ -846,10 +1113,10 @@ def traced_embedding(
 
 def merged_prices(agent_prices: Any, call_prices: Any) -> dict[str, dict[str, Any]] | None:
     """The agent's price overrides with the call's on top (each a `prices=` value, parsed or not)."""
-    from .pricing import parse_prices
-
     if call_prices is None:
         return agent_prices or None
+    from .pricing import parse_prices
+
     call = parse_prices(call_prices)  # idempotent: parsed prices parse to themselves
     if not agent_prices:
         return call
@@ -895,50 +1162,51 @@ def dynamic_instructions(fn: Callable[..., Any], request_context: Any) -> Any:
 # The playgrounds' own traces
 
 
-_local_provider: Any = None
+_local_provider: LocalTracerProvider | None = None
 
 
 def playground_tracer_provider() -> Any:
-    """Make sure the playgrounds (browser, notebook, CLI) record spans into the local trace store.
+    """Make sure the playgrounds (browser, notebook, CLI) record spans into the trace store (SQLite under
+    PLAYGROUND_HOME, or PostgreSQL with `PLAYGROUND_DATABASE_URL`).
 
-    A user's SDK tracer provider set globally gets the store's span processor added (once) and stays in charge:
-    returns None (runs use the global provider). With none set, a private SDK provider writing to the store is
-    returned for runs to pass as `tracing_options={"tracer_provider": ...}` (the global one is left alone, so a user
-    may still set theirs later). None too when the OpenTelemetry SDK (the `otel` extra) is not installed."""
+    A user's OpenTelemetry SDK tracer provider set globally (or by `OTEL_EXPORTER_OTLP_ENDPOINT`) gets the store's
+    span processor added (once) and stays in charge: returns None (runs use the global provider, their SDK records,
+    the store gets a copy). Another SDK's provider: None too (it records; the Traces tab cannot read it back). With
+    none set, the playground's own lean recorder (`LocalTracerProvider`, no OpenTelemetry SDK needed) is returned
+    for runs to pass as `tracing_options={"tracer_provider": ...}`; the global provider is left alone, so a user may
+    still set theirs later."""
     global _local_provider
-    try:
-        from opentelemetry import trace
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-    except ImportError:
-        return None
-    from .store.traces import make_processor
-
-    current = trace.get_tracer_provider()
-    if isinstance(current, trace.ProxyTracerProvider) and _configure_from_env():
-        current = trace.get_tracer_provider()
-    with _cache_lock:
-        if isinstance(current, SdkTracerProvider):
-            if not getattr(current, "_playground_store", False):
-                current.add_span_processor(make_processor())
-                current._playground_store = True  # type: ignore[attr-defined]
-            return None
+    if _otel_in_use():
+        trace = _otel().trace
+        current: Any = trace.get_tracer_provider()
+        if isinstance(current, trace.ProxyTracerProvider) and _configure_from_env():
+            current = trace.get_tracer_provider()
         if not isinstance(current, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
-            return None  # another SDK's provider: it records; the Traces tab cannot read it back
-        if _local_provider is None:
-            provider = SdkTracerProvider(resource=Resource.create({"service.name": "agent-playground"}))
-            provider.add_span_processor(make_processor())
-            _local_provider = provider
-        return _local_provider
+            sdk: Any = sys.modules.get("opentelemetry.sdk.trace")  # an SDK provider means the SDK is imported
+            if sdk is not None and isinstance(current, sdk.TracerProvider):
+                with _cache_lock:
+                    if not getattr(current, "_playground_store", False):
+                        from .store.traces import make_processor
+
+                        current.add_span_processor(make_processor())
+                        current._playground_store = True  # type: ignore[attr-defined]
+            return None
+    if _local_provider is None:
+        with _cache_lock:
+            if _local_provider is None:
+                _local_provider = LocalTracerProvider()
+    return _local_provider
 
 
 def local_spans(trace_id: str | None) -> list[dict[str, Any]]:
-    """The spans of one trace from the playground's trace store (oldest first); [] when none are kept."""
+    """The spans of one trace from the configured trace store (oldest first); [] when none are kept. Spans still
+    waiting in the background writer are written first."""
     if not trace_id:
         return []
-    from .store.traces import TraceStore
+    from .store.traces import default_trace_store, writer
 
-    return TraceStore().spans(trace_id)
+    writer().flush()
+    return default_trace_store().spans(trace_id)
 
 
 def stored_observability_options(options: Any) -> dict[str, Any]:

@@ -1,22 +1,39 @@
-"""The playground's own traces: finished spans kept in SQLite under PLAYGROUND_HOME (`traces.sqlite3`), so the browser
-and notebook playgrounds show a run's waterfall with no collector.
+"""The playground's own traces: finished spans kept in a trace store, so the browser and notebook playgrounds (and
+`playground run`) show a run's waterfall with no collector.
 
-`StoreSpanProcessor` is an OpenTelemetry SDK span processor (the SDK is the `otel` extra, imported only here and only
-when the processor is made). It writes each span as it ends; `TraceStore.spans(trace_id)` reads a trace back as plain
-dicts. The newest `keep` spans are kept (older ones are pruned), and nothing here ever holds an API key: spans carry
-no request headers, and message content only when content capture was asked for.
+Two stores, one interface (`add(rows)`, `spans(trace_id)`, `traces(limit)`, `clear()`, `close()`):
+
+- `TraceStore` (SQLite, the default): `<PLAYGROUND_HOME>/traces.sqlite3`, no server.
+- `PostgresTraceStore` (playground/store/traces_postgres.py): chosen by `PLAYGROUND_DATABASE_URL=postgresql://...`, like
+  the run store, so several playground servers show the same traces.
+
+`default_trace_store()` picks one from the environment (one object per place, reused); `open_trace_store(where)` opens
+the one a URL or path names. Spans reach the store through `SpanWriter`: recording a span only appends it to a buffer;
+a background thread turns buffered spans into rows and writes them in batches (a transaction per batch), so a run
+never waits for the database. `flush()` (done before every read through `playground.tracing.local_spans`, and at exit)
+writes what is buffered. Spans come from the playground's own lean recorder (`playground.tracing.LocalSpan`) or, when
+a user has set up the OpenTelemetry SDK, from `StoreSpanProcessor` added to their provider. The newest `keep` spans
+are kept (older ones are pruned), and nothing here ever holds an API key: spans carry no request headers, and message
+content only when content capture was asked for.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import os
 import sqlite3
 import threading
+import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .traces_postgres import PostgresTraceStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
@@ -37,6 +54,22 @@ CREATE TABLE IF NOT EXISTS spans (
 CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_ns);
 """
 DEFAULT_KEEP = 20_000
+PRUNE_EVERY = 500  # spans written between two prunes
+
+log = logging.getLogger("playground.traces")
+
+
+class SpanStore(Protocol):
+    """What both trace stores do (SQLite `TraceStore`, `PostgresTraceStore`)."""
+
+    keep: int
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def add_values(self, values: Sequence[tuple[Any, ...]]) -> None: ...
+    def spans(self, trace_id: str) -> list[dict[str, Any]]: ...
+    def traces(self, limit: int = 50) -> list[dict[str, Any]]: ...
+    def clear(self) -> None: ...
+    def close(self) -> None: ...
 
 
 def default_path() -> Path:
@@ -45,11 +78,48 @@ def default_path() -> Path:
     return playground_home() / "traces.sqlite3"
 
 
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode  # made once: json.dumps(default=) makes one a call
+
+
+def to_json(value: Any, empty: str) -> str:
+    """JSON text of an attributes dict or an events/links list (`empty` for none; tuples become lists)."""
+    return _encode(value) if value else empty
+
+
+def row_values(r: dict[str, Any]) -> tuple[Any, ...]:
+    """One span dict as the 12 column values both stores insert (JSON text for attributes, events and links)."""
+    return (
+        r["span_id"], r["trace_id"], r.get("parent_id"), r["name"], r.get("kind", "INTERNAL"),
+        int(r["start_ns"]), int(r["end_ns"]), r.get("status", "UNSET"), r.get("message"),
+        to_json(r.get("attributes"), "{}"), to_json(r.get("events"), "[]"), to_json(r.get("links"), "[]"),
+    )
+
+
+def read_row(r: Sequence[Any]) -> dict[str, Any]:
+    """A stored row (the 12 columns, in order) as the span dict `add` was given."""
+    return {
+        "span_id": r[0], "trace_id": r[1], "parent_id": r[2], "name": r[3], "kind": r[4], "start_ns": int(r[5]),
+        "end_ns": int(r[6]), "status": r[7], "message": r[8], "attributes": json.loads(r[9]),
+        "events": json.loads(r[10]), "links": json.loads(r[11]),
+    }
+
+
+def trace_summaries(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    return [
+        {"trace_id": t, "start_ns": int(a), "duration_ms": (int(b) - int(a)) / 1e6, "spans": int(n), "name": name}
+        for t, a, b, n, name in rows
+    ]
+
+
 class TraceStore:
     """Spans in a SQLite file (default `<PLAYGROUND_HOME>/traces.sqlite3`, read when each call runs, so one store
     follows PLAYGROUND_HOME). Thread-safe; a connection per operation."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, keep: int = DEFAULT_KEEP) -> None:
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError(f"keep: expected a number of spans >= 1, got {keep!r}", field="keep")
         self._path = Path(path) if path is not None else None
         self.keep = keep
         self._lock = threading.Lock()
@@ -81,26 +151,22 @@ class TraceStore:
             conn.close()
 
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
+        """Write finished spans (dicts as `spans` returns them); a span already stored is replaced."""
+        self.add_values([row_values(r) for r in rows])
+
+    def add_values(self, values: Sequence[tuple[Any, ...]]) -> None:
+        """Write spans already turned into column values (`row_values`), in one transaction."""
+        if not values:
             return
-        values = [
-            (
-                r["span_id"], r["trace_id"], r.get("parent_id"), r["name"], r.get("kind", "INTERNAL"),
-                int(r["start_ns"]), int(r["end_ns"]), r.get("status", "UNSET"), r.get("message"),
-                json.dumps(r.get("attributes") or {}, default=str), json.dumps(r.get("events") or [], default=str),
-                json.dumps(r.get("links") or [], default=str),
-            )
-            for r in rows
-        ]
         with self._lock, self._connect() as conn:
             conn.executemany("INSERT OR REPLACE INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", values)
             self._writes += len(values)
-            if self._writes >= 500:
+            if self._writes >= PRUNE_EVERY:
                 self._writes = 0
                 conn.execute(
                     "DELETE FROM spans WHERE start_ns < (SELECT start_ns FROM spans ORDER BY start_ns DESC "
                     "LIMIT 1 OFFSET ?)",
-                    (self.keep,),
+                    (self.keep - 1,),
                 )
 
     def spans(self, trace_id: str) -> list[dict[str, Any]]:
@@ -113,7 +179,7 @@ class TraceStore:
                 "events, links FROM spans WHERE trace_id = ? ORDER BY start_ns, end_ns",
                 (trace_id,),
             ).fetchall()
-        return [_row(r) for r in rows]
+        return [read_row(r) for r in rows]
 
     def traces(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest traces: trace_id, root span name, start, duration, span count."""
@@ -126,27 +192,209 @@ class TraceStore:
                 "FROM spans s GROUP BY trace_id ORDER BY MIN(start_ns) DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [
-            {"trace_id": t, "start_ns": a, "duration_ms": (b - a) / 1e6, "spans": n, "name": name}
-            for t, a, b, n, name in rows
-        ]
+        return trace_summaries(rows)
 
     def clear(self) -> None:
         if self.path.exists():
             with self._lock, self._connect() as conn:
                 conn.execute("DELETE FROM spans")
 
+    def close(self) -> None:
+        """Nothing stays open between operations (a connection per operation)."""
 
-def _row(r: Sequence[Any]) -> dict[str, Any]:
-    return {
-        "span_id": r[0], "trace_id": r[1], "parent_id": r[2], "name": r[3], "kind": r[4], "start_ns": r[5],
-        "end_ns": r[6], "status": r[7], "message": r[8], "attributes": json.loads(r[9]), "events": json.loads(r[10]),
-        "links": json.loads(r[11]),
-    }
+    def __len__(self) -> int:
+        if not self.path.exists():
+            return 0
+        with self._lock, self._connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0])
+
+
+SqliteTraceStore = TraceStore
+
+
+# -- choosing the store: SQLite by default, PostgreSQL by URL ----------------------------------------------------------
+
+
+def _is_postgres(text: str) -> bool:
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def open_trace_store(where: str | os.PathLike[str] | None = None, **options: Any) -> TraceStore | PostgresTraceStore:
+    """The trace store `where` names: a `postgresql://` URL gives a PostgresTraceStore, `sqlite:///PATH` or a plain path
+    a SQLite TraceStore. None reads `PLAYGROUND_DATABASE_URL` (a postgresql:// URL), else SQLite at
+    `<PLAYGROUND_HOME>/traces.sqlite3`. `options` (keep, timeout) go to the store."""
+    if where is None:
+        url = os.environ.get("PLAYGROUND_DATABASE_URL", "").strip()
+        where = url if _is_postgres(url) else None  # a sqlite:/// run store: traces stay beside it, in PLAYGROUND_HOME
+    if where is None:
+        return TraceStore(**options)
+    text = os.fspath(where)
+    if _is_postgres(text):
+        from .traces_postgres import PostgresTraceStore
+
+        return PostgresTraceStore(text, **options)
+    if text.startswith("sqlite:///"):
+        text = text.removeprefix("sqlite:///")
+        return TraceStore(text or None, **options)
+    if "://" in text:
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"trace store: unsupported URL {text.split('://')[0]}://... (PLAYGROUND_DATABASE_URL); use "
+            "postgresql://user@host:port/database, sqlite:///path or a file path",
+            field="PLAYGROUND_DATABASE_URL",
+        )
+    return TraceStore(text, **options)
+
+
+_stores: dict[str, Any] = {}
+_by_env: dict[tuple[str | None, str | None], Any] = {}
+_stores_lock = threading.Lock()
+
+
+def default_trace_store() -> TraceStore | PostgresTraceStore:
+    """The store the playgrounds record into and the Traces tab reads, from the environment now: PostgreSQL when
+    `PLAYGROUND_DATABASE_URL` is a postgresql:// URL, else SQLite under PLAYGROUND_HOME. One object per place in a
+    process (a PostgreSQL one keeps its pool; all are closed at exit)."""
+    env = os.environ
+    seen = (env.get("PLAYGROUND_DATABASE_URL"), env.get("PLAYGROUND_HOME"))
+    store = _by_env.get(seen)  # the same environment as last time: no paths worked out again (once per run)
+    if store is not None:
+        return store  # type: ignore[no-any-return]
+    url = (seen[0] or "").strip()
+    key = url if _is_postgres(url) else str(default_path())
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = open_trace_store(key)
+            if not _stores:
+                atexit.register(_close_stores)
+            _stores[key] = store
+        if len(_by_env) > 64:
+            _by_env.clear()
+        _by_env[seen] = store
+    return store  # type: ignore[no-any-return]
+
+
+def _close_stores() -> None:
+    writer().flush()
+    with _stores_lock:
+        stores = list(_stores.values())
+        _stores.clear()
+        _by_env.clear()
+    for store in stores:
+        with suppress(Exception):  # closing at exit: nothing to tell anyone
+            store.close()
+
+
+# -- the background writer -------------------------------------------------------------------------------------------
+
+
+class SpanWriter:
+    """Buffers finished spans and writes them to their stores in batches on a background thread.
+
+    `put(store, span)` is all a run pays: one append (and, for the first span of a batch, waking the thread). The
+    thread waits `delay` seconds for more spans to gather, then writes each store's rows in one transaction. A span
+    is turned into column values on that thread too (`span.as_values()` for the playground's own spans, `span_dict`
+    for an SDK span). `flush()` writes everything put so far before it returns (readers call it first). Errors are
+    logged (once per kind) and dropped: tracing never breaks a run. At most `limit` spans wait; beyond that the
+    oldest are dropped."""
+
+    def __init__(self, delay: float = 0.5, limit: int = 100_000) -> None:
+        self.delay = delay
+        self._buffer: deque[tuple[Any, Any]] = deque(maxlen=limit)
+        self._wake = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._warned: set[str] = set()
+
+    def put(self, store: Any, span: Any) -> None:
+        self._buffer.append((store, span))
+        if not self._wake.is_set():
+            if self._thread is None:
+                self._start()
+            self._wake.set()
+
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="playground-trace-writer", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.delay)
+            self._wake.clear()  # before draining: a span put from now on wakes the thread again
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every buffered span now (on the calling thread)."""
+        with self._flush_lock:
+            buffer = self._buffer
+            if not buffer:
+                return
+            batches: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
+            while buffer:
+                try:
+                    store, span = buffer.popleft()
+                except IndexError:  # pragma: no cover - emptied by another flush: nothing left
+                    break
+                try:
+                    as_values = getattr(span, "as_values", None)
+                    values = as_values() if as_values is not None else row_values(span_dict(span))
+                except Exception as exc:  # a span that cannot be read is dropped, never a run
+                    self._warn("read a span", exc)
+                    continue
+                batches.setdefault(id(store), (store, []))[1].append(values)
+            for store, rows in batches.values():
+                try:
+                    store.add_values(rows)
+                except Exception as exc:  # tracing never breaks a run
+                    self._warn(f"write {len(rows)} span(s) to {store!r}", exc)
+
+    def _warn(self, doing: str, exc: BaseException) -> None:
+        key = f"{doing.split(' ', 1)[0]}:{type(exc).__name__}"
+        if key not in self._warned:  # once per kind of failure: a broken store must not flood the log
+            self._warned.add(key)
+            log.warning("playground traces: could not %s: %s", doing, exc)
+
+    def _after_fork(self) -> None:
+        """In a forked child: no thread yet, no buffered spans (the parent writes its own)."""
+        self._buffer.clear()
+        self._thread = None
+        self._wake = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+
+
+_writer: SpanWriter | None = None
+
+
+def writer() -> SpanWriter:
+    """The process's span writer (made on first use; flushed at exit)."""
+    global _writer
+    if _writer is None:
+        with _stores_lock:
+            if _writer is None:
+                w = SpanWriter()
+                atexit.register(w.flush)
+                if hasattr(os, "register_at_fork"):
+                    os.register_at_fork(after_in_child=w._after_fork)
+                _writer = w
+    return _writer
+
+
+# -- spans of a user's OpenTelemetry SDK -----------------------------------------------------------------------------
 
 
 def span_dict(span: Any) -> dict[str, Any]:
-    """A finished SDK span (ReadableSpan) as a plain dict (the shape `TraceStore` keeps)."""
+    """A finished SDK span (ReadableSpan) as a plain dict (the shape the trace stores keep)."""
     ctx = span.context
     parent = span.parent
     return {
@@ -170,25 +418,29 @@ def span_dict(span: Any) -> dict[str, Any]:
     }
 
 
-def make_processor(store: TraceStore | None = None) -> Any:
-    """A `StoreSpanProcessor` (needs opentelemetry-sdk): every span that ends is written to `store`."""
+def make_processor(store: Any = None) -> Any:
+    """A `StoreSpanProcessor` (needs opentelemetry-sdk): every span that ends is queued for `store` (default: the
+    configured store, `default_trace_store()`, looked up when the span ends) and written by the background writer."""
     from opentelemetry.sdk.trace import SpanProcessor
 
     class StoreSpanProcessor(SpanProcessor):
-        """Writes each finished span to the playground's trace store (errors are swallowed: tracing never breaks a
-        run)."""
+        """Queues each finished span for the playground's trace store (the run never waits for the write)."""
 
-        def __init__(self, store: TraceStore) -> None:
+        def __init__(self, store: Any) -> None:
             self.store = store
+            self._writer = writer()
 
         def on_end(self, span: Any) -> None:
-            with suppress(sqlite3.Error, OSError, ValueError, TypeError):
-                self.store.add([span_dict(span)])
+            try:
+                self._writer.put(self.store or default_trace_store(), span)
+            except Exception as exc:  # tracing never breaks a run
+                self._writer._warn("queue a span", exc)
 
         def shutdown(self) -> None:
-            pass
+            self._writer.flush()
 
         def force_flush(self, timeout_millis: int = 30000) -> bool:
+            self._writer.flush()
             return True
 
-    return StoreSpanProcessor(store or TraceStore())
+    return StoreSpanProcessor(store)
