@@ -338,7 +338,8 @@ class SharedRunsMixin:
     def _restore_pending(self, pending: PendingApproval, run_state: RunState) -> str | None:
         """A loaded session's waiting call: attach to its run in the store (never overwriting it: it may have been
         decided since the file was saved); a run not in this store (another machine's, or pruned) is stored again.
-        Returns a problem (the store cannot be used) instead of raising; the call is then not offered."""
+        Returns a problem (the store cannot be used; the call is then not offered) or what was decided elsewhere since
+        the file was saved (then the page shows that instead of the card), for `load()` to return."""
         from ..runs import create_run
 
         try:
@@ -349,7 +350,8 @@ class SharedRunsMixin:
         except PlaygroundError as exc:
             return self.mask(f"The waiting {pending.tool_name} call could not be restored: {exc}")  # type: ignore[attr-defined]
         self.pending = pending
-        self.refresh_pending()  # decided elsewhere since it was saved: the page shows that instead of the card
+        if self.refresh_pending():  # decided elsewhere since it was saved: the page shows that instead of the card
+            return self.notice
         return None
 
     def _page_run_suspended(self) -> None:

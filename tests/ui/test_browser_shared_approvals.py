@@ -75,3 +75,26 @@ def test_a_card_approved_from_the_cli_shows_its_outcome_in_the_page(page: Page) 
     assert cli("approve", run_id, call["id"]).returncode == 1  # and nobody can run it a second time
     stored = open_run_store().load(run_id)
     assert stored is not None and [(c.decision, c.attempts, c.done) for c in stored.resolved] == [("approved", 1, True)]
+
+
+def test_a_reload_after_a_decline_from_the_cli_shows_the_decline_not_the_card(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    p = page
+    p.choose("Agent", "support")
+    p.send("refund order 7")
+    card = p.page.locator("#pg-approval").first
+    expect(card).to_be_visible(timeout=WAIT)
+    runs = json.loads(cli("runs", "--json", "--status", "pending").stdout)
+    assert len(runs) == 1
+    declined = cli("decline", runs[0]["run_id"], runs[0]["calls"][0]["id"], "--reason", "order 7 was a gift")
+    assert declined.returncode == 0, declined.stderr
+
+    p.page.reload()  # the page reopens its conversation (its memory thread, which the CLI's resume saved to)
+    p.page.get_by_role("button", name="Send", exact=True).wait_for(timeout=WAIT)
+    p.expect_chat("refund order 7")
+    p.expect_chat("Reason: order 7 was a gift")  # what the model was told, and answered, in the CLI's process
+    expect(card).to_be_hidden(timeout=WAIT)
+    p.send("refund order 42")  # nothing waits any more: the conversation goes on
+    expect(card).to_be_visible(timeout=WAIT)
+    assert sorted(r["status"] for r in json.loads(cli("runs", "--json").stdout)) == ["finished", "pending"]
