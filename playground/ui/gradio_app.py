@@ -37,7 +37,7 @@ from . import gradio_import  # noqa: F401  # before Gradio: it imports Gradio wi
 import gradio as gr
 import gradio.themes as gr_themes
 
-from ..events import ErrorEvent, FinishEvent, StepStartEvent, StreamEvent
+from ..events import ErrorEvent, FinishEvent, ReasoningDeltaEvent, StepStartEvent, StreamEvent, TextDeltaEvent
 from ..pricing import format_cost
 from ..providers.registry import PROVIDERS
 from ..serving import auth_from_env, exposure_warning, safe_launch_options, warn_if_exposed
@@ -296,25 +296,40 @@ def _configure(s: PlaygroundSession, values: Sequence[Any]) -> list[str]:
 
 
 async def _stream(s: PlaygroundSession, events: AsyncIterator[StreamEvent]) -> AsyncIterator[list[Any]]:
-    """While streaming, repaint the chat (at most every CHAT_STREAM_INTERVAL, and every WAIT_REPAINT_SECONDS while
-    a request waits for the server); at the end, everything."""
+    """While streaming, repaint the chat; at the end, everything. A step's first text (or reasoning) is shown at
+    once; after it, repaints come at most every CHAT_STREAM_INTERVAL, and a delta that came sooner is shown when that
+    interval ends even if nothing follows it (a model that pauses after a word does not leave it unseen). While a
+    request waits for the server, the waiting line is repainted every WAIT_REPAINT_SECONDS."""
     skip_rest = [gr.skip()] * (N_TURN - 1)
     last = 0.0
+    unseen = False  # an event came since the last repaint and is not shown yet
+    first_delta = True  # the next text or reasoning delta is the step's first
     it = events.__aiter__()
     while True:
         nxt = asyncio.ensure_future(it.__anext__())
         while not nxt.done():
-            await asyncio.wait({nxt}, timeout=WAIT_REPAINT_SECONDS)
-            if not nxt.done() and s.waiting_text():
+            wait = max(0.0, last + CHAT_STREAM_INTERVAL - time.monotonic()) if unseen else WAIT_REPAINT_SECONDS
+            await asyncio.wait({nxt}, timeout=wait)
+            if nxt.done():
+                break
+            if unseen or s.waiting_text():
+                last, unseen = time.monotonic(), False
                 yield [_chat(s), *skip_rest]
         try:
             ev = nxt.result()
         except StopAsyncIteration:
             break
         now = time.monotonic()
-        if isinstance(ev, FinishEvent | ErrorEvent | StepStartEvent) or now - last >= CHAT_STREAM_INTERVAL:
-            last = now
+        first = first_delta and isinstance(ev, TextDeltaEvent | ReasoningDeltaEvent)
+        if isinstance(ev, StepStartEvent):
+            first_delta = True
+        elif first:
+            first_delta = False
+        if first or isinstance(ev, FinishEvent | ErrorEvent | StepStartEvent) or now - last >= CHAT_STREAM_INTERVAL:
+            last, unseen = now, False
             yield [_chat(s), *skip_rest]
+        else:
+            unseen = True
     yield _all_updates(s)
 
 
