@@ -266,7 +266,8 @@ async def test_expired_or_deleted_elsewhere_the_card_goes_and_nothing_runs(share
     assert shared.runs() == []
 
 
-async def test_the_page_and_the_cli_approve_at_once_and_the_tool_runs_once(shared: Shared) -> None:
+async def test_the_page_and_the_cli_approve_at_once_and_the_tool_runs_once(any_store: Shared) -> None:
+    shared = any_store
     page = await suspended_page(shared)
     assert page.pending is not None
     run_id, call_id = page.pending.run_id, page.pending.tool_call_id
