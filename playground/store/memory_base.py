@@ -1,7 +1,8 @@
 """The memory store seam: threads, their messages (with optional embedding vectors) and working-memory documents.
 
-`MemoryStore` is the protocol; `SqliteMemoryStore` (memory_sqlite.py, the default, a file under PLAYGROUND_HOME) and
-`PostgresMemoryStore` (memory_postgres.py, psycopg 3) implement it. `open_memory_store(url)` picks one by URL:
+`MemoryStore` is the protocol; one class written on the store/sql.py seam implements it for both backends
+(memory_sql.py): `SqliteMemoryStore` (the default, a file under PLAYGROUND_HOME) and `PostgresMemoryStore` (psycopg 3)
+say where. `open_memory_store(url)` picks one by URL:
 
     open_memory_store(None)            # $PLAYGROUND_DATABASE_URL, else <PLAYGROUND_HOME>/memory.sqlite3
     open_memory_store("sqlite:///tmp/mem.sqlite3")            # or a plain path
@@ -113,10 +114,10 @@ def open_memory_store(url: str | os.PathLike[str] | None = None) -> MemoryStore:
         url = os.environ.get("PLAYGROUND_DATABASE_URL") or None
     text = os.fspath(url) if url is not None else None
     if text is not None and text.startswith(("postgresql://", "postgres://")):
-        from .memory_postgres import PostgresMemoryStore
+        from .memory_sql import PostgresMemoryStore
 
         return PostgresMemoryStore(text)
-    from .memory_sqlite import SqliteMemoryStore
+    from .memory_sql import SqliteMemoryStore
 
     if text is None:
         return SqliteMemoryStore()

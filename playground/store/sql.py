@@ -60,8 +60,12 @@ class Session:
     def _sql(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s") if self._postgres else sql
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        cur: Cursor = self._conn.execute(self._sql(sql), tuple(params))
+    def execute(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> Cursor:
+        """`binary=True`: PostgreSQL sends the results in its binary format (BYTEA as raw bytes, not hex text)."""
+        if binary and self._postgres:
+            cur: Cursor = self._conn.execute(self._sql(sql), tuple(params), binary=True)
+        else:
+            cur = self._conn.execute(self._sql(sql), tuple(params))
         return cur
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -164,17 +168,30 @@ class SqliteDatabase(_Base):
                 self._all.append(conn)
         return conn
 
+    def _version(self, conn: sqlite3.Connection) -> int:
+        """The file's schema version. A file made before this seam (the memory store's) kept it in a
+        `schema_versions` table, as PostgreSQL does: that version is adopted (and then written as user_version)."""
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version == 0 and conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'"
+        ).fetchone():
+            row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (self.component,)).fetchone()
+            version = int(row[0]) if row else 0
+        return version
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
         steps = self.migrations["sqlite"]
         latest = max(steps)
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        version = self._version(conn)
         if version > latest:
             raise self._newer(version, latest)
-        if version == latest:
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) == latest:
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have migrated
+            version = self._version(conn)  # another process may have migrated
+            if version > latest:
+                raise self._newer(version, latest)
             for n in range(version + 1, latest + 1):
                 for sql in steps[n]:
                     conn.execute(sql)

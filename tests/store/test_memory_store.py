@@ -167,42 +167,125 @@ def test_sqlite_file_is_the_owners_only(tmp_path: object) -> None:
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
 
 
-def test_a_version_1_sqlite_file_is_migrated_and_keeps_its_vectors(tmp_path: object) -> None:
-    import sqlite3
-    from pathlib import Path
+SHIPPED = {
+    "sqlite": "fc6906e6436cd9effbb4af1c5f0c5d508b5fdff38f0d2a3033a0d1c6ac9fd1b0",
+    "postgres": "6016c516de0f2cb811ddeebd069dde27bc774f61ec18ef926a978418e5f6ff41",
+}
+"""sha256 of each backend's migrations 1 and 2 as the memory store wrote them before the SQL seam (memory_sqlite.py and
+memory_postgres.py at ad2f4b1, json.dumps of {"1": [...], "2": [...]})."""
 
-    from playground.store.memory_sqlite import MIGRATIONS
 
-    path = Path(str(tmp_path)) / "old.sqlite3"
-    conn = sqlite3.connect(path)
-    for sql in MIGRATIONS[1]:
-        conn.execute(sql)
-    conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    conn.execute("INSERT INTO schema_versions VALUES ('memory', 1)")
-    conn.execute(
-        "INSERT INTO memory_messages (id, thread_id, resource_id, role, message, text, created_at, embedding) "
-        "VALUES ('old1', 't', 'u', 'user', '{}', 'old', 1.0, ?)",
-        (pack_vector([1.0, 0.0]),),
-    )
-    conn.commit()
-    conn.close()
-    store = open_memory_store(str(path))
+def shipped(backend: str) -> dict[int, list[str]]:
+    from playground.store.memory_sql import MIGRATIONS
+
+    return {n: steps for n, steps in MIGRATIONS[backend].items() if n <= 2}
+
+
+def test_shipped_migrations_are_the_old_stores_ddl_unchanged() -> None:
+    """Databases record which migrations they applied: versions 1 and 2 are the old stores' DDL to the letter (so the
+    old layouts below are made with it), and a change to the schema is a new version, never an edit."""
+    import hashlib
+
+    for backend, digest in SHIPPED.items():
+        text = json.dumps({str(n): steps for n, steps in shipped(backend).items()})
+        assert hashlib.sha256(text.encode()).hexdigest() == digest, f"{backend}: a shipped migration was edited"
+
+
+OLD_VERSIONS = "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+"""Where the stores before the seam kept the memory schema's version, in SQLite as in PostgreSQL."""
+
+
+def make_old_layout(url: str, version: int) -> None:
+    """The tables, version row and data a memory store before the SQL seam left at `version`: a thread with a message
+    whose vector is stored where that version kept it (1: in the message row, 2: in memory_vectors), a message with no
+    vector, and working memory."""
+    backend = "postgres" if url.startswith("postgresql://") else "sqlite"
+    vec = pack_vector([1.0, 0.0])
+    statements: list[tuple[str, tuple[object, ...]]] = [(sql, ()) for n in range(1, version + 1)
+                                                        for sql in shipped(backend)[n]]
+    statements += [
+        (OLD_VERSIONS, ()),
+        ("INSERT INTO schema_versions (component, version) VALUES ('memory', ?)", (version,)),
+        ("INSERT INTO memory_threads VALUES ('t', 'u', 'Old thread', '{\"k\": 1}', 1.0, 2.0)", ()),
+        ("INSERT INTO memory_messages (id, thread_id, resource_id, role, message, text, created_at, embedding) "
+         "VALUES ('old1', 't', 'u', 'user', '{}', 'old fact', 1.0, ?)", (vec if version == 1 else None,)),
+        ("INSERT INTO memory_messages (id, thread_id, resource_id, role, message, text, created_at) "
+         "VALUES ('old2', 't', 'u', 'assistant', '{}', 'old answer', 2.0)", ()),
+        ("INSERT INTO memory_working VALUES ('thread', 't', '# old notes', 1.0)", ()),
+    ]
+    if version == 2:
+        statements.append(("INSERT INTO memory_vectors SELECT resource_id, seq, thread_id, id, ? FROM memory_messages "
+                           "WHERE id = 'old1'", (vec,)))
+    if backend == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            for sql, args in statements:
+                conn.execute(sql, args)
+    else:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            for sql, args in statements:
+                conn.execute(sql.replace("?", "%s"), args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_old_stores_database_opens_with_its_threads_vectors_and_working_memory(store_url: str,
+                                                                                 version: int) -> None:
+    """A memory file or PostgreSQL database written by the store before the SQL seam, at either schema version, opens:
+    its version is adopted (and a version 1 moves its vectors), every read sees the old data and writes go on."""
+    make_old_layout(store_url, version)
+    store = open_memory_store(store_url)
     assert store.schema_version() == SCHEMA_VERSION == 2
-    hits = store.search([1.0, 0.0], 1, resource_id="u")
-    assert [h.message.id for h in hits] == ["old1"]
-    store.delete_thread("t")
-    assert store.search([1.0, 0.0], 1, resource_id="u") == []
+    assert [m.text for m in store.messages("t")] == ["old fact", "old answer"]
+    thread = store.get_thread("t")
+    assert thread is not None and (thread.title, thread.metadata) == ("Old thread", {"k": 1})
+    assert store.get_working_memory("thread", "t") == "# old notes"
+    assert [h.message.id for h in store.search([1.0, 0.0], 2, resource_id="u")] == ["old1"]
+    assert store.add_messages([msg(3, "t", "u", "new fact", [0.0, 1.0]), msg(4, "t", "u", "repeat")]) == 2
+    assert [h.message.text for h in store.search([0.1, 1.0], 1, thread_id="t")] == ["new fact"]
+    assert store.add_messages([msg(3, "t", "u", "again")]) == 0
+    store.close()
+    again = open_memory_store(store_url)  # opened again: nothing migrates twice, nothing is lost
+    assert again.schema_version() == 2 and again.count_messages() == 4
+    assert [h.message.id for h in again.search([1.0, 0.0], 1, resource_id="u")] == ["old1"]
+    again.delete_thread("t")
+    assert again.search([1.0, 0.0], 1, resource_id="u") == [] and again.get_working_memory("thread", "t") is None
+    again.close()
+    if store_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 2  # adopted: the version is the file's now
 
 
-def test_a_newer_schema_is_refused_with_the_fix(tmp_path: object) -> None:
-    import sqlite3
-    from pathlib import Path
+NEWER = r"schema version 99 was written by a newer playground .*; upgrade playground"
 
-    path = Path(str(tmp_path)) / "new.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    conn.execute("INSERT INTO schema_versions VALUES ('memory', 99)")
-    conn.commit()
-    conn.close()
-    with pytest.raises(RuntimeError, match="upgrade playground"):
-        open_memory_store(str(path)).list_threads()
+
+def test_a_newer_schema_is_refused_with_the_fix(store_url: str) -> None:
+    """A database whose memory schema a newer playground wrote is not touched: the error says what to do."""
+    from playground.errors import StorageError
+
+    if store_url.startswith("sqlite:///"):
+        import sqlite3
+
+        path = store_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:  # as the store before the seam kept it
+            conn.execute(OLD_VERSIONS)
+            conn.execute("INSERT INTO schema_versions VALUES ('memory', 99)")
+        with pytest.raises(StorageError, match=NEWER):
+            open_memory_store(store_url).list_threads()
+        with sqlite3.connect(path) as conn:  # as the seam keeps it
+            conn.execute("DELETE FROM schema_versions")
+            conn.execute("PRAGMA user_version = 7")
+        with pytest.raises(StorageError, match="schema version 7 was written by a newer playground"):
+            open_memory_store(store_url).list_threads()
+        return
+    import psycopg
+
+    with psycopg.connect(store_url) as conn:
+        conn.execute(OLD_VERSIONS)  # type: ignore[arg-type]
+        conn.execute("INSERT INTO schema_versions VALUES ('memory', 99)")
+    with pytest.raises(StorageError, match=NEWER):
+        open_memory_store(store_url).list_threads()
