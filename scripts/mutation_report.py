@@ -22,13 +22,18 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MUTANTS = REPO / "mutants"
+# the first mutmut run tests only this mutant (a one-line function with a few fast tests): it makes every mutant and the
+# stats of which tests call which function, so the second run can be given the mutants to test by name
+SEED = "playground.storage.xǁSqliteRunStoreǁ__repr__*"
 EQUIVALENTS_FILE = REPO / "tests" / "safety" / "EQUIVALENT_MUTANTS.md"
 
 # file -> function names counted (None: every function of the file). Methods are "Class.method".
@@ -269,6 +274,21 @@ def report(mutants: list[Mutant], equivalents: list[Equivalent], min_score: floa
     return 0
 
 
+@contextmanager
+def test_tmpdir() -> Iterator[str | None]:
+    """A temporary folder in memory (/dev/shm) for the tests' tmp_path: every mutant's tests write SQLite run stores,
+    and on a disk each commit waits for fsync. None (the default TMPDIR) where there is no /dev/shm."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield None
+        return
+    tmp = tempfile.mkdtemp(prefix="playground-mutation-", dir=shm)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def mutmut_run(names: list[str], jobs: int, what: str) -> None:
     """`mutmut run --max-children JOBS NAMES...`, its progress shown every 30 s and logged to mutants/mutmut-run.log."""
     mutmut = Path(sys.executable).with_name("mutmut")
@@ -277,8 +297,11 @@ def mutmut_run(names: list[str], jobs: int, what: str) -> None:
     MUTANTS.mkdir(exist_ok=True)
     log = MUTANTS / "mutmut-run.log"
     tail: list[str] = []
-    with log.open("a") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    with log.open("a") as out, test_tmpdir() as tmp:
+        env = {**os.environ, "TMPDIR": tmp} if tmp else None
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
+        )
         assert proc.stdout is not None
         progress = 0.0
         for raw in proc.stdout:
@@ -303,33 +326,36 @@ def mutmut_run(names: list[str], jobs: int, what: str) -> None:
 
 def run_mutmut(files: dict[str, list[str] | None], jobs: int, mode: str, only: list[str] | None) -> None:
     """mode "fresh": every safety mutant from scratch (as on a fresh clone); "only": the functions named in `only`;
-    "retest": only mutants without a kill on record (new or changed functions, earlier survivors)."""
+    "retest": only mutants without a kill on record (new or changed functions, earlier survivors).
+
+    Two mutmut runs: the first (one small function's mutants) makes the mutants of every safety file and measures which
+    tests call each function; the second tests the chosen mutants by name. Mutants listed as equivalent are not run:
+    no test can kill them, and each would cost the full run of every test that covers its function."""
     if mode == "fresh" and MUTANTS.exists():
         shutil.rmtree(MUTANTS)  # no cached results or test-coverage stats
     globs = mutant_globs(files, only)
     if not globs:
         raise SystemExit(f"--only {only}: no safety function matches")
-    if mode != "retest":
-        mutmut_run(globs, jobs, f"the mutants of {len(globs)} safety functions")
-        return
-    # mutmut renumbers the mutants of a changed function and keeps the results of unchanged ones: regenerate them
-    # (testing one small function), then test what has no kill on record
-    before = read_mutants(files, diffs=False)
-    if not before:
+    if mode == "retest" and not read_mutants(files, diffs=False):
         raise SystemExit("--retest: no earlier run in mutants/; run without --retest first")
+    # mutmut renumbers the mutants of a changed function and keeps the results of unchanged ones: (re)generate them
     stale = [f for f in files if not (MUTANTS / f"{f}.meta").exists()
              or (REPO / f).stat().st_mtime > (MUTANTS / f"{f}.meta").stat().st_mtime]
-    if stale:
-        smallest = min({m.key.partition("__mutmut_")[0] for m in before}, key=lambda f: sum(
-            m.key.startswith(f + "__mutmut_") for m in before))
-        mutmut_run([f"{smallest}__mutmut_*"], jobs, f"regenerate the mutants of {', '.join(stale)}")
+    if stale or not (MUTANTS / "mutmut-stats.json").exists():
+        mutmut_run([SEED], jobs, f"make the mutants of {len(stale)} file(s) and find the tests of each function")
     selected = set(globs)
-    pending = [
-        m.key for m in read_mutants(files, diffs=False)
-        if m.status != "killed" and f"{m.key.partition('__mutmut_')[0]}__mutmut_*" in selected
+    mutants = read_mutants(files)
+    mark_equivalents(mutants, load_equivalents())
+    names = [
+        m.key for m in mutants
+        if m.equivalent is None and f"{m.key.partition('__mutmut_')[0]}__mutmut_*" in selected
+        and (mode != "retest" or m.status != "killed")
     ]
-    if pending:
-        mutmut_run(pending, jobs, f"{len(pending)} mutants with no kill on record")
+    skipped = sum(m.equivalent is not None for m in mutants)
+    if names:
+        mutmut_run(names, jobs, f"{len(names)} mutants of {len(globs)} safety functions ({skipped} equivalent not run)")
+    else:
+        print("nothing to test: every selected mutant has a kill on record or is listed as equivalent")
 
 
 def main(argv: list[str] | None = None) -> int:
