@@ -292,6 +292,17 @@ def _put(store: Any, span: Any) -> None:
     _writer_put(store, span)
 
 
+_to_json: Any = None
+
+
+def _load_to_json() -> Any:
+    global _to_json
+    from .store.traces import to_json
+
+    _to_json = to_json
+    return to_json
+
+
 class LocalSpan:
     """One span of the playground's own recorder (the shape of an OpenTelemetry span for the calls a tool makes on
     `ctx.span`: set_attribute(s), add_event, record_exception, set_status, update_name, is_recording, end,
@@ -383,8 +394,7 @@ class LocalSpan:
 
     def as_values(self) -> tuple[Any, ...]:
         """The span as the trace stores' column values (worked out on the writer thread, not in the run)."""
-        from .store.traces import to_json
-
+        to_json = _to_json or _load_to_json()
         return (
             self.span_id, self.trace_id, self.parent_id, self.name, self.kind, self.start_ns, self.end_ns,
             self.status, self.message, to_json(self.attributes, "{}"), to_json(self.events, "[]"),

@@ -113,7 +113,9 @@ def trace_summaries(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
 
 class TraceStore:
     """Spans in a SQLite file (default `<PLAYGROUND_HOME>/traces.sqlite3`, read when each call runs, so one store
-    follows PLAYGROUND_HOME). Thread-safe; a connection per operation."""
+    follows PLAYGROUND_HOME). Thread-safe: one connection, kept open (WAL, synchronous=NORMAL: a batch of spans is one
+    commit with no fsync of its own, and the file is not checkpointed after every batch) and used under a lock; a
+    forked child opens its own."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, keep: int = DEFAULT_KEEP) -> None:
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
@@ -125,6 +127,9 @@ class TraceStore:
         self._lock = threading.Lock()
         self._ready: set[Path] = set()
         self._writes = 0
+        self._conn: sqlite3.Connection | None = None
+        self._conn_path: Path | None = None
+        self._pid = os.getpid()
 
     @property
     def path(self) -> Path:
@@ -135,20 +140,34 @@ class TraceStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        """The open connection (opened, or reopened for another path or in a forked child); commits on success.
+        Callers hold `self._lock`."""
         path = self.path
-        if path not in self._ready:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=10)
-        try:
+        conn = self._conn
+        if conn is None or self._conn_path != path or self._pid != os.getpid():
+            if conn is not None and self._pid == os.getpid():
+                conn.close()
+            self._conn = None
             if path not in self._ready:
-                conn.executescript(SCHEMA)
+                path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
+            try:
+                if path not in self._ready:
+                    conn.executescript(SCHEMA)
+                    self._ready.add(path)
+                    os.chmod(path, 0o600)
                 conn.execute("PRAGMA journal_mode=WAL")
-                self._ready.add(path)
-                os.chmod(path, 0o600)
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except BaseException:
+                conn.close()
+                raise
+            self._conn, self._conn_path, self._pid = conn, path, os.getpid()
+        try:
             yield conn
             conn.commit()
-        finally:
-            conn.close()
+        except BaseException:
+            conn.rollback()
+            raise
 
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write finished spans (dicts as `spans` returns them); a span already stored is replaced."""
@@ -200,7 +219,11 @@ class TraceStore:
                 conn.execute("DELETE FROM spans")
 
     def close(self) -> None:
-        """Nothing stays open between operations (a connection per operation)."""
+        """Close the connection (the store opens a new one if used again)."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and self._pid == os.getpid():
+                conn.close()
 
     def __len__(self) -> int:
         if not self.path.exists():
