@@ -36,7 +36,7 @@ from ..errors import ApprovalError, ConfigurationError, PlaygroundError
 from ..messages import Message
 from ..pricing import total_cost
 from ..result import GenerationResult, ResponseInfo, SuspendPayload, ToolCall, Usage
-from ..runs import PendingCall, RunState, RunStore
+from ..runs import PendingCall, RunState, RunStore, update_run
 from .render import Block, ExchangeView
 
 if TYPE_CHECKING:
@@ -297,7 +297,8 @@ class SharedRunsMixin:
         else:
             exchange.status = "error" if state.status == "failed" else "done"
             self.messages = complete_tool_results(state.messages)
-            keep_in_thread(self, exchange, state.run_id, self.messages)  # memory on: the thread has it (idempotent)
+            if state.status != "running":  # still running there: that process saves the whole exchange when it ends
+                keep_in_thread(self, exchange, state.run_id, self.messages)  # memory on: the thread has it
         exchange.view = ExchangeView(blocks=view.blocks, sources=exchange.view.sources,
                                      finish_reason=view.finish_reason)
 
@@ -324,16 +325,16 @@ class SharedRunsMixin:
         p = self.pending
         if p is None or p.run_id == keep:
             return
-        expire = getattr(self._store, "expire", None)
-        if expire is None:  # a store without expire (InMemoryRunStore, a custom one): forget it
-            with contextlib.suppress(PlaygroundError):
-                self._store.delete(p.run_id)
-            return
-        with contextlib.suppress(PlaygroundError):  # decided or gone meanwhile: nothing to expire
-            state = self._store.load(p.run_id)
+        from ..storage import close_for_expiry
+
+        def expire_if_undecided(state: RunState) -> None:
             call = find_stored_call(state, p.tool_call_id)
-            if state is not None and call is not None and call.decision is None:
-                expire(p.run_id)
+            if call is None or call.decision is not None:
+                raise ApprovalError("decided elsewhere meanwhile: left as it is")
+            close_for_expiry(state)
+
+        with contextlib.suppress(PlaygroundError):  # decided, expired or gone meanwhile: nothing to expire
+            update_run(self._store, p.run_id, expire_if_undecided)  # atomic: never over a decision made elsewhere
 
     def _restore_pending(self, pending: PendingApproval, run_state: RunState) -> str | None:
         """A loaded session's waiting call: attach to its run in the store (never overwriting it: it may have been

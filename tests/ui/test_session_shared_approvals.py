@@ -371,6 +371,13 @@ async def test_clear_expires_the_waiting_run_and_loading_the_same_file_keeps_it(
     assert gone.returncode == 1 and "expired" in gone.stderr
     assert shared.runs() == []
 
+    await collect(page.send("refund order 7"))  # decided elsewhere before Clear: Clear leaves that decision alone
+    assert page.pending is not None
+    second = page.pending.run_id
+    assert shared.cli("approve", second, page.pending.tool_call_id).returncode == 0
+    page.reset()
+    assert shared.listed()[second]["status"] == "finished" and len(shared.runs()) == 1
+
 
 async def test_page_runs_abandoned_for_days_are_expired_and_other_runs_are_not(
     shared: Shared, monkeypatch: pytest.MonkeyPatch
