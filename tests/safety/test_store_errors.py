@@ -16,28 +16,54 @@ from tests.safety.helpers import pending_ids, refund_call, support_agent
 
 HINT = "make the folder writable, set PLAYGROUND_HOME to one that is, or pass storage=InMemoryRunStore() to the Agent"
 
-OPERATIONS: dict[str, Callable[[SqliteRunStore], Any]] = {
-    "save the run": lambda s: s.save(RunState(run_id="run_1")),
-    "read the run": lambda s: s.load("run_1"),
-    "delete the run": lambda s: s.delete("run_1"),
-    "update the run": lambda s: s.update("run_1", lambda state: None),
-    "list runs": lambda s: s.suspended(),
-    "count runs": lambda s: len(s),
-    "prune runs": lambda s: s.prune(),
-    "read the schema version": lambda s: s.schema_version(),
-}
+OPERATIONS: list[tuple[str, str, Callable[[SqliteRunStore], Any]]] = [
+    ("save", "save the run", lambda s: s.save(RunState(run_id="run_1"))),
+    ("create", "save the run", lambda s: s.create(RunState(run_id="run_1"))),
+    ("load", "read the run", lambda s: s.load("run_1")),
+    ("delete", "delete the run", lambda s: s.delete("run_1")),
+    ("update", "update the run", lambda s: s.update("run_1", lambda state: None)),
+    ("expire", "update the run", lambda s: s.expire("run_1")),
+    ("suspended", "list runs", lambda s: s.suspended()),
+    ("runs", "list runs", lambda s: s.runs()),
+    ("list_runs", "list runs", lambda s: s.list_runs()),
+    ("len", "count runs", lambda s: len(s)),
+    ("prune", "prune runs", lambda s: s.prune()),
+    ("schema_version", "read the schema version", lambda s: s.schema_version()),
+]
 
 
-@pytest.mark.parametrize("doing", list(OPERATIONS))
-def test_a_store_that_cannot_be_written_names_the_file_the_operation_and_the_fix(doing: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("op", "doing"), [(o, d) for o, d, _ in OPERATIONS])
+def test_a_store_that_cannot_be_written_names_the_file_the_operation_and_the_fix(
+    op: str, doing: str, tmp_path: Path
+) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the store's folder should be")
     store = SqliteRunStore(blocker / "runs.sqlite3")
     with pytest.raises(StorageError) as info:
-        OPERATIONS[doing](store)
+        dict((o, f) for o, _, f in OPERATIONS)[op](store)
     message = str(info.value)
     assert message.startswith(f"run store {blocker / 'runs.sqlite3'}: could not {doing}: "), message
     assert message.endswith(f"; {HINT}"), message
+
+
+def test_a_store_locked_by_another_writer_is_not_called_damaged(tmp_path: Path) -> None:
+    """A busy database is a DatabaseError too: its hint must not tell the person to move a healthy file away."""
+    import sqlite3
+
+    path = tmp_path / "runs.sqlite3"
+    store = SqliteRunStore(path, timeout=0.05)
+    store.save(RunState(run_id="run_1", status="suspended"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(StorageError) as info:
+            store.update("run_1", lambda state: None)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    message = str(info.value)
+    assert message == f"run store {path}: could not update the run: database is locked; {HINT}", message
+    assert store.load("run_1") is not None  # the file is fine once the other writer is done
 
 
 def test_a_file_that_is_not_a_database_says_so_and_how_to_recover(tmp_path: Path) -> None:
