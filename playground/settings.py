@@ -140,22 +140,23 @@ class AbortSignal:
     `signal.abort(reason)` stops a run at the next safe point: between stream chunks, before a request, before tools.
     """
 
+    __slots__ = ("_callbacks", "_lock", "aborted", "reason")
+
     def __init__(self) -> None:
         import threading
 
-        self._event = threading.Event()
+        self.aborted = False
+        """Read-only: set by `abort()`. A plain attribute (a stream reads it once per chunk)."""
         self.reason: str | None = None
         self._callbacks: list[Callable[[], None]] = []
-
-    @property
-    def aborted(self) -> bool:
-        return self._event.is_set()
+        self._lock = threading.Lock()
 
     def abort(self, reason: str | None = None) -> None:
-        if self._event.is_set():
-            return
-        self.reason = reason or "aborted"
-        self._event.set()
+        with self._lock:  # two threads aborting at once: the callbacks run once
+            if self.aborted:
+                return
+            self.reason = reason or "aborted"
+            self.aborted = True
         for cb in list(self._callbacks):
             with contextlib.suppress(Exception):  # a callback must not prevent the abort
                 cb()

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 from pydantic_core import from_json
 
 from ..errors import ProviderError, StreamError
-from ..events import StreamEvent
-from ..messages import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
-from ..result import FinishReason, Usage
+from ..events import StreamEvent, TextDeltaEvent
+from ..messages import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart, text_part
+from ..result import FinishReason, Usage, usage_of
 from ..settings import NamedToolChoice
 from . import openai_common
 from .base import (
@@ -78,7 +78,7 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         mine = ("openai", "openai-chat", "demo") if self.name == "demo" else ("openai", "openai-chat")
-        options = pick_options(call.provider_options, mine, OPENAI_CHAT, warnings)
+        options = pick_options(call.provider_options, mine, OPENAI_CHAT, warnings) if call.provider_options else {}
         if "text_verbosity" in options:  # the AI SDK's name for Chat Completions' `verbosity`
             options.setdefault("verbosity", options.pop("text_verbosity"))
         if self.name not in ("openai-chat", "demo"):
@@ -210,7 +210,7 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
             if isinstance(content, list):  # some compatible servers answer with parts
                 content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
             if content:
-                resp.parts.append(TextPart(text=content))
+                resp.parts.append(text_part(content))
             if message.get("refusal"):
                 extra["refusal"] = message["refusal"]
             for tc in message.get("tool_calls") or []:
@@ -265,7 +265,7 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
         completion = u.get("completion_tokens") or 0
         pdet = u.get("prompt_tokens_details") or {}
         cdet = u.get("completion_tokens_details") or {}
-        return Usage(
+        return usage_of(
             input_tokens=prompt,
             output_tokens=completion,
             total_tokens=u.get("total_tokens") or (prompt + completion),
@@ -291,13 +291,31 @@ class OpenAIChatStreamParser:
         self.acc = ResponseAccumulator(step)
         self.done = False
         self._extra: dict[str, Any] = {}
+        self._head: str | None = None
+        """With `_tail`: the text chunk's shape (see `_learn_shape`); None until one was learnt."""
+        self._tail = ""
+        self._learning = 2
+        """Attempts left at learning the shape (a stream whose chunks vary is not looked at for ever)."""
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         return self.feed_data(event.data)
 
     def feed_data(self, data: str) -> list[StreamEvent]:
-        """Consume one event's data. The hot path (a chunk after the first whose one choice carries only text) reads
-        four keys and hands the text to the accumulator."""
+        """Consume one event's data.
+
+        Fastest path: most servers send every text chunk with the same bytes around the text (same id, model,
+        created, fingerprint ...). Once that shape is learnt and checked (`_learn_shape`), a chunk that is
+        `head + '"' + text + '"' + tail`, with a text that needs no JSON unescaping, is the learnt chunk with another
+        text: the text is read by slicing, without parsing the JSON again. Any other chunk is parsed (hot path: a
+        chunk after the first whose one choice carries only text reads four keys)."""
+        head = self._head
+        if head is not None and data.startswith(head):
+            tail = self._tail
+            end = len(data) - len(tail)
+            if end - len(head) >= 2 and data.endswith(tail) and data[len(head)] == '"' and data[end - 1] == '"':
+                text = data[len(head) + 1 : end - 1]
+                if '"' not in text and "\\" not in text and text.isprintable():
+                    return self._text(text)
         if data == "[DONE]":
             self.done = True
             return []
@@ -327,9 +345,43 @@ class OpenAIChatStreamParser:
             if len(delta) == 1:
                 text = delta.get("content")
                 if text.__class__ is str:
-                    return self.acc.text(text)  # type: ignore[arg-type]
+                    if self._learning and head is None and not usage and not raw_reason and text:
+                        self._learn_shape(data, chunk, text)  # type: ignore[arg-type]
+                    return self._text(text)  # type: ignore[arg-type]
             return self._delta(delta)
         return self._choices(choices)
+
+    def _text(self, text: str) -> list[StreamEvent]:
+        acc = self.acc
+        if text and acc.__class__ is ResponseAccumulator and acc._last.__class__ is TextPart:
+            acc._pieces.append(text)  # ResponseAccumulator.text's own hot path, one call less
+            return [TextDeltaEvent(text, acc.step)]
+        return acc.text(text)
+
+    def _learn_shape(self, data: str, chunk: dict[str, Any], text: str) -> None:
+        """Learn `head` and `tail` from a text-only chunk (no usage, no finish reason, one choice, index 0): the
+        bytes before and after its text's string literal. Kept only if it is proven: the same bytes around another
+        text parse to this very chunk with that other text. A string literal that needs no unescaping is one JSON
+        token whatever it holds, so every later chunk of that form parses to this chunk with its own text."""
+        self._learning -= 1
+        if '"' in text or "\\" in text or not text.isprintable():
+            return
+        literal = f'"{text}"'
+        for at in (data.rfind(literal), data.find(literal)):
+            if at < 0:
+                return
+            head, tail = data[:at], data[at + len(literal) :]
+            try:
+                probe = from_json(f'{head}"probe-x"{tail}')
+                delta = probe["choices"][0]["delta"]
+                if delta["content"] != "probe-x":
+                    continue
+                delta["content"] = text
+                if probe == chunk:
+                    self._head, self._tail = head, tail
+                    return
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                continue
 
     def _first_or_error(self, chunk: dict[str, Any], data: str) -> list[StreamEvent]:
         if "error" in chunk and not chunk.get("choices"):
