@@ -646,7 +646,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         async def on_approve(s: PlaygroundSession, args_text: str) -> AsyncIterator[list[Any]]:
             call_id = s.pending.tool_call_id if s.pending else ""
             async for updates in _stream(s, s.approve(call_id, args_text)):
-                if s.pending is not None and s.notice:  # bad arguments: keep the card as it is
+                # bad arguments: keep the card as it is (not when the run moved on to another call, decided elsewhere)
+                if s.pending is not None and s.pending.tool_call_id == call_id and s.notice:
                     yield [updates[0], _notice(s.notice), *[gr.skip()] * (N_TURN - 2)]
                     continue
                 yield updates

@@ -9,7 +9,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,9 @@ import pytest
 
 from playground.storage import open_run_store
 from tests.ui.test_browser import WAIT, Page
+from tests.ui.test_browser_failures import use_server
+from tests.ui.test_session_resume_stop import Paced, text_sse
+from tests.ui.test_session_shared_approvals import two_refunds_sse
 
 pytestmark = pytest.mark.browser
 
@@ -98,3 +103,47 @@ def test_a_reload_after_a_decline_from_the_cli_shows_the_decline_not_the_card(pa
     p.send("refund order 42")  # nothing waits any more: the conversation goes on
     expect(card).to_be_visible(timeout=WAIT)
     assert sorted(r["status"] for r in json.loads(cli("runs", "--json").stdout)) == ["finished", "pending"]
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (tests/ui/test_session_resume_stop.py)."""
+    Paced.script = []
+    Paced.bodies = []
+    Paced.release = threading.Event()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Paced)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
+    finally:
+        Paced.release.set()
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_one_of_two_calls_approved_from_the_cli_moves_the_card_to_the_other(page: Page, server: str) -> None:
+    from playwright.sync_api import expect
+
+    p = page
+    Paced.script = [two_refunds_sse(), text_sse("Both refunds are done.")]
+    use_server(p, server, "support", max_retries="0")
+    p.send("refund orders 42 and 7")
+    card = p.page.locator("#pg-approval").first
+    expect(card).to_be_visible(timeout=WAIT)
+    args = p.page.get_by_label("Arguments (JSON)", exact=True)
+    assert json.loads(args.input_value()) == {"order_id": "42"}
+    runs = json.loads(cli("runs", "--json", "--status", "pending").stdout)
+    first = next(c for c in runs[0]["calls"] if c["args"] == {"order_id": "42"})
+    assert cli("approve", runs[0]["run_id"], first["id"]).returncode == 0
+
+    p.click("Approve")  # stale: order 42 was approved elsewhere; the card moves on to order 7, with its arguments
+    p.expect_notice("The run now waits for approval of refund")
+    expect(card).to_be_visible(timeout=WAIT)
+    expect(args).to_have_value(json.dumps({"order_id": "7"}, indent=2), timeout=WAIT)
+    p.click("Approve")
+    p.expect_chat("Both refunds are done.")
+    expect(card).to_be_hidden(timeout=WAIT)
+    sent = Paced.bodies[-1]["messages"]
+    results = [json.loads(m["content"]) for m in sent if m["role"] == "tool"]
+    assert sorted(r["order_id"] for r in results) == ["42", "7"]  # each refund ran once, with its own arguments

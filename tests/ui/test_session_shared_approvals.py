@@ -448,7 +448,7 @@ async def test_a_call_whose_resolving_process_died_is_offered_again_as_a_retry(s
     assert stored is not None and [(c.attempts, c.interrupted, c.done) for c in stored.resolved] == [(2, 1, True)]
 
 
-def _two_refunds_sse() -> bytes:
+def two_refunds_sse() -> bytes:
     calls = [{"index": i, "id": f"call_{order}", "type": "function",
               "function": {"name": "refund", "arguments": json.dumps({"order_id": order})}}
              for i, order in enumerate(("42", "7"))]
@@ -460,7 +460,7 @@ def _two_refunds_sse() -> bytes:
 async def test_one_of_two_calls_approved_by_the_cli_moves_the_card_to_the_other(
     shared: Shared, paced: str
 ) -> None:
-    Paced.script = [_two_refunds_sse(), text_sse("Both refunds are done.")]
+    Paced.script = [two_refunds_sse(), text_sse("Both refunds are done.")]
     page = shared.page()
     assert page.configure(provider="openai-compatible", base_url=paced, model="paced-model",
                           settings={"max_retries": 0}) == []
