@@ -496,3 +496,27 @@ async def test_a_run_store_that_fails_is_said_and_the_card_stays(shared: Shared)
     await collect(page.approve(page.pending.tool_call_id))
     assert (page.notice or "").startswith("Run store: ") and "not a database" in (page.notice or "")
     assert page.pending is not None and shared.runs() == []
+
+
+async def test_a_page_suspending_a_run_expires_page_runs_abandoned_long_ago(
+    shared: Shared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playground.ui import shared_runs
+
+    monkeypatch.setattr(shared_runs, "_last_sweep", {})
+    abandoned = await suspended_page(shared)  # a page closed without a decision
+    assert abandoned.pending is not None
+    old = abandoned.pending.run_id
+    with sqlite3.connect(playground_home() / "runs.sqlite3") as conn:  # as if eight days went by
+        conn.execute("UPDATE runs SET updated_at = updated_at - 8 * 86400 WHERE run_id = ?", (old,))
+    monkeypatch.setattr(shared_runs, "_last_sweep", {})  # the last sweep was more than an hour ago
+
+    fresh = await suspended_page(shared)  # another page's run waits: the sweep runs beside it
+    assert fresh.pending is not None
+    deadline = time.monotonic() + 10
+    while shared.listed()[old]["status"] != "expired":
+        assert time.monotonic() < deadline, "the abandoned page run was not expired"
+        time.sleep(0.2)
+    assert shared.listed()[fresh.pending.run_id]["status"] == "pending"
+    await collect(fresh.approve(fresh.pending.tool_call_id))
+    assert fresh.exchanges[-1].status == "done" and len(shared.runs()) == 1
