@@ -11,6 +11,7 @@ import gradio as gr
 
 from ..errors import PlaygroundError
 from ..scorers import BUILT_IN
+from .gradio_table import Table
 from .panel_views import PanelTabs, panel_values
 from .session import PlaygroundSession
 
@@ -22,7 +23,7 @@ EVAL_CSS = """
 
 def _table_update(s: PlaygroundSession) -> Any:
     headers, rows = s.eval_table()
-    return gr.Dataframe(value=rows, headers=headers)
+    return Table(value=rows, headers=headers)
 
 
 def _case_markdown(s: PlaygroundSession, case_id: str, target: str) -> list[str]:
@@ -71,8 +72,8 @@ def build_evaluate_tab(ui: Any) -> None:
     progress = gr.Markdown("", elem_id="pg-eval-progress")
     summary = gr.Markdown("*No evaluation yet.*", elem_id="pg-eval-summary")
     chart = gr.HTML("", elem_id="pg-eval-chart")
-    table = gr.Dataframe(value=[], headers=["case", "input"], interactive=False, wrap=True,
-                         elem_id="pg-eval-table", label="Cases (click a cell to open its exchange)")
+    table = Table(value=[], headers=["case", "input"], interactive=False, wrap=True,
+                  elem_id="pg-eval-table", label="Cases (click a cell to open its exchange)")
     with gr.Accordion("Case", open=True, elem_id="pg-eval-case-box"):
         case_md = gr.Markdown("*Click a cell of the table.*", elem_id="pg-eval-case")
         case_panels = PanelTabs("pg-eval-case")

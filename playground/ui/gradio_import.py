@@ -17,15 +17,22 @@ Three things Gradio 6 does on every import are skipped or made cheap; nothing th
   MCP client, `playground.mcp`, does not use that package). While Gradio is imported `mcp` reads as not installed;
   afterwards it imports as usual for anyone who wants it. With GRADIO_MCP_SERVER=true set, it is imported as usual.
 
+- pandas (~0.3 s): `gradio.caching` imports it at its top for `gr.cache`, which hashes DataFrames; nothing else in
+  Gradio's import does, and the playground's tables show rows without it (gradio_table.py). While Gradio is imported
+  `pandas` is a stand-in that imports the real pandas the first time anything is asked of it; afterwards
+  `import pandas` is the real thing as usual.
+
 `PLAYGROUND_FULL_GRADIO_IMPORT=1` turns all of it off (Gradio imported exactly as it ships).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
@@ -91,6 +98,33 @@ class _PatchAfterLoad(importlib.abc.MetaPathFinder):
         return spec
 
 
+DEFERRED = ("pandas",)
+
+
+class DeferredModule(ModuleType):
+    """Stands in for a module while Gradio is imported: a module that does `import pandas as pd` at its top and uses
+    `pd` only inside functions gets this, and the real module is imported the first time any attribute is asked for
+    (then every attribute comes from it). Thread-safe: two first uses import it once."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__dict__["_deferred_lock"] = threading.Lock()
+        self.__dict__["_deferred_real"] = None
+
+    def __getattr__(self, attr: str) -> Any:
+        real = self.__dict__["_deferred_real"]
+        if real is None:
+            with self.__dict__["_deferred_lock"]:
+                real = self.__dict__["_deferred_real"]
+                if real is None:
+                    name = self.__name__
+                    if sys.modules.get(name) is self:  # asked for while Gradio is still importing
+                        del sys.modules[name]
+                    real = importlib.import_module(name)
+                    self.__dict__["_deferred_real"] = real
+        return getattr(real, attr)
+
+
 def import_gradio() -> tuple[ModuleType, float]:
     """Import Gradio (once per process) as described above; returns the module and the seconds the import took."""
     started = time.perf_counter()
@@ -105,12 +139,17 @@ def import_gradio() -> tuple[ModuleType, float]:
     block_mcp = "mcp" not in sys.modules and os.environ.get("GRADIO_MCP_SERVER", "").strip().lower() != "true"
     if block_mcp:
         sys.modules["mcp"] = None  # type: ignore[assignment]  # `import mcp` raises ImportError meanwhile
+    deferred = {name: DeferredModule(name) for name in DEFERRED if name not in sys.modules}
+    sys.modules.update(deferred)
     try:
         import gradio
     finally:
         sys.meta_path.remove(finder)
         if block_mcp and sys.modules.get("mcp", 0) is None:
             del sys.modules["mcp"]
+        for name, stand_in in deferred.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]  # from now on `import pandas` is the real thing
     return gradio, time.perf_counter() - started
 
 

@@ -8,13 +8,14 @@ from typing import Any
 import gradio as gr
 
 from ..errors import PlaygroundError
+from .gradio_table import Table
 from .panel_views import PanelTabs, panel_values
 from .session import PlaygroundSession
 
 
 def _table(s: PlaygroundSession) -> Any:
     headers, rows = s.jobs_rows()
-    return gr.Dataframe(value=rows, headers=headers)
+    return Table(value=rows, headers=headers)
 
 
 def build_jobs_tab(ui: Any) -> None:
@@ -31,8 +32,8 @@ def build_jobs_tab(ui: Any) -> None:
         send = gr.Button("Send later", variant="primary", elem_id="pg-jobs-send")
         refresh = gr.Button("Refresh", elem_id="pg-jobs-refresh")
     notice = gr.Markdown("", elem_id="pg-jobs-notice")
-    table = gr.Dataframe(value=[], headers=["job", "status"], interactive=False, wrap=True, elem_id="pg-jobs-table",
-                         label="Jobs (newest first; click a finished one to open its exchange)")
+    table = Table(value=[], headers=["job", "status"], interactive=False, wrap=True, elem_id="pg-jobs-table",
+                  label="Jobs (newest first; click a finished one to open its exchange)")
     with gr.Accordion("Job", open=True, elem_id="pg-jobs-job-box"):
         job_md = gr.Markdown("*Click a finished job.*", elem_id="pg-jobs-job")
         job_panels = PanelTabs("pg-jobs-job")

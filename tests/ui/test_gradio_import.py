@@ -1,5 +1,6 @@
 """Gradio imported without the work the playground never uses (playground/ui/gradio_import.py): no .pyi stub
-rewriting, no `mcp` package while Gradio loads; everything else as shipped. Each case runs in a fresh interpreter."""
+rewriting, no Jinja for docstrings, no `mcp` package and pandas only when used; everything else as shipped. Each case
+runs in a fresh interpreter. The tables that show rows without pandas (gradio_table.py) match gr.Dataframe."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ state = {
 }
 import mcp  # installed: importable as usual once Gradio is in
 state["mcp_after"] = mcp.__name__
+state["pandas_after_import"] = "pandas" in sys.modules
+app.build_app(sys.argv[1])  # every tab, the Evaluate and Jobs tables included
+state["pandas_after_build"] = "pandas" in sys.modules
+import gradio.caching
+state["deferred_pandas_works"] = gradio.caching.pd.DataFrame({"a": [1]}).shape == (1, 1)
+import pandas
+state["pandas_is_real"] = type(pandas).__name__ == "module" and gradio.caching.pd.DataFrame is pandas.DataFrame
 with gr.Blocks() as demo:  # components, events and a Dataframe still build
     box = gr.Textbox("hi", elem_id="box")
     table = gr.Dataframe(value=[["a", 1]], headers=["k", "v"])
@@ -42,8 +50,8 @@ print(json.dumps(state))
 
 def probe(**env: str) -> dict[str, object]:
     environ = {k: v for k, v in os.environ.items() if k not in ("PLAYGROUND_FULL_GRADIO_IMPORT", "GRADIO_MCP_SERVER")}
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                         env={**environ, **env}, check=False)
+    out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT / "agents")], capture_output=True, text=True,
+                         cwd=ROOT, timeout=180, env={**environ, **env}, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -57,6 +65,8 @@ def test_gradio_loads_without_stub_rewriting_or_mcp_and_builds_a_page() -> None:
     assert state["rewriter"] == "_no_stub_rewrite"
     assert state["mcp_loaded"] is False and state["mcp_after"] == "mcp"
     assert state["finder_left"] is False  # the import hook is gone once Gradio is in
+    assert state["pandas_after_import"] is False and state["pandas_after_build"] is False  # the page needs no pandas
+    assert state["deferred_pandas_works"] is True and state["pandas_is_real"] is True  # gr.cache's pandas when used
     assert {"textbox", "dataframe", "button"} <= set(state["components"])  # type: ignore[arg-type]
 
 
@@ -65,7 +75,7 @@ def test_gradio_as_shipped_when_asked(env: dict[str, str]) -> None:
     state = probe(**env)
     assert state["mcp_loaded"] is True  # an app served as an MCP server gets its package
     if "PLAYGROUND_FULL_GRADIO_IMPORT" in env:
-        assert state["rewriter"] == "create_or_modify_pyi"
+        assert state["rewriter"] == "create_or_modify_pyi" and state["pandas_after_import"] is True
     else:
         assert state["rewriter"] == "_no_stub_rewrite"
 
@@ -82,3 +92,23 @@ def test_the_playground_runs_events_at_once_and_leaves_the_environment_alone(mon
     monkeypatch.setenv(CONCURRENCY_ENV, "3")  # a person's own setting is put back as it was
     build_app(ROOT / "agents")
     assert os.environ[CONCURRENCY_ENV] == "3"
+
+
+@pytest.mark.parametrize("value", [None, [], [[]], [["a", 1]], [["a", 1, True], ["b", 2, False]], [["only"]]])
+def test_the_table_shows_rows_as_gr_dataframe_does(value: list[list[object]] | None) -> None:
+    import gradio as gr
+
+    from playground.ui.gradio_table import Table
+
+    for headers in (["case", "input"], ["one"], ["a", "b", "c", "d"]):
+        ours = Table(value=[], headers=headers, interactive=False).postprocess(value)
+        shipped = gr.Dataframe(value=[], headers=headers, interactive=False).postprocess(value)
+        assert ours.model_dump() == shipped.model_dump()
+
+
+def test_the_table_passes_other_values_to_gr_dataframe() -> None:
+    from playground.ui.gradio_table import Table
+
+    table = Table(value=[], headers=["k", "v"])
+    assert table.postprocess({"headers": ["x"], "data": [[1]]}).model_dump()["data"] == [[1]]
+    assert table.get_block_name() == "dataframe"  # the page draws it with Dataframe's own component
