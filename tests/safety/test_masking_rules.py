@@ -278,3 +278,61 @@ def test_header_tuples_in_log_lines_are_masked_in_every_quoting(
     assert f"({nq}Authorization{name_end}, {vq}Bearer s3c...abcd{value_end})" in masked
     assert f"({nq}x-api-key{name_end}, {vq}s3c...abcd{value_end})" in masked
     assert f"({nq}accept{name_end}, {vq}*/*{value_end})" in masked  # an ordinary header stays readable
+
+
+# Every entry of masking's secret lists, one by one. mutmut does not mutate module-level lists, so these tests are what
+# notices an entry dropped or misspelled: each entry has a name here that only it masks (where another entry does not
+# cover it too), and a new entry fails the first assertion until it gets its own line.
+EXACT_SECRET_HEADERS = [
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-goog-api-key"
+]
+SECRET_HEADER_WORDS = {  # word of _SECRET_HEADER_WORDS -> a header name no other word matches
+    "key": "openai-key", "secret": "x-client-secret", "passw": "x-password", "pwd": "x-pwd",
+    "credential": "x-credential", "auth": "x-auth-user", "token(?!s)": "x-token", "cookie": "x-cookie-data",
+    "session": "x-session-id", "signature": "x-signature",
+}
+QUERY_NAME_SPELLINGS = {  # alternative of _QUERY_NAMES -> every spelling it stands for
+    "key": ["key"], "api[_-]?key": ["api_key", "api-key", "apikey"], "apikey": ["apikey"],
+    "x-goog-api-key": ["x-goog-api-key"], "token": ["token"],
+    "access[_-]?token": ["access_token", "access-token", "accesstoken"],
+    "refresh[_-]?token": ["refresh_token", "refresh-token", "refreshtoken"],
+    "id[_-]?token": ["id_token", "id-token", "idtoken"], "auth": ["auth"],
+    "auth[_-]?token": ["auth_token", "auth-token", "authtoken"], "secret": ["secret"],
+    "client[_-]?secret": ["client_secret", "client-secret", "clientsecret"], "password": ["password"],
+    "passwd": ["passwd"], "pwd": ["pwd"], "sig": ["sig"], "signature": ["signature"],
+    "x-amz-signature": ["x-amz-signature"], "x-amz-credential": ["x-amz-credential"],
+    "x-amz-security-token": ["x-amz-security-token"], "credential": ["credential"],
+    "session[_-]?token": ["session_token", "session-token", "sessiontoken"],
+}
+
+
+def spellings(name: str) -> list[str]:
+    return [name, name.upper(), name.title()]
+
+
+def test_every_secret_header_entry_is_masked_in_headers_and_log_lines(no_logged_keys: None) -> None:
+    import playground.masking as masking
+
+    assert sorted(masking._EXACT_SECRET_HEADERS) == sorted(EXACT_SECRET_HEADERS)
+    assert masking._SECRET_HEADER_WORDS.pattern.split("|") == list(SECRET_HEADER_WORDS)
+    for name in [*EXACT_SECRET_HEADERS, *SECRET_HEADER_WORDS.values()]:
+        for spelled in spellings(name):
+            assert is_secret_header(spelled), spelled
+            masked = mask_headers({spelled: f"Bearer {SECRET}", "accept": "*/*"})
+            assert masked == {spelled: "Bearer s3c...abcd", "accept": "*/*"}, spelled
+            line = mask_log_text(f"headers=[(b'{spelled}', b'{SECRET}'), (b'accept', b'*/*')]")
+            assert line == f"headers=[(b'{spelled}', b's3c...abcd'), (b'accept', b'*/*')]", line
+
+
+def test_every_credential_query_name_entry_is_masked_in_any_letter_case() -> None:
+    import playground.masking as masking
+
+    assert masking._QUERY_NAMES.split("|") == list(QUERY_NAME_SPELLINGS)
+    for names in QUERY_NAME_SPELLINGS.values():
+        for name in names:
+            for spelled in spellings(name):
+                for sep in ("?", "&", ";"):
+                    url = f"https://example.test/x?a=1{sep}{spelled}={SECRET}&b=2".replace("?a=1?", "?")
+                    masked = mask_url_credentials(url)
+                    assert masked == url.replace(SECRET, "****"), masked
+                    assert mask_text(f"GET {url} 200") == f"GET {masked} 200"
