@@ -158,6 +158,17 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _only_undecided(state: RunState) -> None:
+    """A run stored again from a session file: a file is not a decision. Every call that has not run waits for a
+    person again, and no tool is approved for the rest of the run (a page never does that), so an edited file cannot
+    let a guarded tool run without an approval given here."""
+    for call in state.pending:
+        if not call.done:
+            call.decision = call.edited_args = call.reason = call.claimed_by = call.claimed_until = None
+            call.auto = False
+    state.always_approve = []
+
+
 class SharedRunsMixin:
     """The run-store side of PlaygroundSession (see the module docstring)."""
 
@@ -346,6 +357,7 @@ class SharedRunsMixin:
         try:
             existing = self._store.load(run_state.run_id)
             if existing is None:
+                _only_undecided(run_state)
                 with contextlib.suppress(ConfigurationError):  # stored meanwhile by another page loading the file
                     create_run(self._store, run_state)
         except PlaygroundError as exc:

@@ -520,3 +520,29 @@ async def test_a_page_suspending_a_run_expires_page_runs_abandoned_long_ago(
     assert shared.listed()[fresh.pending.run_id]["status"] == "pending"
     await collect(fresh.approve(fresh.pending.tool_call_id))
     assert fresh.exchanges[-1].status == "done" and len(shared.runs()) == 1
+
+
+async def test_an_edited_session_file_cannot_approve_a_call_for_the_person(
+    shared: Shared, paced: str, tmp_path: Path
+) -> None:
+    Paced.script = [two_refunds_sse(), text_sse("Both refunds are done.")]
+    page = shared.page()
+    assert page.configure(provider="openai-compatible", base_url=paced, model="paced-model",
+                          settings={"max_retries": 0}) == []
+    await collect(page.send("refund orders 42 and 7"))
+    assert page.pending is not None and page.pending.args == {"order_id": "42"}
+    data = json.loads(page.save())
+    other = data["pending"]["run"]["pending"][1]
+    assert other["args"] == {"order_id": "7"} and other["decision"] is None
+    other["decision"] = "approved"  # edited by hand: "order 7 is approved too"
+    data["pending"]["run"]["always_approve"] = ["refund"]
+
+    elsewhere = shared.page(run_store=SqliteRunStore(tmp_path / "machine_b.sqlite3"))  # a machine without the run
+    assert elsewhere.configure(provider="openai-compatible", base_url=paced, model="paced-model") == []
+    assert elsewhere.load(json.dumps(data)) == []
+    assert elsewhere.pending is not None
+    await collect(elsewhere.approve(elsewhere.pending.tool_call_id))
+    assert [line.split()[1] for line in shared.runs()] == ["42"]  # only what was approved here ran
+    assert elsewhere.pending is not None and elsewhere.pending.args == {"order_id": "7"}  # order 7 waits for a person
+    await collect(elsewhere.decline(elsewhere.pending.tool_call_id, "not approved"))
+    assert [line.split()[1] for line in shared.runs()] == ["42"]
