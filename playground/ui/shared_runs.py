@@ -167,6 +167,7 @@ def _only_undecided(state: RunState) -> None:
             call.decision = call.edited_args = call.reason = call.claimed_by = call.claimed_until = None
             call.auto = False
     state.always_approve = []
+    state.options.pop("always_approve", None)
 
 
 class SharedRunsMixin:

@@ -536,6 +536,7 @@ async def test_an_edited_session_file_cannot_approve_a_call_for_the_person(
     assert other["args"] == {"order_id": "7"} and other["decision"] is None
     other["decision"] = "approved"  # edited by hand: "order 7 is approved too"
     data["pending"]["run"]["always_approve"] = ["refund"]
+    data["pending"]["run"]["options"]["always_approve"] = ["refund"]
 
     elsewhere = shared.page(run_store=SqliteRunStore(tmp_path / "machine_b.sqlite3"))  # a machine without the run
     assert elsewhere.configure(provider="openai-compatible", base_url=paced, model="paced-model") == []
