@@ -9,17 +9,20 @@ What each party can do:
 - A page sees and decides only its own waiting call (the run id and call id it was given); nothing on a page lists or
   approves another page's runs. Whoever can open the store (the CLI, code, another server's operator) can decide any
   run *by its id*: that is what sharing the store is for. A saved session file carries its run id, so loading it
-  elsewhere attaches to the same run.
+  elsewhere attaches to the same run (never overwriting it); where the run is not stored, it is stored again from the
+  file with every call that has not run undecided (a file is not an approval).
 - A decision is recorded atomically in the store (`update_run`): the first one wins, a second one anywhere is refused
   and the guarded tool runs once. When the page's Approve or Decline loses to a decision made elsewhere, or a Send finds
   one, the page shows what happened there (approved or declined, the tool's result, the answer the run went on to)
   instead of offering the card again: `refresh_pending()`.
 - Keys: a stored run holds data only (messages, steps with masked raw requests, serialisable options); the key stays in
   the session object.
-- Retention: Clear (and Load, switching threads) expires the page's waiting run, as the in-memory store used to drop
-  it. Runs a page suspends get ids `page_...`; those still waiting after PLAYGROUND_PAGE_RUN_DAYS (default 7, "never"
-  keeps them) are expired when a page next suspends a run (at most hourly per process). Expired and finished runs are
-  then deleted by the store's own retention (PLAYGROUND_RUN_RETENTION_DAYS, default 30).
+- Retention: Clear (and loading another session, switching threads) expires the page's waiting run unless it was
+  decided meanwhile, as the in-memory store used to drop it. A page closed without Clear leaves its run waiting, for
+  `playground approve` or a Load of its saved session. Runs a page suspends get ids `page_...`; those still waiting
+  after PLAYGROUND_PAGE_RUN_DAYS (default 7, "never" keeps them) are expired when a page next suspends a run (at most
+  hourly per process). Expired and finished runs are then deleted by the store's own retention
+  (PLAYGROUND_RUN_RETENTION_DAYS, default 30).
 """
 
 from __future__ import annotations
