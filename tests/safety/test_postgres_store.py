@@ -112,3 +112,46 @@ def test_a_damaged_row_is_named_by_its_run_when_every_run_is_read(store: Postgre
     with pytest.raises(StorageError, match=r"run 'run_bad' is damaged and cannot be read"):
         store.runs()
     assert len(store) == 2
+
+
+def test_a_damaged_run_keeps_its_agent_and_times_in_the_listing(store: PostgresRunStore, pg_database: str) -> None:
+    import psycopg
+
+    store.save(RunState(run_id="run_bad", agent_name="support", status="suspended"))
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE runs SET state = 'garbage', created_at = 1000.0, updated_at = 2000.0")
+    [info] = store.list_runs()
+    assert (info.run_id, info.agent_name, info.status, info.created_at, info.updated_at, info.calls) == (
+        "run_bad", "support", "damaged", 1000.0, 2000.0, []
+    )
+    with pytest.raises(StorageError, match=r"run 'run_bad' is damaged and cannot be read"):
+        store.update("run_bad", lambda state: None)  # an approval names the run it could not read
+
+
+def test_resolving_an_unknown_run_says_where_it_looked(store: PostgresRunStore) -> None:
+    from playground import ApprovalError
+
+    with pytest.raises(ApprovalError) as info:
+        store.update("run_nowhere", lambda state: None)
+    assert str(info.value) == (
+        f"no suspended run 'run_nowhere' in {store.path}: it was never suspended here, or it was stored elsewhere "
+        "(point PLAYGROUND_DATABASE_URL, or the Agent's storage=, at the same database)"
+    )
+
+
+def test_close_releases_the_pool_and_a_reopened_store_checks_the_schema_again(
+    store: PostgresRunStore, pg_database: str
+) -> None:
+    import psycopg
+
+    PostgresRunStore(pg_database).close()  # never used: nothing to close, no error
+    store.save(RunState(run_id="run_1", status="suspended"))
+    pool = store._pool
+    assert pool is not None and not pool.closed
+    store.close()
+    assert pool.closed
+    # while it was closed a newer playground upgraded the database: the reopened store must notice, not write
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE schema_versions SET version = 99 WHERE component = 'runs'")
+    with pytest.raises(StorageError, match="schema version 99 was written by a newer playground"):
+        store.save(RunState(run_id="run_2", status="suspended"))

@@ -195,3 +195,16 @@ def test_pruning_deletes_only_old_closed_runs(tmp_path: Path) -> None:
     assert store.prune(older_than_days=0) == 3
     assert sorted(s.run_id for s in store.runs()) == ["run_running", "run_suspended"]
     assert store.schema_version() >= 2
+
+
+def test_a_damaged_run_keeps_its_agent_and_times_in_the_listing(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = SqliteRunStore(tmp_path / "runs.sqlite3")
+    store.save(RunState(run_id="run_bad", agent_name="support", status="suspended"))
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE runs SET state = 'garbage', created_at = 1000.0, updated_at = 2000.0")
+    [info] = store.list_runs()
+    assert (info.run_id, info.agent_name, info.status, info.created_at, info.updated_at, info.calls) == (
+        "run_bad", "support", "damaged", 1000.0, 2000.0, []
+    )
