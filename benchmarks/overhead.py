@@ -369,7 +369,8 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
     process's CPU of all threads, the writer's included. Then, for information, a user's own OpenTelemetry SDK set
     globally (spans batched to an exporter that drops them: the SDK's cost, not a collector's): *_otel_sdk rows.
     Raw, untraced and traced rounds are interleaved so machine noise hits all three alike; added = traced / untraced
-    - 1 in the same window."""
+    - 1 in the same window. tracing_added_calls: the Python calls tracing adds per call, the writer's included
+    (counted with cProfile: exact, whatever the load)."""
     import os
     import tempfile
     from collections.abc import Sequence
@@ -384,7 +385,7 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
 
     def rows(traced: Callable[[], Any], label: str) -> dict[str, Any]:
         t_raw, t_plain, t_traced = [], [], []
-        for _ in range(3):
+        for _ in range(5):
             t_raw.append(median_times(raw, CALLS))
             t_plain.append(median_times(untraced, CALLS))
             t_traced.append(median_times(traced, CALLS))
@@ -397,6 +398,22 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
             f"tracing_added{label}": round(o / p - 1, 3),
             f"tracing_added{label}_cpu": round(oc / pc - 1, 3),
         }
+
+    def calls_per(fn: Callable[[], Any], n: int = 200) -> float:
+        import cProfile
+        import pstats
+
+        w = writer()
+        w.flush()
+        delay, w.delay = w.delay, 3600.0  # the background thread writes nothing meanwhile: all of it is counted here
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(n):
+            fn()
+        w.flush()
+        prof.disable()
+        w.delay = delay
+        return sum(v[1] for v in pstats.Stats(prof).stats.values()) / n  # type: ignore[attr-defined]
 
     home = os.environ.get("PLAYGROUND_HOME")
     os.environ["PLAYGROUND_HOME"] = tempfile.mkdtemp(prefix="overhead-traces-")
@@ -411,6 +428,7 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
         first = agent.generate("hi", **options)
         out = rows(playground_traced, "")
         writer().flush()
+        out["tracing_added_calls"] = round(calls_per(playground_traced) / calls_per(untraced) - 1, 3)
         stored = len(default_trace_store().spans(first.trace_id or ""))
         assert stored == 2, stored  # the traced row really stored its spans (invoke_agent + chat)
         out["tracing_on"] = "playground's own recorder -> SQLite trace store (background writer), no OTel SDK"
@@ -433,6 +451,7 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
     trace.set_tracer_provider(sdk)
     assert agent.generate("hi").trace_id is not None  # the user's SDK really records spans
     out.update(rows(ours, "_otel_sdk"))
+    out["tracing_added_otel_sdk_calls"] = round(calls_per(ours) / calls_per(untraced) - 1, 3)
     sdk.shutdown()
     return out
 

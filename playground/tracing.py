@@ -11,6 +11,12 @@ collector) just works. With no provider set nothing is recorded and this module 
 it does not even import OpenTelemetry unless something else did, or `OTEL_EXPORTER_OTLP_ENDPOINT` is set (then, with
 the `otel` extra installed, an OTLP/HTTP exporter is set up on first use).
 
+The playgrounds (browser, notebook, `playground run`) keep their own traces with no set-up:
+`playground_tracer_provider()` gives them a `LocalTracerProvider`, a lean recorder with the same span names, parentage
+and attributes that needs no OpenTelemetry SDK; its spans are written to the trace store (playground/store/traces.py:
+SQLite under PLAYGROUND_HOME, or PostgreSQL with PLAYGROUND_DATABASE_URL) by a background thread, so a run never
+waits for the database.
+
 Message content (inputs, outputs, tool arguments and results) is recorded only when asked for:
 `telemetry={"record_inputs": True, "record_outputs": True}` on a call, or the standard environment variable
 `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
@@ -237,6 +243,9 @@ def _otel() -> _OtelApi:
 # The playground's own recorder: lean spans written to the trace store off the hot path
 
 
+_default_store: Any = None
+
+
 class LocalTracerProvider:
     """The playgrounds' tracer provider when no OpenTelemetry set-up exists: runs given it
     (`tracing_options={"tracer_provider": provider}`) record `LocalSpan`s, which a background writer puts in the
@@ -253,9 +262,12 @@ class LocalTracerProvider:
         """Where this provider's spans go: its own store, else the configured one (read from the environment now)."""
         if self._store is not None:
             return self._store
-        from .store.traces import default_trace_store
+        global _default_store
+        if _default_store is None:
+            from .store.traces import default_trace_store
 
-        return default_trace_store()
+            _default_store = default_trace_store
+        return _default_store()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Write every span recorded so far."""

@@ -55,6 +55,7 @@ CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_ns);
 """
 DEFAULT_KEEP = 20_000
 PRUNE_EVERY = 500  # spans written between two prunes
+CHUNK = 32  # spans the writer thread turns into rows before it lets other threads run
 
 log = logging.getLogger("playground.traces")
 
@@ -352,18 +353,27 @@ class SpanWriter:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            time.sleep(self.delay)
+            waited = 0.0
+            while waited < self.delay:  # in steps, so a changed delay counts at once
+                time.sleep(0.05)
+                waited += 0.05
             self._wake.clear()  # before draining: a span put from now on wakes the thread again
-            self.flush()
+            self.flush(yielding=True)
 
-    def flush(self) -> None:
-        """Write every buffered span now (on the calling thread)."""
+    def flush(self, *, yielding: bool = False) -> None:
+        """Write every buffered span now (on the calling thread). `yielding` (the writer thread): let other threads
+        run every `CHUNK` spans, so a run's thread coming back from the network never waits long for the GIL while
+        a big batch is turned into rows."""
         with self._flush_lock:
             buffer = self._buffer
             if not buffer:
                 return
             batches: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
+            done = 0
             while buffer:
+                done += 1
+                if yielding and done % CHUNK == 0:
+                    time.sleep(0)
                 try:
                     store, span = buffer.popleft()
                 except IndexError:  # pragma: no cover - emptied by another flush: nothing left
