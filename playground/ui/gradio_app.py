@@ -378,6 +378,10 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         demo = gr.Blocks(title="Agent Playground", analytics_enabled=False)
     with demo:
         session = gr.State(new_session)  # one PlaygroundSession per browser session
+        # made by Gradio on the session's first event (SessionState calls the factory), and by nothing else: Gradio
+        # would also add a load event outputting a second new session, racing the page's own load events (the
+        # thread in the URL, the restored session), and landing after them it replaced the session they had filled
+        session.load_event_to_attach = None
         browser_copy = gr.BrowserState(None, storage_key=BROWSER_STORAGE_KEY)  # survives a reload (no key in it)
         with gr.Row(elem_id="pg-header"):
             gr.Markdown("# Agent Playground", elem_id="pg-title")
