@@ -1,4 +1,4 @@
-"""One database seam for the stores written once for both backends: scores, prompt versions and job records.
+"""One database seam for the stores written once for both backends: memory, scores, prompt versions and job records.
 
 A store is one class that speaks SQL through a `Database`; the two implementations differ in how they connect,
 lock and migrate, and each store gives its schema (DDL) per backend. Queries are written once, with `?` placeholders
