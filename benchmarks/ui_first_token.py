@@ -16,7 +16,9 @@ printed as clock_error_ms).
 The floor, measured in the same run and the same browser: a bare page on the paced server reads the same stream with
 fetch() and appends each token to the DOM. Prints each round, then one JSON line: median and worst of
 token_visible_ms (server write -> DOM), token_painted_ms (-> next frame), the floor's, and the target (issue 18:
-first token visible <= 100 ms after the provider's first byte).
+first token visible <= 100 ms after the provider's first byte); playground_cpu_ms_per_reply is the CPU the playground
+process spent on one whole reply (--tokens tokens: the send, every repaint, the final panels), which bounds what it
+adds on a quiet machine.
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
                 try:
-                    result = measure(browser, url, base, state, args.rounds)
+                    result = measure(browser, url, base, state, args.rounds, ui.pid)
                 finally:
                     browser.close()
         finally:
@@ -226,7 +228,13 @@ def main() -> None:
     print(json.dumps(result))
 
 
-def measure(browser: Any, url: str, base: str, state: Paced, rounds: int) -> dict[str, Any]:
+def cpu_ms(pid: int) -> float:
+    """CPU milliseconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def measure(browser: Any, url: str, base: str, state: Paced, rounds: int, ui_pid: int) -> dict[str, Any]:
     page = browser.new_page()
     page.goto(url)
     page.get_by_role("button", name="Send", exact=True).wait_for(timeout=60_000)
@@ -238,6 +246,7 @@ def measure(browser: Any, url: str, base: str, state: Paced, rounds: int) -> dic
     painted: list[float] = []
     floor: list[float] = []
     errors: list[float] = []
+    server_cpu: list[float] = []
 
     def one(target: Any, selector: str, word: str, send: Any) -> tuple[float, float]:
         state.word = word
@@ -258,9 +267,11 @@ def measure(browser: Any, url: str, base: str, state: Paced, rounds: int) -> dic
     # a first round each, not counted: the first request opens connections and loads what it needs
     for i in range(rounds + 1):
         word = f"w{i}x{os.getpid()}"
+        cpu_before = cpu_ms(ui_pid)
         v, pt = one(page, "#pg-chat", word, send_chat(word))
         page.wait_for_function(f"document.querySelector('#pg-chat').textContent.includes('t{state.tokens - 1}')",
                                timeout=30_000)
+        round_cpu = cpu_ms(ui_pid) - cpu_before
         page.get_by_role("button", name="Clear", exact=True).click()
         page.wait_for_timeout(300)
         fword = f"f{i}x{os.getpid()}"
@@ -271,12 +282,15 @@ def measure(browser: Any, url: str, base: str, state: Paced, rounds: int) -> dic
         visible.append(v)
         painted.append(pt)
         floor.append(fv)
+        server_cpu.append(round_cpu)
         print(f"round {i}: visible {v:6.1f} ms  painted {pt:6.1f} ms  floor {fv:6.1f} ms  "
+              f"playground CPU {round_cpu:5.0f} ms  "
               f"(load {os.getloadavg()[0]:.1f})", flush=True)
     return {
         "token_visible_ms": round(statistics.median(visible), 1), "token_visible_max_ms": round(max(visible), 1),
         "token_painted_ms": round(statistics.median(painted), 1),
         "floor_visible_ms": round(statistics.median(floor), 1),
+        "playground_cpu_ms_per_reply": round(statistics.median(server_cpu), 1), "tokens": state.tokens,
         "clock_error_ms": round(max(errors), 2), "target_ms": TARGET_MS, "rounds": rounds,
         "delay_s": state.delay, "pace_s": state.pace,
     }
