@@ -174,7 +174,7 @@ def wait_seen(page: Any, timeout: float = 30.0) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--delay", type=float, default=0.25, help="seconds before the first token")
     parser.add_argument("--pace", type=float, default=0.03, help="seconds between tokens")

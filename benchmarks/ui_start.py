@@ -78,7 +78,7 @@ def time_to_200(cmd: list[str], port: int, timeout: float = 60.0, cwd: Path = RO
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--direct", action="store_true", help="python -m playground.cli ui instead of make run")
     parser.add_argument("--compare", type=Path, default=None, help="another checkout, run alternately (--direct)")
