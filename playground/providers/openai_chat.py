@@ -292,8 +292,11 @@ class OpenAIChatStreamParser:
         self.done = False
         self._extra: dict[str, Any] = {}
         self._head: str | None = None
-        """With `_tail`: the text chunk's shape (see `_learn_shape`); None until one was learnt."""
+        """With `_tail`: the text chunk's shape, each with the quote of the text's literal (see `_learn_shape`)."""
         self._tail = ""
+        self._start = self._tail_len = 0
+        self._plain = False
+        """The accumulator is a plain ResponseAccumulator (its text hot path may be taken inline)."""
         self._learning = 2
         """Attempts left at learning the shape (a stream whose chunks vary is not looked at for ever)."""
 
@@ -305,17 +308,21 @@ class OpenAIChatStreamParser:
 
         Fastest path: most servers send every text chunk with the same bytes around the text (same id, model,
         created, fingerprint ...). Once that shape is learnt and checked (`_learn_shape`), a chunk that is
-        `head + '"' + text + '"' + tail`, with a text that needs no JSON unescaping, is the learnt chunk with another
+        `head + text + tail`, with a text that needs no JSON unescaping, is the learnt chunk with another
         text: the text is read by slicing, without parsing the JSON again. Any other chunk is parsed (hot path: a
         chunk after the first whose one choice carries only text reads four keys)."""
         head = self._head
-        if head is not None and data.startswith(head):
-            tail = self._tail
-            end = len(data) - len(tail)
-            if end - len(head) >= 2 and data.endswith(tail) and data[len(head)] == '"' and data[end - 1] == '"':
-                text = data[len(head) + 1 : end - 1]
+        if head is not None and data.startswith(head) and data.endswith(self._tail):
+            start = self._start
+            end = len(data) - self._tail_len
+            if end >= start:
+                text = data[start:end]
                 if '"' not in text and "\\" not in text and text.isprintable():
-                    return self._text(text)
+                    acc = self.acc
+                    if text and self._plain and acc._last.__class__ is TextPart:
+                        acc._pieces.append(text)  # ResponseAccumulator.text's own hot path, one call less
+                        return [TextDeltaEvent(text, acc.step)]
+                    return acc.text(text)
         if data == "[DONE]":
             self.done = True
             return []
@@ -378,7 +385,9 @@ class OpenAIChatStreamParser:
                     continue
                 delta["content"] = text
                 if probe == chunk:
-                    self._head, self._tail = head, tail
+                    self._head, self._tail = head + '"', '"' + tail
+                    self._start, self._tail_len = len(head) + 1, len(tail) + 1
+                    self._plain = self.acc.__class__ is ResponseAccumulator
                     return
             except (ValueError, TypeError, KeyError, IndexError, AttributeError):
                 continue

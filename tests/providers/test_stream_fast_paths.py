@@ -177,7 +177,7 @@ def test_a_shape_is_learnt_only_where_it_is_proven() -> None:
     ]
     events: list[Any] = [e for d in datas for e in parser.feed_data(d)]
     assert [e.text for e in events] == ["first", "next", "more", "more", "b"]
-    assert parser._head is not None and parser._head.endswith('"delta":{"content":')
+    assert parser._head is not None and parser._head.endswith('"delta":{"content":"')
     assert parser.finish().text == "firstnextmoremoreb"
 
     dup = OpenAIChatProvider("m", api_key="k").stream_parser(ModelCall("m", []))
