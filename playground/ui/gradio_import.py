@@ -34,13 +34,30 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 
 def _no_stub_rewrite(*args: Any, **kwargs: Any) -> None:
     """Gradio's .pyi regeneration, skipped (see the module docstring)."""
+
+
+@contextmanager
+def no_stub_files() -> Iterator[None]:
+    """Define Gradio component classes inside this: Gradio (imported as shipped, e.g. by a test run or another app
+    before the playground) would write a .pyi stub next to the class's own source file, here into the package."""
+    meta = sys.modules.get(STUB_MODULE)
+    rewrite = getattr(meta, "create_or_modify_pyi", None)
+    if meta is None or rewrite is None or rewrite is _no_stub_rewrite:
+        yield
+        return
+    meta.create_or_modify_pyi = _no_stub_rewrite  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        meta.create_or_modify_pyi = rewrite  # type: ignore[attr-defined]
 
 
 def _skip_stub_rewrite(module: ModuleType) -> None:
@@ -68,8 +85,9 @@ def _plain_docs(module: ModuleType) -> None:
     listener_class.set_doc = set_doc
 
 
+STUB_MODULE = "gradio.component_meta"
 PATCHES: dict[str, Callable[[ModuleType], None]] = {
-    "gradio.component_meta": _skip_stub_rewrite,
+    STUB_MODULE: _skip_stub_rewrite,
     "gradio.events": _plain_docs,
 }
 

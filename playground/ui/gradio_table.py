@@ -13,21 +13,24 @@ from typing import Any
 import gradio as gr
 from gradio.components.dataframe import DataframeData
 
+from .gradio_import import no_stub_files
 
-class Table(gr.Dataframe):
-    """`gr.Dataframe` for rows given as lists of lists (headers from `headers=`), without importing pandas."""
+with no_stub_files():  # Gradio as shipped would write a gradio_table.pyi into the package
 
-    is_template = True  # the page draws it with Dataframe's own component
+    class Table(gr.Dataframe):
+        """`gr.Dataframe` for rows given as lists of lists (headers from `headers=`), without importing pandas."""
 
-    def postprocess(self, value: Any) -> DataframeData:
-        if not (value is None or (isinstance(value, list) and all(isinstance(row, list) for row in value))):
-            return super().postprocess(value)
-        headers = list(self.headers or [])
-        if not value or len(value[0]) == 0:
-            return DataframeData(headers=headers, data=[], metadata=None)
-        width = len(value[0])
-        if len(headers) > width:
-            headers = headers[:width]
-        elif len(headers) < width:
-            headers = [*headers, *[str(i) for i in range(len(headers) + 1, width + 1)]]
-        return DataframeData(headers=headers, data=value, metadata=None)
+        is_template = True  # the page draws it with Dataframe's own component
+
+        def postprocess(self, value: Any) -> DataframeData:
+            if not (value is None or (isinstance(value, list) and all(isinstance(row, list) for row in value))):
+                return super().postprocess(value)
+            headers = list(self.headers or [])
+            if not value or len(value[0]) == 0:
+                return DataframeData(headers=headers, data=[], metadata=None)
+            width = len(value[0])
+            if len(headers) > width:
+                headers = headers[:width]
+            elif len(headers) < width:
+                headers = [*headers, *[str(i) for i in range(len(headers) + 1, width + 1)]]
+            return DataframeData(headers=headers, data=value, metadata=None)

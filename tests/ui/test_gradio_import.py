@@ -34,6 +34,8 @@ state["mcp_after"] = mcp.__name__
 state["pandas_after_import"] = "pandas" in sys.modules
 app.build_app(sys.argv[1])  # every tab, the Evaluate and Jobs tables included
 state["pandas_after_build"] = "pandas" in sys.modules
+import pathlib
+state["table_stub"] = pathlib.Path(app.__file__).with_name("gradio_table.pyi").exists()  # never written by Gradio
 import gradio.caching
 state["deferred_pandas_works"] = gradio.caching.pd.DataFrame({"a": [1]}).shape == (1, 1)
 import pandas
@@ -65,6 +67,7 @@ def test_gradio_loads_without_stub_rewriting_or_mcp_and_builds_a_page() -> None:
     assert state["rewriter"] == "_no_stub_rewrite"
     assert state["mcp_loaded"] is False and state["mcp_after"] == "mcp"
     assert state["finder_left"] is False  # the import hook is gone once Gradio is in
+    assert state["table_stub"] is False
     assert state["pandas_after_import"] is False and state["pandas_after_build"] is False  # the page needs no pandas
     assert state["deferred_pandas_works"] is True and state["pandas_is_real"] is True  # gr.cache's pandas when used
     assert {"textbox", "dataframe", "button"} <= set(state["components"])  # type: ignore[arg-type]
@@ -74,6 +77,7 @@ def test_gradio_loads_without_stub_rewriting_or_mcp_and_builds_a_page() -> None:
 def test_gradio_as_shipped_when_asked(env: dict[str, str]) -> None:
     state = probe(**env)
     assert state["mcp_loaded"] is True  # an app served as an MCP server gets its package
+    assert state["table_stub"] is False  # Gradio as shipped writes .pyi stubs for new components; not into playground/
     if "PLAYGROUND_FULL_GRADIO_IMPORT" in env:
         assert state["rewriter"] == "create_or_modify_pyi" and state["pandas_after_import"] is True
     else:
