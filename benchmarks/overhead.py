@@ -10,6 +10,9 @@ against httpx2's defaults), a 1,000-message history adds <= 2x what raw httpx2 s
 kept per streamed chunk, tracing adds <= 10%, import <= 150 ms, UI start <= 2.5 s.
 The machine may be shared: only the ratios within one run mean something; repeat runs. `*_cpu_ratio` rows compare this
 process's CPU time (the client's own work; the server is another process), steadier than the wall clock under load.
+`stream_calls_per_chunk` (and raw's) count Python calls per streamed chunk with cProfile: exact, whatever the load.
+`kept_raw_event_bytes_per_chunk` is the share of `kept_bytes_per_chunk` that is the raw response events (every SSE
+event as received, for the Raw response panel); `kept_beyond_raw_events_per_chunk` is the rest.
 
     .venv/bin/python benchmarks/overhead.py [--no-ui] [--tracing-only]
 """
@@ -174,6 +177,7 @@ def run(base: str) -> dict[str, Any]:
     out.update(first_token(client, url, stream_headers, stream_agent, messages))
     out.update(history(client, url, headers, agent))
     out.update(kept_per_chunk(base, client))
+    out.update(calls_per_chunk(base, client, url, headers))
     out.update(asyncio.run(concurrent(base, url, headers)))
     out.update(traced_call(raw_call, our_call))  # last: it sets the global tracer provider
     return {k: out[k] for k in sorted(out, key=lambda k: (not k.endswith("ratio"), k))}
@@ -307,7 +311,8 @@ def kept_per_chunk(base: str, client: httpx2.Client) -> dict[str, Any]:
     """Memory a finished stream keeps per chunk (its StreamRun: events, result, raw response events), measured with
     tracemalloc: (kept after a 2,000-chunk stream - kept after a 100-chunk stream) / 1,900 chunks."""
 
-    def kept(n: int) -> int:
+    def kept(n: int) -> tuple[int, int]:
+        """(bytes kept, bytes of the raw response events among them: the list of event payloads as received)."""
         agent = Agent(
             model="openai-chat:bench", api_key=KEY, base_url=base, http_client=client, headers={"x-chunks": str(n)}
         )
@@ -324,11 +329,61 @@ def kept_per_chunk(base: str, client: httpx2.Client) -> dict[str, Any]:
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
-        return after - before
+        raw = run_.result.steps[-1].raw_response
+        assert raw is not None and isinstance(raw.body, list) and len(raw.body) == n + 4  # every event, as received
+        return after - before, sys.getsizeof(raw.body) + sum(sys.getsizeof(e) for e in raw.body)
 
-    small = statistics.median(kept(100) for _ in range(3))
-    large = statistics.median(kept(2000) for _ in range(3))
-    return {"kept_bytes_per_chunk": round((large - small) / 1900, 1)}
+    small = sorted(kept(100) for _ in range(3))[1]
+    large = sorted(kept(2000) for _ in range(3))[1]
+    per_chunk = (large[0] - small[0]) / 1900
+    raw_events = (large[1] - small[1]) / 1900
+    return {
+        "kept_bytes_per_chunk": round(per_chunk, 1),
+        "kept_raw_event_bytes_per_chunk": round(raw_events, 1),
+        "kept_beyond_raw_events_per_chunk": round(per_chunk - raw_events, 1),
+    }
+
+
+def calls_per_chunk(base: str, client: httpx2.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Python function calls per streamed chunk (cProfile's count, built-ins included: deterministic, unlike the
+    clock), ours (`text_stream()`) and raw httpx2 reading the same SSE: (calls for a 200-chunk stream - calls for a
+    1-chunk stream) / 199."""
+    import cProfile
+    import pstats
+
+    body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+
+    def ours(n: int) -> Callable[[], Any]:
+        agent = Agent(
+            model="openai-chat:bench", api_key=KEY, base_url=base, http_client=client, headers={"x-chunks": str(n)}
+        )
+        return lambda: list(agent.stream("hi").text_stream())
+
+    def raw(n: int) -> Callable[[], Any]:
+        def read() -> list[str]:
+            texts = []
+            with client.stream("POST", url, headers={**headers, "x-chunks": str(n)}, content=body) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: ") and line != "data: [DONE]":
+                        for c in json.loads(line[6:])["choices"]:
+                            texts.append(c["delta"].get("content") or "")
+            return texts
+
+        return read
+
+    def count(fn: Callable[[], Any]) -> float:
+        fn()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(5):
+            fn()
+        prof.disable()
+        return sum(v[1] for v in pstats.Stats(prof).stats.values()) / 5  # type: ignore[attr-defined]
+
+    return {
+        "stream_calls_per_chunk": round((count(ours(200)) - count(ours(1))) / 199, 1),
+        "stream_raw_calls_per_chunk": round((count(raw(200)) - count(raw(1))) / 199, 1),
+    }
 
 
 def ui_start_s() -> float:
@@ -371,7 +426,8 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
     process's CPU of all threads, the writer's included. Then, for information, a user's own OpenTelemetry SDK set
     globally (spans batched to an exporter that drops them: the SDK's cost, not a collector's): *_otel_sdk rows.
     Raw, untraced and traced rounds are interleaved so machine noise hits all three alike; added = traced / untraced
-    - 1 in the same window. tracing_added_calls: the Python calls tracing adds per call, the writer's included
+    - 1 in the same window (*_best: the fastest traced round over the fastest untraced one, noise only ever adds
+    time). tracing_added_calls: the Python calls tracing adds per call, the writer's included
     (counted with cProfile: exact, whatever the load)."""
     import os
     import tempfile
@@ -399,6 +455,7 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
             f"call_untraced_same_window{label}_ratio": round(p / r, 3),
             f"tracing_added{label}": round(o / p - 1, 3),
             f"tracing_added{label}_cpu": round(oc / pc - 1, 3),
+            f"tracing_added{label}_best": round(min(t[0] for t in t_traced) / min(t[0] for t in t_plain) - 1, 3),
         }
 
     def calls_per(fn: Callable[[], Any], n: int = 200) -> float:
