@@ -233,3 +233,36 @@ def test_a_failing_store_never_breaks_a_run(monkeypatch: pytest.MonkeyPatch) -> 
     result = Agent(name="ok", model="demo").generate("hi", tracing_options={"tracer_provider": provider})
     assert result.text and result.trace_id is not None
     writer().flush()  # the write fails (logged), the run had already returned
+
+
+def test_a_users_own_sdk_provider_also_feeds_the_configured_store(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.util._once import Once
+
+    def reset() -> None:
+        trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+        trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+
+    if "://" in where:
+        monkeypatch.setenv("PLAYGROUND_DATABASE_URL", where)
+    else:
+        monkeypatch.setenv("PLAYGROUND_HOME", str(Path(where).parent))
+    exporter = InMemorySpanExporter()
+    sdk = TracerProvider()
+    sdk.add_span_processor(SimpleSpanProcessor(exporter))
+    reset()
+    trace.set_tracer_provider(sdk)
+    try:
+        assert playground_tracer_provider() is None  # the user's SDK records; the store gets a copy
+        result = Agent(name="mine", model="demo").generate("hi")
+        exported = {s.name for s in exporter.get_finished_spans()}
+        assert exported == {"invoke_agent mine", "chat demo-1"}
+        assert {s["name"] for s in local_spans(result.trace_id)} == exported
+    finally:
+        reset()
+        sdk.shutdown()
+        if "://" in where:
+            default_trace_store().close()
