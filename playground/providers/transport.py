@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
@@ -142,6 +143,10 @@ def _blocks(blocks: list[str]) -> list[str | SSEEvent]:
     for block in blocks:
         if block[:6] == "data: " and "\n" not in block:
             out.append(block[6:])
+        elif block[:7] == "event: " and (nl := block.find("\n")) > 0 and block.startswith("data: ", nl + 1) and (
+            block.find("\n", nl + 1) < 0
+        ):  # `event: name` then one `data: ` line (Anthropic, OpenAI Responses): no line-by-line parse
+            out.append(SSEEvent(block[nl + 7 :], block[7:nl] or None))
         elif block:
             event = _parse_block(block)
             if event is not None:
@@ -170,6 +175,10 @@ def _parse_block(block: str) -> SSEEvent | None:
     return SSEEvent("\n".join(data), event, ident)
 
 
+_ARRAY_GAP = re.compile(r"[ \r\n\t\[,\]]*")
+"""What lies between two elements of a JSON-array stream (and before the first, after the last)."""
+
+
 class _JSONArrayDecoder:
     """Elements of one JSON array written out in pieces (Gemini's streamGenerateContent without alt=sse)."""
 
@@ -178,20 +187,22 @@ class _JSONArrayDecoder:
         self._dec = json.JSONDecoder()
 
     def feed_items(self, chunk: str) -> list[str | SSEEvent]:
-        self._buf += chunk
+        """The elements completed so far, read by position (one copy of the unread rest per read, not per element)."""
+        buf = self._buf + chunk if self._buf else chunk
         out: list[str | SSEEvent] = []
+        pos, size = 0, len(buf)
+        skip, decode = _ARRAY_GAP.match, self._dec.raw_decode
         while True:
-            stripped = self._buf.lstrip(" \r\n\t[,]")
-            if not stripped:
-                self._buf = ""
+            pos = skip(buf, pos).end()  # type: ignore[union-attr]  # the pattern matches the empty string too
+            if pos >= size:
                 break
             try:
-                _, end = self._dec.raw_decode(stripped)
+                _, end = decode(buf, pos)
             except ValueError:
-                self._buf = stripped
                 break
-            out.append(stripped[:end])
-            self._buf = stripped[end:]
+            out.append(buf[pos:end])
+            pos = end
+        self._buf = buf[pos:]
         return out
 
     def flush_items(self) -> list[str | SSEEvent]:

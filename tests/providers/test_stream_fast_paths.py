@@ -185,3 +185,25 @@ def test_a_shape_is_learnt_only_where_it_is_proven() -> None:
     dups = (first, chunk("b", "m0", '"content":"a",'), chunk("c", "m0", '"content":"a",'))
     texts = [getattr(e, "text", None) for d in dups for e in dup.feed_data(d)]
     assert texts == ["x", "b", "c"]  # a shape learnt on duplicate keys still reads the value that wins
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_json_array_stream_gives_every_element_whatever_the_cuts(seed: int) -> None:
+    from playground.providers.transport import _JSONArrayDecoder
+
+    quoted = '"quoted" ,['
+    elements = [{"n": i, "text": "a [b], c" * (i % 3), "list": [1, [2, "]"]], "s": quoted} for i in range(120)]
+    text = "[" + ",\r\n".join(json.dumps(e) for e in elements) + "]"
+    rng = random.Random(seed)
+    dec = _JSONArrayDecoder()
+    got: list[Any] = []
+    pos = 0
+    while pos < len(text):
+        size = rng.choice([1, 5, 40, 700, 9000])
+        got += dec.feed_items(text[pos : pos + size])
+        pos += size
+    got += dec.flush_items()
+    assert [json.loads(g) for g in got] == elements
+    cut = _JSONArrayDecoder()
+    assert cut.feed_items('[{"a": 1}, {"b": ') == ['{"a": 1}']
+    assert cut.flush_items() == ['{"b":']  # a cut-off element is handed on (the parser reports it), not dropped
