@@ -1,13 +1,14 @@
 """First streamed token visible in the browser playground, measured from the moment the provider sends it.
 
-    .venv/bin/python benchmarks/ui_first_token.py [--rounds 9] [--delay 0.25] [--pace 0.03]
+    .venv/bin/python benchmarks/ui_first_token.py [--rounds 9] [--delay 0.25] [--pace 0.03] [--tree DIR]
 
 A paced OpenAI-compatible server on 127.0.0.1 (a thread here) answers each streamed chat request: the role chunk at
 once, then after --delay seconds the first token, then one token every --pace seconds. `playground ui` runs as a
 subprocess on a temporary agents folder holding one agent whose own model is that server, so the page opens ready to
-send. Chromium (/usr/bin/chromium, the flags of tests/ui/conftest.py) driven by Playwright types a message and
-presses Send; a MutationObserver on the chat records when the round's first token is in the page (and the next
-animation frame, when it is painted). The server records the wall clock just before it writes that token.
+send (--tree DIR: the playground of another checkout, for a before/after). Chromium (/usr/bin/chromium, the flags of
+tests/ui/conftest.py) driven by Playwright types a message and presses Send; a MutationObserver on the chat records
+when the round's first token is in the page (and the next animation frame, when it is painted). The server records
+the wall clock just before it writes that token.
 
 The two clocks are the same machine's: the page's `performance.timeOrigin + performance.now()` is mapped to
 `time.time()` by the offset read with the smallest round trip of 15 readings (its error is at most half that trip,
@@ -179,6 +180,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.25, help="seconds before the first token")
     parser.add_argument("--pace", type=float, default=0.03, help="seconds between tokens")
     parser.add_argument("--tokens", type=int, default=20)
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose playground is started")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing (apt-get install chromium)")
@@ -200,7 +202,7 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "PLAYGROUND_HOME": str(Path(tmp) / "home")}
         ui = subprocess.Popen([sys.executable, "-m", "playground.cli", "ui", "--agents", str(agents), "--port",
-                               str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               str(port)], cwd=args.tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             url = f"http://127.0.0.1:{port}/"
             deadline = time.monotonic() + 120
