@@ -1161,8 +1161,8 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         if ex is None:
             note = "Send a message to see its trace."
         elif trace_id is None:
-            note = ("No trace was recorded for this exchange (traces need the otel extra: "
-                    "pip install 'agent-playground[otel]').")
+            note = ('No trace was recorded for this exchange: tracing was off for it (telemetry={"is_enabled": False}) '
+                    "or it ended before the model was called.")
         else:
             note = f"Trace {trace_id} is kept by your own tracer provider, not in the playground's store."
         return {
