@@ -34,6 +34,7 @@ from .base import (
     parse_tool_args,
 )
 from .options import ANTHROPIC, pick_options
+from .text_shape import learn_text_shape, learnable
 
 META = "anthropic"
 API_VERSION = "2023-06-01"
@@ -367,6 +368,10 @@ class AnthropicProvider(BaseProvider):
         return openai_common.parse_list_models(body)
 
 
+def _delta_of(event: Any) -> dict[str, Any]:
+    return event["delta"]  # type: ignore[no-any-return]
+
+
 class AnthropicStreamParser:
     """Messages stream events -> stream events. Blocks are keyed by their `index`."""
 
@@ -378,12 +383,26 @@ class AnthropicStreamParser:
         self._server: dict[int, dict[str, Any]] = {}
         self._server_json: dict[int, list[str]] = {}
         self._usage: dict[str, Any] = {}
+        self._head: str | None = None
+        """With `_tail`: the learnt shape of a text_delta event (see text_shape.learn_text_shape)."""
+        self._tail = ""
+        self._start = self._tail_len = 0
+        self._learning = 3
+        """Attempts left at learning the shape (a text block with another index has another shape)."""
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         return self.feed_data(event.data)
 
     def feed_data(self, data: str) -> list[StreamEvent]:
-        """Consume one event's data (the event name repeats the JSON's `type`, which is what is read)."""
+        """Consume one event's data (the event name repeats the JSON's `type`, which is what is read). A text_delta
+        of the learnt shape has its text read by slicing, without parsing the JSON again."""
+        head = self._head
+        if head is not None and data.startswith(head) and data.endswith(self._tail):
+            end = len(data) - self._tail_len
+            if end >= self._start:
+                text = data[self._start : end]
+                if '"' not in text and "\\" not in text and text.isprintable():
+                    return self.acc.text(text)
         if not data:
             return []
         ev = loads_json(data)  # padded JSON (spaces before `}`) is still JSON
@@ -393,7 +412,14 @@ class AnthropicStreamParser:
             delta = ev.get("delta") or {}
             dkind = delta.get("type")
             if dkind == "text_delta":  # the hot path
-                return acc.text(delta.get("text") or "")
+                text = delta.get("text") or ""
+                if self._learning and text.__class__ is str and learnable(text):
+                    self._learning -= 1  # one probe parse per attempt
+                    shape = learn_text_shape(data, ev, text, _delta_of, "text")
+                    if shape is not None:
+                        self._head, self._tail = shape
+                        self._start, self._tail_len = len(self._head), len(self._tail)
+                return acc.text(text)
             index = ev.get("index", 0)
             if dkind == "thinking_delta":
                 return acc.reasoning(delta.get("thinking") or "")

@@ -30,6 +30,7 @@ from .base import (
     parse_tool_args,
 )
 from .options import OPENAI_CHAT, pick_options
+from .text_shape import learn_text_shape, learnable
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
@@ -283,6 +284,10 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
     # -- embeddings and models ----------------------------------------------------------------------------------------
 
 
+def _first_delta(chunk: Any) -> dict[str, Any]:
+    return chunk["choices"][0]["delta"]  # type: ignore[no-any-return]
+
+
 class OpenAIChatStreamParser:
     """Chat Completions chunks -> stream events, accumulating the same ModelResponse a whole response gives."""
 
@@ -352,7 +357,7 @@ class OpenAIChatStreamParser:
             if len(delta) == 1:
                 text = delta.get("content")
                 if text.__class__ is str:
-                    if self._learning and head is None and not usage and not raw_reason and text:
+                    if self._learning and head is None and not usage and not raw_reason and learnable(text):  # type: ignore[arg-type]
                         self._learn_shape(data, chunk, text)  # type: ignore[arg-type]
                     return self._text(text)  # type: ignore[arg-type]
             return self._delta(delta)
@@ -366,31 +371,14 @@ class OpenAIChatStreamParser:
         return acc.text(text)
 
     def _learn_shape(self, data: str, chunk: dict[str, Any], text: str) -> None:
-        """Learn `head` and `tail` from a text-only chunk (no usage, no finish reason, one choice, index 0): the
-        bytes before and after its text's string literal. Kept only if it is proven: the same bytes around another
-        text parse to this very chunk with that other text. A string literal that needs no unescaping is one JSON
-        token whatever it holds, so every later chunk of that form parses to this chunk with its own text."""
+        """Learn the shape of a text-only chunk (no usage, no finish reason, one choice, index 0): see
+        `learn_text_shape`. One probe parse per attempt."""
         self._learning -= 1
-        if '"' in text or "\\" in text or not text.isprintable():
-            return
-        literal = f'"{text}"'
-        for at in (data.rfind(literal), data.find(literal)):
-            if at < 0:
-                return
-            head, tail = data[:at], data[at + len(literal) :]
-            try:
-                probe = from_json(f'{head}"probe-x"{tail}')
-                delta = probe["choices"][0]["delta"]
-                if delta["content"] != "probe-x":
-                    continue
-                delta["content"] = text
-                if probe == chunk:
-                    self._head, self._tail = head + '"', '"' + tail
-                    self._start, self._tail_len = len(head) + 1, len(tail) + 1
-                    self._plain = self.acc.__class__ is ResponseAccumulator
-                    return
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-                continue
+        shape = learn_text_shape(data, chunk, text, _first_delta, "content")
+        if shape is not None:
+            self._head, self._tail = shape
+            self._start, self._tail_len = len(self._head), len(self._tail)
+            self._plain = self.acc.__class__ is ResponseAccumulator
 
     def _first_or_error(self, chunk: dict[str, Any], data: str) -> list[StreamEvent]:
         if "error" in chunk and not chunk.get("choices"):

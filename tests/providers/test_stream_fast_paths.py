@@ -207,3 +207,60 @@ def test_json_array_stream_gives_every_element_whatever_the_cuts(seed: int) -> N
     cut = _JSONArrayDecoder()
     assert cut.feed_items('[{"a": 1}, {"b": ') == ['{"a": 1}']
     assert cut.flush_items() == ['{"b":']  # a cut-off element is handed on (the parser reports it), not dropped
+
+
+def _anthropic_stream(rng: random.Random) -> list[str]:
+    def delta(index: int, text: str) -> str:
+        event = {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
+        return json.dumps(event, ensure_ascii=False)  # Anthropic sends UTF-8 as is
+
+    out = [
+        json.dumps({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+                    "model": "claude-x", "content": [], "stop_reason": None,
+                    "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+        json.dumps({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+        json.dumps({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}}),
+        json.dumps({"type": "content_block_stop", "index": 0}),
+    ]
+    for index in (1, 3):
+        out.append(json.dumps({"type": "content_block_start", "index": index,
+                               "content_block": {"type": "text", "text": ""}}))
+        out += [delta(index, rng.choice(TEXTS)) for _ in range(60)]
+        out.append(json.dumps({"type": "content_block_stop", "index": index}))
+    out.append(json.dumps({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                           "usage": {"output_tokens": 120}}))
+    out.append(json.dumps({"type": "message_stop"}))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_anthropic_learnt_shape_reads_what_parsing_reads(seed: int) -> None:
+    from playground.providers import anthropic
+    from playground.providers.anthropic import AnthropicProvider
+
+    datas = _anthropic_stream(random.Random(seed))
+    results = []
+    for learn in (True, False):
+        parser = AnthropicProvider("claude-x", api_key="k").stream_parser(ModelCall("claude-x", []))
+        if not learn:
+            parser._learning = 0
+        parsed = 0
+        real = anthropic.loads_json
+
+        def counting(data: Any, real: Any = real) -> Any:
+            nonlocal parsed
+            parsed += 1
+            return real(data)
+
+        anthropic.loads_json = counting  # type: ignore[assignment]
+        try:
+            events = [e for d in datas for e in parser.feed_data(d)]
+        finally:
+            anthropic.loads_json = real
+        results.append((events, parser.finish(), parsed))
+    (fast_events, fast, fast_parsed), (slow_events, slow, slow_parsed) = results
+    assert fast_events == slow_events
+    assert [p.model_dump() for p in fast.parts] == [p.model_dump() for p in slow.parts]
+    assert (fast.usage, fast.finish_reason, fast.id) == (slow.usage, slow.finish_reason, slow.id)
+    assert slow_parsed == len(datas)
+    assert fast_parsed < slow_parsed * 0.6  # most text deltas, in both text blocks, were read by slicing
