@@ -234,6 +234,8 @@ class Agent:
 
     # -- options ------------------------------------------------------------------------------------------------------
     def _options(self, options: Mapping[str, Any]) -> CallOptions:
+        if not options and not self.default_options:  # a call with no options: the same checked options every time
+            return _no_options()
         from .memory import fold_legacy_memory_options
 
         merged = fold_legacy_memory_options({**self.default_options, **options})
@@ -582,6 +584,17 @@ class Agent:
         from .validation import check_embed_input
 
         return EmbedGeneration(self, check_embed_input(input), model, options)
+
+
+_NO_OPTIONS: list[CallOptions] = []
+
+
+def _no_options() -> CallOptions:
+    """`CallOptions.parse({})`, parsed once: a call's options are read, never changed (a stream or a resume that
+    needs other options makes a copy with `model_copy(update=...)`)."""
+    if not _NO_OPTIONS:
+        _NO_OPTIONS.append(CallOptions.parse({}))
+    return _NO_OPTIONS[0]
 
 
 def _serialisable_options(options: CallOptions) -> dict[str, Any]:

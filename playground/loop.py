@@ -274,7 +274,8 @@ def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> Loo
                 stream=setup.stream,
             )
             spec = provider.build_request(call)
-            yield Emit(StepStartEvent(step_no))
+            if _heard(setup):
+                yield Emit(StepStartEvent(step_no))
             retry = RetryPolicy(
                 max_retries=plan.settings.max_retries if plan.settings.max_retries is not None else 2,
                 retry_delay=getattr(provider, "retry_delay", None),
@@ -556,7 +557,8 @@ def _handle_tool_calls(
     for c in calls:
         tool = active.get(c.tool_name)
         is_client = tool is not None and tool.is_client_tool
-        yield Emit(ToolCallEvent(c.tool_call_id, c.tool_name, c.args, step.index, client_tool=is_client))
+        if _heard(setup):
+            yield Emit(ToolCallEvent(c.tool_call_id, c.tool_name, c.args, step.index, client_tool=is_client))
         if tool is None:
             available = ", ".join(sorted(active)) or "none"
             _store_result(
@@ -627,11 +629,12 @@ def _execute(
         state.step_results[run.call.tool_call_id] = ToolResultPart(
             tool_call_id=res.tool_call_id, tool_name=res.tool_name, result=res.result, is_error=res.is_error
         )
-        yield Emit(
-            ToolResultEvent(
-                res.tool_call_id, res.tool_name, res.args, res.result, res.is_error, step.index, res.duration_ms
+        if _heard(setup):
+            yield Emit(
+                ToolResultEvent(
+                    res.tool_call_id, res.tool_name, res.args, res.result, res.is_error, step.index, res.duration_ms
+                )
             )
-        )
 
 
 def _approval_possible(setup: RunSetup) -> bool:
@@ -663,6 +666,8 @@ def _own_ids(state: RunState, step: Step, calls: list[ToolCallPart]) -> list[Too
 
     Ids from the model are not trusted (some servers send "" or repeat them); a reused id must never let one approval
     or one result reach another call. The provider's id is kept in `state.wire_ids` and goes back on the wire."""
+    if not calls:
+        return []
     used = {c.tool_call_id for s in state.steps[:-1] for c in s.tool_calls} | set(state.wire_ids.values())
     counts: dict[str, int] = {}
     for c in calls:
@@ -700,8 +705,15 @@ def _append_tool_message(state: RunState) -> None:
     state.step_call_order = []
 
 
+def _heard(setup: RunSetup) -> bool:
+    """Whether anyone sees the run's events: a stream's reader, or an on_chunk callback. `generate_now` and its twins
+    read only the result, so their step and tool events are not made at all."""
+    return setup.stream or setup.options.on_chunk is not None
+
+
 def _step_finished(setup: RunSetup, step: Step) -> Generator[Effect, Any, None]:
-    yield Emit(StepFinishEvent(step))
+    if _heard(setup):
+        yield Emit(StepFinishEvent(step))
     cb = setup.options.on_step_finish
     if cb is not None:
         yield Invoke(cb, accepted_kwargs(cb, {"step": step}))
@@ -1152,7 +1164,7 @@ def _build_result(setup: RunSetup, state: RunState, reason: FinishReason) -> Gen
             headers=last.response.headers if last else {},
             messages=response_messages,
         ),
-        request=RequestInfo(body=last.request_body if last else None),
+        request=fast_construct(RequestInfo, body=last.request_body if last else None),
         warnings=list(dict.fromkeys(warnings)),
         provider_metadata=last.provider_metadata if last else None,
         reasoning=[r for s in steps for r in s.reasoning],

@@ -48,10 +48,20 @@ class _SecretHeaderNames(frozenset[str]):
 SECRET_HEADERS: frozenset[str] = _SecretHeaderNames(_EXACT_SECRET_HEADERS)
 
 
+_header_verdicts: dict[str, bool] = {}
+"""is_secret_header's answers by header name: the same few names come with every request and response."""
+
+
 def is_secret_header(name: str) -> bool:
     """Whether a header of this name may carry a credential (and so is always masked)."""
-    low = name.lower()
-    return low in _EXACT_SECRET_HEADERS or _SECRET_HEADER_WORDS.search(low) is not None
+    verdict = _header_verdicts.get(name)
+    if verdict is None:
+        low = name.lower()
+        verdict = low in _EXACT_SECRET_HEADERS or _SECRET_HEADER_WORDS.search(low) is not None
+        if len(_header_verdicts) >= 1024:  # bounded: a server inventing header names cannot grow it for ever
+            _header_verdicts.clear()
+        _header_verdicts[name] = verdict
+    return verdict
 
 
 def mask_secret(value: str) -> str:
@@ -65,9 +75,20 @@ def looks_masked(value: str) -> bool:
     return MASK in value or "..." in value
 
 
-def _usable(secrets: Iterable[str | None]) -> list[str]:
+_usable_sets: dict[tuple[str | None, ...], tuple[str, ...]] = {}
+"""_usable's answers by the secrets given: a transport passes the same list on every call."""
+
+
+def _usable(secrets: Iterable[str | None]) -> tuple[str, ...]:
     """Known secrets, longest first (so a key that contains another is replaced whole)."""
-    return sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+    given = tuple(secrets)
+    usable = _usable_sets.get(given)
+    if usable is None:
+        usable = tuple(sorted({s for s in given if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True))
+        if len(_usable_sets) >= 256:  # bounded (keys are already held for log masking)
+            _usable_sets.clear()
+        _usable_sets[given] = usable
+    return usable
 
 
 def mask_url_credentials(text: str) -> str:
@@ -117,7 +138,7 @@ def mask_value(value: Any, secrets: Iterable[str | None] = ()) -> Any:
     return _mask_value(value, known)
 
 
-def _mask_value(value: Any, known: list[str]) -> Any:
+def _mask_value(value: Any, known: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return mask_text(value, known) if known or "=" in value or "@" in value else value
     if isinstance(value, Mapping):

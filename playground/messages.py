@@ -156,14 +156,20 @@ class Message(BaseModel):
 
     @classmethod
     def user(cls, text: str) -> Message:
+        if cls is Message and type(text) is str:  # built as validation would (see _plain_message), on every call
+            return _plain_message("user", text, named=False)
         return cls(role="user", content=[TextPart(text=text)])
 
     @classmethod
     def system(cls, text: str) -> Message:
+        if cls is Message and type(text) is str:
+            return _plain_message("system", text, named=False)
         return cls(role="system", content=[TextPart(text=text)])
 
     @classmethod
     def assistant(cls, text: str) -> Message:
+        if cls is Message and type(text) is str:
+            return _plain_message("assistant", text, named=False)
         return cls(role="assistant", content=[TextPart(text=text)])
 
     def __repr__(self) -> str:
@@ -368,23 +374,54 @@ _PLAIN_ROLES = frozenset(("user", "assistant", "system"))
 
 
 # BaseModel's slots, set directly (what model_construct does, without its per-field loop)
+_new = object.__new__
 _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
-def _plain_message(role: str, text: str) -> Message:
-    """`Message(role=role, content=[TextPart(text=text)])` for a role and a str already checked: the same objects
-    (fields, fields set, equality), without validating them again (a long history has a thousand of these)."""
-    part = object.__new__(TextPart)
+def _plain_message(role: str, text: str, named: bool = True) -> Message:
+    """`Message(role=role, content=[TextPart(text=text)], name=None)` (or without `name=` when `named` is False, as
+    `Message.user(text)` builds it) for a role and a str already checked: the same objects (fields, fields set,
+    equality), without validating them again (a long history has a thousand of these)."""
+    part = _new(TextPart)
     _set_dict(part, {"type": "text", "text": text})
     _set_fields_set(part, {"text"})
     _set_extra(part, None)
     _set_private(part, None)
-    message = object.__new__(Message)
+    message = _new(Message)
     _set_dict(message, {"role": role, "content": [part], "name": None, "provider_metadata": None})
-    _set_fields_set(message, {"role", "content", "name"})
+    _set_fields_set(message, {"role", "content", "name"} if named else {"role", "content"})
+    _set_extra(message, None)
+    _set_private(message, None)
+    return message
+
+
+def text_part(text: str) -> TextPart:
+    """`TextPart(text=text)`: constructed for a str (what validation keeps as is), validated otherwise."""
+    if text.__class__ is not str:
+        return TextPart(text=text)
+    part = _new(TextPart)
+    _set_dict(part, {"type": "text", "text": text})
+    _set_fields_set(part, {"text"})
+    _set_extra(part, None)
+    _set_private(part, None)
+    return part
+
+
+_PART_TYPES = frozenset((TextPart, ImagePart, FilePart, ToolCallPart, ToolResultPart, ReasoningPart, SourcePart))
+
+
+def parts_message(role: Role, parts: list[Any]) -> Message:
+    """`Message(role=role, content=parts)` for parts a parser built: constructed when every part is already one of
+    ours (what validation would keep as is), validated otherwise."""
+    for p in parts:
+        if p.__class__ not in _PART_TYPES:
+            return Message(role=role, content=parts)
+    message = _new(Message)
+    _set_dict(message, {"role": role, "content": list(parts), "name": None, "provider_metadata": None})
+    _set_fields_set(message, {"role", "content"})
     _set_extra(message, None)
     _set_private(message, None)
     return message
@@ -466,7 +503,16 @@ def normalize_messages(messages: Any) -> list[Message]:
     if isinstance(messages, str | Message | dict):
         return _normalize_item(messages, 0)
     if isinstance(messages, Iterable):
-        return [m for i, item in enumerate(messages) for m in _normalize_item(item, i)]
+        out: list[Message] = []
+        append = out.append
+        for i, item in enumerate(messages):
+            if type(item) is dict and len(item) == 2:  # _normalize_item's shortcut, inline: most of a long history
+                role, content = item.get("role"), item.get("content")
+                if type(content) is str and role in _PLAIN_ROLES and content.strip():
+                    append(_plain_message(role, content))
+                    continue
+            out += _normalize_item(item, i)
+        return out
     raise ConfigurationError(
         f"messages: expected a str, a list of str, dicts or Message; got {type(messages).__name__}", field="messages"
     )

@@ -421,7 +421,13 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o)))
 
 
-_DEFAULTS: dict[type[BaseModel], tuple[dict[str, Any], dict[str, Any]]] = {}
+_DEFAULTS: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
+# BaseModel's slots, set directly (as model_construct does)
+_new = object.__new__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def fast_construct(cls: type[_M], **values: Any) -> _M:
@@ -430,16 +436,51 @@ def fast_construct(cls: type[_M], **values: Any) -> _M:
     spec = _DEFAULTS.get(cls)
     if spec is None:
         plain = {n: f.default for n, f in cls.model_fields.items() if f.default_factory is None and not f.is_required()}
-        factories = {n: f.default_factory for n, f in cls.model_fields.items() if f.default_factory is not None}
+        factories = tuple((n, f.default_factory) for n, f in cls.model_fields.items() if f.default_factory is not None)
         spec = _DEFAULTS[cls] = (plain, factories)
     plain, factories = spec
-    data = {**plain, **values}
-    for name, factory in factories.items():
+    data = plain.copy()
+    data.update(values)
+    for name, factory in factories:
         if name not in values:
             data[name] = factory()  # type: ignore[call-arg]
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = _new(cls)
+    _set_dict(obj, data)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
+
+
+def usage_of(
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    total_tokens: int = 0,
+    reasoning_tokens: int = 0,
+    cached_input_tokens: int = 0,
+    cache_creation_input_tokens: int = 0,
+) -> Usage:
+    """`Usage(...)` from a parser's counts: constructed when they are all ints (what validation keeps as is),
+    validated otherwise (a server's "12" or 12.0 is converted, garbage refused, as before)."""
+    counts = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total_tokens,
+        "reasoning_tokens": reasoning_tokens,
+        "cached_input_tokens": cached_input_tokens,
+        "cache_creation_input_tokens": cache_creation_input_tokens,
+    }
+    for v in counts.values():
+        if v.__class__ is not int:
+            return Usage(**counts)
+    usage = _new(Usage)
+    _set_dict(usage, counts)
+    _set_fields_set(usage, set(counts))
+    _set_extra(usage, None)
+    _set_private(usage, None)
+    return usage
+
+
+def no_usage() -> Usage:
+    """`Usage()`: every count 0, nothing set (a response's default before its usage is read)."""
+    return fast_construct(Usage)

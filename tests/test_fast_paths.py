@@ -7,7 +7,7 @@ import pickle
 from typing import Any
 
 from playground import Message, TextPart
-from playground.messages import _normalize_one, normalize_messages
+from playground.messages import Role, _normalize_one, normalize_messages
 from playground.providers.openai_chat import OpenAIChatProvider
 
 PLAIN: list[dict[str, Any]] = [
@@ -65,3 +65,25 @@ def test_plain_text_turns_map_to_the_same_wire_dicts() -> None:
         else:
             general.append({"role": provider.system_role, "content": m.text})
     assert provider._map_messages(messages) == general  # pyright: ignore[reportPrivateUsage]
+
+
+def test_message_builders_build_what_validation_builds() -> None:
+    roles: tuple[tuple[Any, Role], ...] = (
+        (Message.user, "user"), (Message.system, "system"), (Message.assistant, "assistant")
+    )
+    for build, role in roles:
+        for text in ("hi", "", "  padded  "):
+            fast = build(text)
+            general = Message(role=role, content=[TextPart(text=text)])  # what the builders validated before
+            assert fast == general and type(fast) is Message
+            assert fast.model_fields_set == general.model_fields_set == {"role", "content"}
+            assert fast.content[0].model_fields_set == general.content[0].model_fields_set
+            assert fast.model_dump(exclude_unset=True) == general.model_dump(exclude_unset=True)
+            assert fast.model_dump_json() == general.model_dump_json()
+            assert copy.deepcopy(fast) == general and pickle.loads(pickle.dumps(fast)) == general
+    try:
+        Message.user(3)  # type: ignore[arg-type]  # not a str: validated, so refused as before
+    except Exception as exc:
+        assert "text" in str(exc)
+    else:
+        raise AssertionError("a non-str text was accepted")

@@ -16,8 +16,8 @@ from pydantic_core import from_json
 
 from ..errors import ContextLengthError, ProviderError, error_class_for_status
 from ..events import ReasoningDeltaEvent, SourceEvent, StreamEvent, TextDeltaEvent, ToolCallDeltaEvent
-from ..messages import Message, ReasoningPart, SourcePart, TextPart, ToolCallPart
-from ..result import FinishReason, Usage
+from ..messages import Message, ReasoningPart, SourcePart, TextPart, ToolCallPart, parts_message
+from ..result import FinishReason, Usage, no_usage
 from ..settings import ModelSettings, ToolChoice
 
 StreamFormat = Literal["sse", "json-array", "ndjson"]
@@ -100,7 +100,7 @@ class ModelResponse:
     """One model answer, provider-neutral. `parts` keeps the order the model produced (reasoning, text, tool calls)."""
 
     parts: list[Any] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=no_usage)
     finish_reason: FinishReason = "unknown"
     raw_finish_reason: str | None = None
     id: str | None = None
@@ -128,7 +128,7 @@ class ModelResponse:
     def message(self) -> Message:
         """The assistant message to append to the conversation (sources are kept out: they are not sent back)."""
         content = [p for p in self.parts if not isinstance(p, SourcePart)]
-        return Message(role="assistant", content=content)
+        return parts_message("assistant", content)
 
 
 @dataclass

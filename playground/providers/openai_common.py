@@ -24,6 +24,13 @@ def is_reasoning_model(model: str) -> bool:
 
 def drop_sampling_for_reasoning(model: str, settings: ModelSettings, warnings: list[str]) -> set[str]:
     """The setting names a reasoning model rejects that are set here; a warning is added for each."""
+    if (
+        settings.temperature is None
+        and settings.top_p is None
+        and settings.presence_penalty is None
+        and settings.frequency_penalty is None
+    ):
+        return set()  # nothing to drop (the common call): no need to look at the model name
     if not is_reasoning_model(model):
         return set()
     dropped = {

@@ -430,6 +430,17 @@ def malformed_body_error(
     )
 
 
+DEFAULT_MAX_CONNECTIONS = 100
+"""The shared clients' pool: up to 100 requests at once per process (httpx2's own default)."""
+DEFAULT_MAX_KEEPALIVE = 100
+"""...and every one of those connections kept open for the next request (httpx2 keeps 20: a burst of 100 calls then
+closes 80 connections and opens them again for the next burst, which costs more than the requests themselves)."""
+
+
+def _default_limits() -> httpx2.Limits:
+    return httpx2.Limits(max_connections=DEFAULT_MAX_CONNECTIONS, max_keepalive_connections=DEFAULT_MAX_KEEPALIVE)
+
+
 def _default_timeout() -> httpx2.Timeout:
     return httpx2.Timeout(DEFAULT_TIMEOUT_SECONDS, connect=DEFAULT_CONNECT_TIMEOUT_SECONDS)
 
@@ -443,7 +454,7 @@ def shared_client() -> httpx2.Client:
     global _shared_sync
     with _shared_lock:
         if _shared_sync is None:
-            _shared_sync = httpx2.Client(timeout=_default_timeout(), follow_redirects=True)
+            _shared_sync = httpx2.Client(timeout=_default_timeout(), limits=_default_limits(), follow_redirects=True)
         return _shared_sync
 
 
@@ -458,7 +469,7 @@ def shared_async_client() -> httpx2.AsyncClient:
     key = id(loop)
     client = _async_clients.get(key)
     if client is None or client.is_closed:
-        client = httpx2.AsyncClient(timeout=_default_timeout(), follow_redirects=True)
+        client = httpx2.AsyncClient(timeout=_default_timeout(), limits=_default_limits(), follow_redirects=True)
         _async_clients[key] = client
     return client
 
