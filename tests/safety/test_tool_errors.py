@@ -1,0 +1,46 @@
+"""A tool that fails is marked as failed in the conversation the model reads next, whether it ran at once or after an
+approval (providers that carry the flag, such as Anthropic's `is_error`, send it on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground import tool
+from tests.safety.helpers import agent_on
+from tests.scripted import Scripted, completion
+
+
+def tool_parts(messages: list[Any]) -> list[tuple[str, Any, bool]]:
+    return [(p.tool_call_id, p.result, p.is_error) for m in messages if m.role == "tool" for p in m.content]
+
+
+def test_failed_and_successful_tools_are_told_apart_in_the_conversation() -> None:
+    @tool
+    def lookup(order_id: str) -> str:
+        """Look an order up."""
+        if order_id == "missing":
+            raise ValueError("no such order")
+        return f"order {order_id}"
+
+    @tool(requires_approval=True)
+    def refund(order_id: str) -> str:
+        """Refund an order."""
+        if order_id == "2":
+            raise RuntimeError("bank unreachable")
+        return f"refunded {order_id}"
+
+    script = Scripted(
+        completion(None, [("c1", "lookup", {"order_id": "missing"}), ("c2", "lookup", {"order_id": "7"})]),
+        completion(None, [("c3", "refund", {"order_id": "2"}), ("c4", "refund", {"order_id": "7"})]),
+        completion("Refunded 7 only."),
+    )
+    agent = agent_on(script, [], tools=[lookup, refund])
+    result = agent.generate("look up and refund")
+    assert [(p[0], p[2]) for p in tool_parts(result.messages)] == [("c1", True), ("c2", False)]
+    assert "no such order" in str(tool_parts(result.messages)[0][1])
+    agent.approve_tool_call(result.run_id, "c3")
+    final = agent.approve_tool_call(result.run_id, "c4")
+    assert final.text.strip() == "Refunded 7 only."
+    parts = tool_parts(final.messages)
+    assert [(p[0], p[2]) for p in parts] == [("c1", True), ("c2", False), ("c3", True), ("c4", False)]
+    assert "bank unreachable" in str(parts[2][1]) and parts[3][1] == "refunded 7"
