@@ -79,7 +79,7 @@ from .mcp_tools import MCPMixin
 from .prompts_session import PromptsMixin
 from .render import Block, ExchangeView, _jsonable
 from .report_session import ReportMixin
-from .shared_runs import SharedRunsMixin, new_page_run_id
+from .shared_runs import SharedRunsMixin
 from .threads import ThreadsMixin
 
 BLANK_AGENT = "(blank agent)"
@@ -812,7 +812,8 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             def prepare() -> tuple[Generation, dict[str, Any], list[Message], Any]:
                 turn = self._turn_messages(text)
                 options = self._with_memory(agent, self._options(), text)
-                options["run_id"] = new_page_run_id()  # page_...: a page's run in `playground runs` (shared_runs.py)
+                # page_...: a page's run in `playground runs`; fresh, so checking it reads nothing (shared_runs.py)
+                options["run_id"] = self._store.new_run_id()
                 gen = agent.prompt(turn, **options)
                 return gen, gen.request_preview(stream=True), turn, options.get("memory")
 
@@ -1380,7 +1381,10 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         p = self.pending
         if p is None:
             return None
-        state = self._store.load(p.run_id)
+        try:
+            state = self._store.load(p.run_id)
+        except PlaygroundError:  # the store is down now: the run as this page last saw it (a file is no decision)
+            state = self._store.last_seen(p.run_id)
         if state is None:
             return None
         return {"run_id": p.run_id, "tool_call_id": p.tool_call_id, "tool_name": p.tool_name, "args": p.args,

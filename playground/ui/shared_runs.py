@@ -23,32 +23,50 @@ What each party can do:
   after PLAYGROUND_PAGE_RUN_DAYS (default 7, "never" keeps them) are expired when a page next suspends a run (at most
   hourly per process). Expired and finished runs are then deleted by the store's own retention
   (PLAYGROUND_RUN_RETENTION_DAYS, default 30).
+- A store that is down: a send that never waits for approval does not touch the store (its run id is a fresh random
+  id: nothing to check; the store's INSERT-only create would still refuse a reused one), so an unwritable
+  PLAYGROUND_HOME or a PostgreSQL that is down fails no plain chat. A run that waits, when it cannot be stored, is kept
+  in the page (in memory), said so on the page, and its Approve / Decline work there (`PageRunStore`).
+- Live: while a card shows, the page reads its run every PENDING_CHECK_SECONDS (`check_pending()`; the browser's
+  timer, the notebook's `PendingWatch` task), so a decision made elsewhere turns the card into its outcome without a
+  click. Without a card nothing is checked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import secrets
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ApprovalError, ConfigurationError, PlaygroundError
+from ..errors import ApprovalError, ConfigurationError, PlaygroundError, StorageError
 from ..messages import Message
 from ..pricing import total_cost
 from ..result import GenerationResult, ResponseInfo, SuspendPayload, ToolCall, Usage
-from ..runs import PendingCall, RunState, RunStore, update_run
+from ..runs import InMemoryRunStore, PendingCall, RunState, RunStore, create_run, update_run
+from ..runs import lease_seconds as _lease_of
 from .render import Block, ExchangeView
 
 if TYPE_CHECKING:
     from .session import Exchange, PendingApproval
 
+T = TypeVar("T")
+
 PAGE_RUN_PREFIX = "page_"
 DEFAULT_PAGE_RUN_DAYS = 7.0
 SWEEP_EVERY_SECONDS = 3600.0
 ELSEWHERE = "Already decided elsewhere (`playground approve` / `decline`, or another playground on the same run store)"
+PENDING_CHECK_SECONDS = 3.0
+"""While a card shows, how often the page reads its run to follow a decision made elsewhere (one small read)."""
+KEPT_HERE = ("Run store unavailable: {error}. This approval lives only in this page until you approve or decline it "
+             "here: `playground runs` does not list it, `playground approve` and other servers cannot decide it, and "
+             "Clear or a restart of the server drops it (Save session keeps it: loading that file where the run store "
+             "works stores it there).")
 
 _last_sweep: dict[str, float] = {}
 _sweep_lock = threading.Lock()
@@ -111,6 +129,133 @@ def _sweep_in_background(store: Any) -> None:
             expire_abandoned_page_runs(store)
 
     threading.Thread(target=sweep, name="playground-page-run-expiry", daemon=True).start()
+
+
+class PageRunStore:
+    """The run store a page's agent uses: the configured store (`shared`), plus what a page needs of it.
+
+    - `new_run_id()` makes a send's run id (`page_<random>`, never given out before), so the new-run check needs no
+      read: a send that never waits for approval never touches the store. The shared store's `create` is INSERT-only,
+      so a reused id would still be refused when the run is stored at suspension.
+    - A run that waits and cannot be stored (StorageError: an unwritable PLAYGROUND_HOME, PostgreSQL down) is kept in
+      this page's in-memory store instead of being lost; `kept_here(run_id)` says why, and every later read and
+      write of that run (Approve, Decline, Clear) goes there.
+    - `last_seen(run_id)`: the run as this page last stored or read it (Save session while the store is down)."""
+
+    KEEP_IDS = 64  # fresh ids of sends that never suspended, and runs last seen: only the newest are kept
+
+    def __init__(self, shared: RunStore) -> None:
+        self.shared = shared
+        self.local = InMemoryRunStore(lease_seconds=_lease_of(shared))
+        self._fresh: dict[str, None] = {}
+        self._here: dict[str, str] = {}  # run id -> why it is kept in this page
+        self._seen: dict[str, str] = {}  # run id -> the run's JSON as last stored or read
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PageRunStore({self.shared!r})"
+
+    @property
+    def lease_seconds(self) -> float:
+        return _lease_of(self.shared)
+
+    def new_run_id(self) -> str:
+        run_id = new_page_run_id()
+        with self._lock:
+            self._fresh[run_id] = None
+            _trim(self._fresh, self.KEEP_IDS)
+        return run_id
+
+    def kept_here(self, run_id: str) -> str | None:
+        """Why the run is kept in this page only (the store's error), or None when it is in the shared store."""
+        return self._here.get(run_id)
+
+    def last_seen(self, run_id: str) -> RunState | None:
+        raw = self._seen.get(run_id)
+        return RunState.model_validate_json(raw) if raw is not None else None
+
+    def _where(self, run_id: str) -> RunStore:
+        return self.local if run_id in self._here else self.shared
+
+    def _saw(self, state: RunState | None) -> RunState | None:
+        if state is not None:
+            with self._lock:
+                self._seen.pop(state.run_id, None)
+                self._seen[state.run_id] = state.dump()
+                _trim(self._seen, self.KEEP_IDS)
+        return state
+
+    def load(self, run_id: str) -> RunState | None:
+        if run_id in self._fresh:  # made by new_run_id and not stored yet: nothing to read
+            return None
+        return self._saw(self._where(run_id).load(run_id))
+
+    def create(self, state: RunState) -> None:
+        with self._lock:
+            self._fresh.pop(state.run_id, None)
+        try:
+            create_run(self.shared, state)
+        except StorageError as exc:  # the run is not lost: this page keeps it (and says so: SharedRunsMixin)
+            self.local.create(state)
+            self._here[state.run_id] = str(exc)
+        self._saw(state)
+
+    def save(self, state: RunState) -> None:
+        with self._lock:
+            self._fresh.pop(state.run_id, None)
+        self._where(state.run_id).save(state)
+        self._saw(state)
+
+    def delete(self, run_id: str) -> None:
+        self._where(run_id).delete(run_id)
+
+    def update(self, run_id: str, mutate: Callable[[RunState], T]) -> tuple[RunState, T]:
+        state, value = update_run(self._where(run_id), run_id, mutate)
+        self._saw(state)
+        return state, value
+
+
+class PendingWatch:
+    """The live check for a front end without a timer (the notebook): while the page's card shows, one asyncio task
+    on the running loop (the kernel's in Jupyter, where widget callbacks run) awaits `session.check_pending()` every
+    PENDING_CHECK_SECONDS and calls `changed()` when the page changed; the task ends as soon as no call waits. A task
+    rather than a thread: the page is changed on the loop that runs its Approve / Send, never beside them. No card, no
+    task: an idle page costs nothing. Without a running loop (a plain script) nothing is started; the card then
+    follows a decision made elsewhere at the next action, as `refresh_pending` does."""
+
+    def __init__(self, session: SharedRunsMixin, changed: Callable[[], None]) -> None:
+        self.session = session
+        self.changed = changed
+        self.task: asyncio.Task[None] | None = None
+
+    def ensure(self) -> None:
+        """Start watching if a card shows and no watch runs (call after each repaint)."""
+        if self.session.pending is None or (self.task is not None and not self.task.done()):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.task = loop.create_task(self._watch())
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _watch(self) -> None:
+        while self.session.pending is not None:
+            await asyncio.sleep(PENDING_CHECK_SECONDS)
+            try:
+                changed = await self.session.check_pending()
+            except Exception:  # a check that fails is tried again at the next tick, never raised into the kernel
+                continue
+            if changed:
+                self.changed()
+
+
+def _trim(items: dict[str, Any], keep: int) -> None:
+    while len(items) > keep:
+        items.pop(next(iter(items)))
 
 
 def find_stored_call(state: RunState | None, call_id: str) -> PendingCall | None:
@@ -188,12 +333,13 @@ class SharedRunsMixin:
             from ..storage import default_run_store
 
             run_store = default_run_store()  # reads PLAYGROUND_DATABASE_URL / PLAYGROUND_HOME now; connects on use
-        self._store: RunStore = run_store
+        self._store = PageRunStore(run_store)  # the agent's storage: fresh ids unread, a failing store kept in-page
+        self._said_here: set[str] = set()
 
     @property
     def run_store(self) -> RunStore:
         """Where this page's waiting runs are kept (shared with `playground runs` / `approve` and other servers)."""
-        return self._store
+        return self._store.shared
 
     # -- a decision made elsewhere ------------------------------------------------------------------------------------
     def refresh_pending(self) -> bool:
@@ -208,6 +354,29 @@ class SharedRunsMixin:
         except PlaygroundError as exc:
             self.notice = self.mask(f"Run store: {exc}")  # type: ignore[attr-defined]
             return False
+        return self._follow(p, state)
+
+    async def check_pending(self) -> bool:
+        """The live check a page makes every PENDING_CHECK_SECONDS while its card shows (the browser's timer, the
+        notebook's PendingWatch): `refresh_pending` with the store read off the event loop. True when the page
+        changed (the card became an outcome or moved to another call, or the notice changed), so the front end
+        repaints only then. Nothing waits, or a reply streams: False, and nothing is read."""
+        p = self.pending
+        if p is None or self.busy:
+            return False
+        before = self.notice
+        try:
+            state = await asyncio.to_thread(self._store.load, p.run_id)
+        except PlaygroundError as exc:
+            if self.pending is p and not self.busy:
+                self.notice = self.mask(f"Run store: {exc}")  # type: ignore[attr-defined]
+            return self.notice != before
+        if self.pending is not p or self.busy:  # the person acted meanwhile: that action shows its own outcome
+            return False
+        moved = self._follow(p, state) and self.pending is not p  # an outcome, or the next call waits
+        return moved or self.notice != before
+
+    def _follow(self, p: PendingApproval, state: RunState | None) -> bool:
         call = find_stored_call(state, p.tool_call_id)
         if state is not None and state.status == "suspended" and call in state.pending and call.awaits_person:
             if call.is_interrupted():  # approved before, and the process resolving it stopped: a person decides again
@@ -240,7 +409,8 @@ class SharedRunsMixin:
         if not call.done:  # decided there, being resolved there now
             self._close_card(exchange, p, "approved" if call.decision == "approved" else "declined", call)
             self.notice = (f"{ELSEWHERE}: the {tool} call was {decided} and is being resolved there now; it is not "
-                           "run again here. Its outcome shows here on the next Approve, Decline or Send.")
+                           "run again here. Its outcome shows here once it is done (or on the next Approve, Decline "
+                           "or Send).")
             return
         outcome = ("it ran once and returned " + _short(call.result) if call.decision == "approved"
                    else "it was not run")
@@ -367,16 +537,28 @@ class SharedRunsMixin:
         except PlaygroundError as exc:
             return self.mask(f"The waiting {pending.tool_name} call could not be restored: {exc}")  # type: ignore[attr-defined]
         self.pending = pending
+        why = self._store.kept_here(pending.run_id)
+        if why is not None:  # the store took the run's read but not its write: kept in this page, and said so
+            self._said_here.add(pending.run_id)
+            return self.mask(KEPT_HERE.format(error=why))  # type: ignore[attr-defined]
         if self.refresh_pending():  # decided elsewhere since it was saved: the page shows that instead of the card
             return self.notice
         return None
 
     def _page_run_suspended(self) -> None:
-        """A page run was stored as waiting: now and then, expire page runs abandoned long ago (daemon thread)."""
+        """A page run was stored as waiting: now and then, expire page runs abandoned long ago (daemon thread). A run
+        the store could not take is kept in this page: said once, in the chat and the notice."""
+        p = self.pending
+        why = self._store.kept_here(p.run_id) if p is not None else None
+        if p is not None and why is not None:
+            if p.run_id not in self._said_here:
+                self._said_here.add(p.run_id)
+                self._say(self.exchanges[p.exchange], self.mask(KEPT_HERE.format(error=why)))  # type: ignore[attr-defined]
+            return
         try:
             days = page_run_days()
         except ConfigurationError as exc:  # said on the page; nothing is expired with a setting that cannot be read
             self.notice = str(exc)
             return
         if days is not None:
-            _sweep_in_background(self._store)
+            _sweep_in_background(self._store.shared)

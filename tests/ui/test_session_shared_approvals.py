@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from playground import Agent, ErrorEvent
+from playground.errors import PlaygroundError
 from playground.runs import InMemoryRunStore, RunStore, update_run
 from playground.storage import SqliteRunStore, open_run_store, playground_home
 from playground.ui.render import chat_messages
@@ -547,3 +548,145 @@ async def test_an_edited_session_file_cannot_approve_a_call_for_the_person(
     assert elsewhere.pending is not None and elsewhere.pending.args == {"order_id": "7"}  # order 7 waits for a person
     await collect(elsewhere.decline(elsewhere.pending.tool_call_id, "not approved"))
     assert [line.split()[1] for line in shared.runs()] == ["42"]
+
+
+# -- a run store that is down: plain chats never need it, a waiting call stays in the page -----------------------
+
+
+class CountingStore(InMemoryRunStore):
+    """An in-memory run store that counts every call made to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def load(self, run_id: str) -> Any:
+        self.calls.append("load")
+        return super().load(run_id)
+
+    def create(self, state: Any) -> None:
+        self.calls.append("create")
+        super().create(state)
+
+    def save(self, state: Any) -> None:
+        self.calls.append("save")
+        super().save(state)
+
+    def update(self, run_id: str, mutate: Any) -> Any:
+        self.calls.append("update")
+        return super().update(run_id, mutate)
+
+
+async def test_a_send_that_never_waits_for_approval_never_touches_the_run_store() -> None:
+    store = CountingStore()
+    page = PlaygroundSession(load_agents(REPO / "agents"), agent="support", run_store=store)
+    await collect(page.send("look up order 42"))
+    await collect(page.send("what is the weather in Paris?"))
+    assert [ex.status for ex in page.exchanges] == ["done", "done"] and store.calls == []
+    await collect(page.send("refund order 42"))  # the run waits: stored, once, by an INSERT-only create
+    assert page.pending is not None and store.calls == ["create"]
+    assert page.run_store is store and store.load(page.pending.run_id) is not None
+
+
+DB_PASSWORD = "db-SECRET-pass-77"
+
+
+@pytest.fixture(params=["read-only PLAYGROUND_HOME", "PostgreSQL unreachable"])
+def down(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shared]:
+    """A configured run store that cannot be written: SQLite in a read-only PLAYGROUND_HOME (as root, whom chmod does
+    not stop, a PLAYGROUND_HOME under a regular file: a folder nobody can create), or PostgreSQL on a closed port
+    (127.0.0.1:1, with a password in the URL)."""
+    if request.param == "read-only PLAYGROUND_HOME":
+        home = tmp_path / "home"
+        home.mkdir()
+        home.chmod(0o500)
+        if os.access(home, os.W_OK):  # root
+            (tmp_path / "a-file").write_text("")
+            home = tmp_path / "a-file" / "home"
+        monkeypatch.setenv("PLAYGROUND_HOME", str(home))
+        try:
+            yield _setup(tmp_path, monkeypatch, open_run_store(), {})
+        finally:
+            (tmp_path / "home").chmod(0o700)
+        return
+    store = open_run_store(f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:1/postgres", timeout=2)
+    try:
+        yield _setup(tmp_path, monkeypatch, store, {})
+    finally:
+        store.close()  # type: ignore[attr-defined]
+
+
+async def test_a_run_store_that_is_down_fails_no_send_and_the_approval_lives_in_the_page(down: Shared) -> None:
+    page = down.page()
+    page.set_api_key(KEY)
+    with pytest.raises(PlaygroundError):  # the store really is down
+        page.run_store.load("page_0")
+
+    await collect(page.send("hello"))  # a chat that never waits for approval: not refused for the store
+    assert page.exchanges[-1].status == "done" and page.notice is None
+
+    await collect(page.send("refund order 42"))
+    assert page.pending is not None and page.exchanges[-1].status == "suspended"
+    notice = page.notice or ""
+    assert notice.startswith("Run store unavailable: run store ")
+    assert "This approval lives only in this page until you approve or decline it here" in notice
+    assert "`playground runs` does not list it" in notice
+    assert KEY not in notice and DB_PASSWORD not in notice
+    assert "Run store unavailable" in chat_text(page) and KEY not in chat_text(page)
+    assert page.refresh_pending() is False and await page.check_pending() is False  # it waits here, for this page
+    saved = json.loads(page.save())  # Save session keeps it (its run as the page holds it)
+    assert saved["pending"]["run"]["run_id"] == page.pending.run_id
+
+    await collect(page.approve(page.pending.tool_call_id, '{"order_id": "42", "amount": 5}'))
+    assert page.pending is None and page.exchanges[-1].status == "done", page.notice
+    assert "refunded 5" in page.exchanges[-1].view.text and len(down.runs()) == 1
+
+    await collect(page.send("refund order 7"))  # said for each run kept in the page; Decline works there too
+    assert page.pending is not None and "Run store unavailable" in (page.notice or "")
+    await collect(page.decline(page.pending.tool_call_id, "not this one"))
+    assert page.pending is None and page.exchanges[-1].status == "done" and len(down.runs()) == 1
+    tool = next(b for b in page.exchanges[-1].view.blocks if b.kind == "tool")
+    assert tool.status == "declined" and tool.reason == "not this one"
+
+    await collect(page.send("refund order 9"))
+    page.reset()  # Clear drops the call kept in the page: nothing is run, a new chat starts
+    assert page.pending is None and page.exchanges == []
+    await collect(page.send("hello again"))
+    assert page.exchanges[-1].status == "done" and len(down.runs()) == 1
+
+
+# -- the live check a page makes while its card shows ------------------------------------------------------------
+
+
+async def test_check_pending_follows_a_decision_made_elsewhere_and_reads_nothing_without_a_card(
+    shared: Shared,
+) -> None:
+    page = shared.page()
+    counting = CountingStore()
+    page._store.shared = counting  # no card: nothing is read
+    assert await page.check_pending() is False and counting.calls == []
+    page._store.shared = shared.store
+
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    assert await page.check_pending() is False and page.pending is not None  # still waits: nothing to repaint
+    assert shared.cli("approve", page.pending.run_id, page.pending.tool_call_id).returncode == 0
+    assert await page.check_pending() is True  # the card is now the outcome
+    assert page.pending is None and "refunded 89.0" in page.exchanges[-1].view.text
+    assert (page.notice or "").startswith("Already decided elsewhere") and len(shared.runs()) == 1
+    assert await page.check_pending() is False
+
+
+async def test_a_live_check_that_cannot_read_the_store_says_so_once(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    run_id = page.pending.run_id
+    path = playground_home() / "runs.sqlite3"
+    for extra in path.parent.glob("runs.sqlite3-*"):
+        extra.unlink()
+    path.write_bytes(b"this is not a database" * 100)
+    assert await page.check_pending() is True  # the notice changed: repainted once
+    assert (page.notice or "").startswith("Run store: ") and page.pending is not None
+    assert await page.check_pending() is False  # the same notice: nothing to repaint
+    saved = json.loads(page.save())  # Save still works: the run as the page last saw it
+    assert saved["pending"]["run_id"] == run_id and saved["pending"]["run"]["status"] == "suspended"
