@@ -55,6 +55,7 @@ from .session import (
     PlaygroundSession,
     load_agents,
 )
+from .shared_runs import PENDING_CHECK_SECONDS
 from .traces_tab import TRACES_CSS, build_traces_tab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -265,14 +266,15 @@ def _session_file(s: PlaygroundSession, saved: str | None = None) -> str:
     return str(path)
 
 
-N_TURN = 1 + 1 + 4 + 10 + 2  # chat, notice, approval card (4), panels (10), save download, browser copy
+N_TURN = 1 + 1 + 4 + 10 + 2 + 1  # chat, notice, approval card (4), panels (10), save download, browser copy, check
 
 
 def _all_updates(s: PlaygroundSession, inspect: dict[str, Any] | None = None) -> list[Any]:
-    """chat, notice, approval card (4), panels (10), the Save download and this browser's copy of the session."""
+    """chat, notice, approval card (4), panels (10), the Save download, this browser's copy of the session, and the
+    card's live check (a timer that ticks only while a card shows)."""
     saved = s.save()
     return [_chat(s), _notice(s.notice), *_approval_updates(s), *_panel_updates(s, inspect),
-            gr.DownloadButton(value=_session_file(s, saved)), saved]
+            gr.DownloadButton(value=_session_file(s, saved)), saved, gr.Timer(active=s.pending is not None)]
 
 
 def _configure(s: PlaygroundSession, values: Sequence[Any]) -> list[str]:
@@ -440,6 +442,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                             reason = gr.Textbox("", label="Reason", placeholder="why it is declined (optional)",
                                                 scale=3, elem_id="pg-decline-reason")
                             decline_btn = gr.Button("Decline", variant="stop", scale=1)
+                    # while the card shows: a decision made elsewhere (playground approve) turns it into the outcome
+                    pending_check = gr.Timer(PENDING_CHECK_SECONDS, active=False)
                     notice = gr.Markdown("", visible=False, elem_id="pg-notice")  # where the person is looking
                     # lines=1 (growing to 8): Enter sends, Shift+Enter adds a line, as the hint says
                     message = gr.Textbox("", label="Message", lines=1, max_lines=8, elem_id="pg-message",
@@ -525,7 +529,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         approval_outputs = [approval, approval_title, approval_args, reason]
         panel_outputs = [p_inspect, p_raw_request, p_raw_response, p_reasoning, p_sources, p_usage, p_usage_chart,
                          p_steps, p_python, p_curl]
-        turn_outputs = [chatbot, notice, *approval_outputs, *panel_outputs, save_btn, browser_copy]
+        turn_outputs = [chatbot, notice, *approval_outputs, *panel_outputs, save_btn, browser_copy, pending_check]
         assert len(turn_outputs) == N_TURN
 
         # -- settings ---------------------------------------------------------------------------------------------
@@ -660,6 +664,15 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             call_id = s.pending.tool_call_id if s.pending else ""
             async for updates in _stream(s, s.decline(call_id, why)):
                 yield updates
+
+        async def on_pending_check(s: PlaygroundSession) -> list[Any]:
+            """The card's live check (shared_runs.py): repaint only when the page changed; stop with the card."""
+            if await s.check_pending():
+                return _all_updates(s)
+            return [*[gr.skip()] * (N_TURN - 1), gr.skip() if s.pending is not None else gr.Timer(active=False)]
+
+        pending_check.tick(on_pending_check, [session], turn_outputs, api_visibility="private",
+                           show_progress="hidden", concurrency_limit=None)
 
         def on_inspect(s: PlaygroundSession, text: str, *values: Any) -> list[Any]:
             problems = _configure(s, values)

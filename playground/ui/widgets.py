@@ -4,6 +4,8 @@ Every control forwards to a session action or setter (the table `ACTIONS` names 
 a test checks it against the session and the Gradio front end). Streaming actions (`send`, `approve`, `decline`,
 `compare`) run as tasks on the kernel's event loop, so the chat updates while the reply streams and the kernel stays
 responsive. The same actions are methods for code: `await pg.send("hi")`, `await pg.approve()`, `pg.inspect("hi")`.
+While an approval card shows, a task on the same loop reads its run every few seconds (shared_runs.PendingWatch), so a
+call decided elsewhere (`playground approve`, another server) turns into its outcome without a click.
 
 Import this module only where ipywidgets is installed (`pip install 'agent-playground[notebook]'`).
 """
@@ -40,6 +42,7 @@ from .session import (
     PlaygroundSession,
     provider_choices,
 )
+from .shared_runs import PendingWatch
 from .widgets_chat import ChatView, chat_html
 
 __all__ = ["ACTIONS", "PANELS", "PlaygroundWidget", "chat_html"]
@@ -317,6 +320,7 @@ class PlaygroundWidget:
         self._inspect_preview: dict[str, Any] | None = None
         self._last_render = 0.0
         self._approval_for: str | None = None  # the pending call the approval card was filled for
+        self._pending_watch = PendingWatch(session, self.refresh)  # live while a card shows (shared_runs.py)
 
 
         def full() -> w.Layout:  # one Layout per widget: hiding one must not hide the others
@@ -712,6 +716,7 @@ class PlaygroundWidget:
         pending = s.pending
         if pending is not None and not s.busy:
             self._show_approval(pending)
+            self._pending_watch.ensure()
         else:
             self.approval_area.layout.display = "none"
         self.send_button.disabled = s.busy

@@ -1,13 +1,16 @@
 """The notebook playground on the shared run store (issue 14): a call its card waits on is approved by
-`playground approve` in another process; the card's Approve then shows what was decided there, and the tool is not
-run again. The same PlaygroundSession as the browser (tests/ui/test_session_shared_approvals.py has the details)."""
+`playground approve` in another process; the card turns into the outcome by itself (a task on the kernel's loop reads
+the run while the card shows), or a stale card's Approve shows what was decided there; the tool is not run again.
+The same PlaygroundSession as the browser (tests/ui/test_session_shared_approvals.py has the details)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from playground.storage import open_run_store
+from playground.ui import shared_runs
 from playground.ui.session import PlaygroundSession, load_agents
 from playground.ui.widgets import PlaygroundWidget
 
@@ -27,7 +31,35 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           env=env, timeout=120)
 
 
-async def test_a_card_approved_from_the_cli_shows_its_outcome_in_the_notebook() -> None:
+async def test_a_card_approved_from_the_cli_turns_into_its_outcome_without_a_click(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shared_runs, "PENDING_CHECK_SECONDS", 0.2)
+    pg = PlaygroundWidget(PlaygroundSession(load_agents(REPO / "agents"), agent="support"))
+    await pg.send("look up order 42")
+    assert pg._pending_watch.task is None  # no card: nothing watches, nothing is read
+    await pg.send("refund order 42")
+    pending = pg.session.pending
+    assert pending is not None and pg.approval_area.layout.display is None
+    watch = pg._pending_watch.task
+    assert watch is not None and not watch.done()
+    approved = cli("approve", pending.run_id, pending.tool_call_id, "--args", '{"order_id": "42", "amount": 3}')
+    assert approved.returncode == 0, approved.stderr
+
+    deadline = time.monotonic() + 20
+    while pg.approval_area.layout.display != "none":  # no click: the kernel's loop runs, as between cells
+        assert time.monotonic() < deadline, "the card did not turn into the outcome by itself"
+        await asyncio.sleep(0.05)
+    assert "Already decided elsewhere" in pg.notice.value and "approved with arguments" in pg.notice.value
+    assert "refunded 3" in pg.chat.value and pg.session.pending is None
+    await asyncio.sleep(0.3)
+    assert watch.done()  # the watch ended with the card
+    stored = open_run_store().load(pending.run_id)
+    assert stored is not None and [(c.attempts, c.done) for c in stored.resolved] == [(1, True)]
+
+
+async def test_a_stale_card_approved_from_the_cli_shows_its_outcome_on_approve(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shared_runs, "PENDING_CHECK_SECONDS", 3600)  # the click comes before the next live check
     pg = PlaygroundWidget(PlaygroundSession(load_agents(REPO / "agents"), agent="support"))
     await pg.send("refund order 42")
     pending = pg.session.pending

@@ -1,6 +1,7 @@
 """In a real browser (Chromium, Playwright): a call the page waits on is listed by `playground runs` and approved by
-`playground approve` in another process; the page's card then shows what was decided there and the answer the run
-went on to, never running the tool a second time, and the conversation goes on (issue 14, shared state).
+`playground approve` in another process; the page's card then turns, without a click, into what was decided there
+and the answer the run went on to (a timer reads the run while, and only while, a card shows), never running the tool
+a second time, and the conversation goes on (issue 14, shared state).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from playground.storage import open_run_store
+from playground.ui.shared_runs import PENDING_CHECK_SECONDS
 from tests.ui.test_browser import WAIT, Page
 from tests.ui.test_browser_failures import use_server
 from tests.ui.test_session_resume_stop import Paced, text_sse
@@ -46,11 +49,26 @@ def page(browser: Any, app_url: str) -> Iterator[Page]:
         context.close()
 
 
-def test_a_card_approved_from_the_cli_shows_its_outcome_in_the_page(page: Page) -> None:
+def events_sent(p: Page) -> int:
+    """How many events the page has sent to the server (Gradio's queue), a timer's ticks included."""
+    return sum("/queue/join" in url for url in p.requests)
+
+
+def assert_no_events_for(p: Page, seconds: float) -> None:
+    p.page.wait_for_timeout(1000)  # the events a reply's end chains (threads list, composer) land first
+    before = events_sent(p)
+    p.page.wait_for_timeout(seconds * 1000)
+    assert events_sent(p) == before, "the page sent events while nothing waited for approval"
+
+
+def test_a_card_approved_from_the_cli_turns_into_its_outcome_without_a_click(page: Page) -> None:
     from playwright.sync_api import expect
 
     p = page
     p.choose("Agent", "support")
+    p.send("look up order 42")
+    p.expect_chat("item Mechanical keyboard")
+    assert_no_events_for(p, PENDING_CHECK_SECONDS + 1.5)  # no card: no timer ticks, an idle page costs nothing
     p.send("refund order 42")
     card = p.page.locator("#pg-approval").first
     expect(card).to_be_visible(timeout=WAIT)
@@ -65,12 +83,15 @@ def test_a_card_approved_from_the_cli_shows_its_outcome_in_the_page(page: Page) 
     assert approved.returncode == 0, approved.stderr
     assert '"refunded": 12.5' in approved.stdout
 
-    p.click("Approve")  # the card this page still shows: its Approve finds the decision made elsewhere
+    approved_at = time.monotonic()
+    # no click: the card's timer reads the run and the card becomes what was decided in the CLI's process
     p.expect_notice("Already decided elsewhere")
     p.expect_chat("the refund call was approved with arguments")
     p.expect_chat("refunded 12.5")  # the answer the run went on to in the CLI's process
     expect(card).to_be_hidden(timeout=WAIT)
+    assert time.monotonic() - approved_at < WAIT / 1000
     p.screenshot("playground-approved-elsewhere.png")
+    assert_no_events_for(p, PENDING_CHECK_SECONDS + 1.5)  # the card is gone: so is its timer
     again = cli("runs", "--json")
     assert [(r["run_id"], r["status"], r["calls"]) for r in json.loads(again.stdout)] == [(run_id, "finished", [])]
 
@@ -137,7 +158,7 @@ def test_one_of_two_calls_approved_from_the_cli_moves_the_card_to_the_other(page
     first = next(c for c in runs[0]["calls"] if c["args"] == {"order_id": "42"})
     assert cli("approve", runs[0]["run_id"], first["id"]).returncode == 0
 
-    p.click("Approve")  # stale: order 42 was approved elsewhere; the card moves on to order 7, with its arguments
+    # no click: order 42 was approved elsewhere; the card moves on to order 7 by itself, with its arguments
     p.expect_notice("The run now waits for approval of refund")
     expect(card).to_be_visible(timeout=WAIT)
     expect(args).to_have_value(json.dumps({"order_id": "7"}, indent=2), timeout=WAIT)
