@@ -4,8 +4,7 @@
 
 Per send (a reply with no tool call: the store is not touched, so send's ratio is noise around 1.0) and per approval
 round trip (send, the run stored as waiting, Approve: the decision claimed and committed in the store), a
-PlaygroundSession on the shared
-SQLite store (and on PostgreSQL when PLAYGROUND_BENCH_POSTGRES names a server, e.g.
+PlaygroundSession on the shared SQLite store (and on PostgreSQL when PLAYGROUND_BENCH_POSTGRES names a server, e.g.
 postgresql://postgres@127.0.0.1:5432/postgres) against the same session on an InMemoryRunStore, measured in the same
 run. Ratios, not timings, are the figures to compare across machines (1.0 = no cost over the in-memory store).
 """
