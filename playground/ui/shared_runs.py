@@ -65,8 +65,8 @@ PENDING_CHECK_SECONDS = 3.0
 """While a card shows, how often the page reads its run to follow a decision made elsewhere (one small read)."""
 KEPT_HERE = ("Run store unavailable: {error}. This approval lives only in this page until you approve or decline it "
              "here: `playground runs` does not list it, `playground approve` and other servers cannot decide it, and "
-             "Clear or a restart of the server drops it (Save session keeps it: loading that file where the run store "
-             "works stores it there).")
+             "Clear drops it, as do a reload and a server restart while the store is down (Save session keeps it: "
+             "loading that file where the run store works stores it there).")
 
 _last_sweep: dict[str, float] = {}
 _sweep_lock = threading.Lock()

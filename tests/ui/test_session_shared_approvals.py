@@ -634,8 +634,11 @@ async def test_a_run_store_that_is_down_fails_no_send_and_the_approval_lives_in_
     assert KEY not in notice and DB_PASSWORD not in notice
     assert "Run store unavailable" in chat_text(page) and KEY not in chat_text(page)
     assert page.refresh_pending() is False and await page.check_pending() is False  # it waits here, for this page
-    saved = json.loads(page.save())  # Save session keeps it (its run as the page holds it)
-    assert saved["pending"]["run"]["run_id"] == page.pending.run_id
+    saved = page.save()  # Save session keeps it (its run as the page holds it)
+    assert json.loads(saved)["pending"]["run"]["run_id"] == page.pending.run_id
+    elsewhere = down.page(run_store=SqliteRunStore(down.agents.parent / "working.sqlite3"))
+    assert elsewhere.load(saved) == [] and elsewhere.pending is not None  # a store that works takes it from the file
+    assert elsewhere.run_store.load(elsewhere.pending.run_id) is not None and elsewhere.notice is None
 
     await collect(page.approve(page.pending.tool_call_id, '{"order_id": "42", "amount": 5}'))
     assert page.pending is None and page.exchanges[-1].status == "done", page.notice
