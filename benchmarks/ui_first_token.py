@@ -16,7 +16,8 @@ printed as clock_error_ms).
 
 The floor, measured in the same run and the same browser: a bare page on the paced server reads the same stream with
 fetch() and appends each token to the DOM. Prints each round, then one JSON line: median and worst of
-token_visible_ms (server write -> DOM), token_painted_ms (-> next frame), the floor's, and the target (issue 18:
+token_visible_ms (server write -> DOM), token_painted_ms (-> next frame), token_arrived_ms (-> the bytes reach the
+page's JavaScript: the playground's and the network's part), the floor's, and the target (issue 18:
 first token visible <= 100 ms after the provider's first byte); playground_cpu_ms_per_reply is the CPU the playground
 process spent on one whole reply (--tokens tokens: the send, every repaint, the final panels), which bounds what it
 adds on a quiet machine.
@@ -142,8 +143,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# the moment the word reaches the page's JavaScript (Gradio's client parses each event-stream message with
+# JSON.parse): splits the latency into the playground's and the network's part, and the page's own rendering
+ARRIVAL_JS = """(() => {
+  const parse = JSON.parse;
+  JSON.parse = function (text, ...rest) {
+    if (window.__word && window.__arrived == null && typeof text === 'string' && text.includes(window.__word))
+      window.__arrived = performance.timeOrigin + performance.now();
+    return parse.call(this, text, ...rest);
+  };
+})();"""
+
 WATCH_JS = """([selector, word]) => {
-  window.__seen = null; window.__painted = null;
+  window.__seen = null; window.__painted = null; window.__arrived = null; window.__word = word;
   const root = document.querySelector(selector);
   const obs = new MutationObserver(() => {
     if (window.__seen === null && root.textContent.includes(word)) {
@@ -169,9 +181,12 @@ def clock_offset_ms(page: Any) -> tuple[float, float]:
     return best
 
 
-def wait_seen(page: Any, timeout: float = 30.0) -> tuple[float, float]:
+def wait_seen(page: Any, timeout: float = 30.0) -> tuple[float, float, float | None]:
+    """(in the DOM, painted, bytes arrived in the page's JavaScript or None when the hook saw nothing) page times."""
     page.wait_for_function("window.__seen !== null && window.__painted !== null", timeout=timeout * 1000)
-    return float(page.evaluate("window.__seen")), float(page.evaluate("window.__painted"))
+    arrived = page.evaluate("window.__arrived")
+    return float(page.evaluate("window.__seen")), float(page.evaluate("window.__painted")), \
+        None if arrived is None else float(arrived)
 
 
 def main() -> None:
@@ -238,6 +253,7 @@ def cpu_ms(pid: int) -> float:
 
 def measure(browser: Any, url: str, base: str, state: Paced, rounds: int, ui_pid: int) -> dict[str, Any]:
     page = browser.new_page()
+    page.add_init_script(ARRIVAL_JS)
     page.goto(url)
     page.get_by_role("button", name="Send", exact=True).wait_for(timeout=60_000)
     status = page.locator("#pg-status").inner_text()
@@ -249,16 +265,17 @@ def measure(browser: Any, url: str, base: str, state: Paced, rounds: int, ui_pid
     floor: list[float] = []
     errors: list[float] = []
     server_cpu: list[float] = []
+    arrivals: list[float] = []
 
-    def one(target: Any, selector: str, word: str, send: Any) -> tuple[float, float]:
+    def one(target: Any, selector: str, word: str, send: Any) -> tuple[float, float, float | None]:
         state.word = word
         offset, err = clock_offset_ms(target)
         errors.append(err)
         target.evaluate(WATCH_JS, [selector, word])
         send()
-        seen, paint = wait_seen(target)
+        seen, paint, arrived = wait_seen(target)
         sent = state.first_sent[word] * 1000
-        return seen - offset - sent, paint - offset - sent
+        return seen - offset - sent, paint - offset - sent, None if arrived is None else arrived - offset - sent
 
     def send_chat(word: str) -> Any:
         def go() -> None:
@@ -270,14 +287,14 @@ def measure(browser: Any, url: str, base: str, state: Paced, rounds: int, ui_pid
     for i in range(rounds + 1):
         word = f"w{i}x{os.getpid()}"
         cpu_before = cpu_ms(ui_pid)
-        v, pt = one(page, "#pg-chat", word, send_chat(word))
+        v, pt, arrived = one(page, "#pg-chat", word, send_chat(word))
         page.wait_for_function(f"document.querySelector('#pg-chat').textContent.includes('t{state.tokens - 1}')",
                                timeout=30_000)
         round_cpu = cpu_ms(ui_pid) - cpu_before
         page.get_by_role("button", name="Clear", exact=True).click()
         page.wait_for_timeout(300)
         fword = f"f{i}x{os.getpid()}"
-        fv, _ = one(floor_page, "#out", fword, lambda fw=fword: floor_page.evaluate(f"go('{fw}')"))
+        fv, _, _ = one(floor_page, "#out", fword, lambda fw=fword: floor_page.evaluate(f"go('{fw}')"))
         floor_page.evaluate("document.getElementById('out').textContent = ''")
         if i == 0:
             continue
@@ -285,12 +302,16 @@ def measure(browser: Any, url: str, base: str, state: Paced, rounds: int, ui_pid
         painted.append(pt)
         floor.append(fv)
         server_cpu.append(round_cpu)
-        print(f"round {i}: visible {v:6.1f} ms  painted {pt:6.1f} ms  floor {fv:6.1f} ms  "
+        if arrived is not None:
+            arrivals.append(arrived)
+        came = f"arrived {arrived:6.1f} ms  " if arrived is not None else ""
+        print(f"round {i}: {came}visible {v:6.1f} ms  painted {pt:6.1f} ms  floor {fv:6.1f} ms  "
               f"playground CPU {round_cpu:5.0f} ms  "
               f"(load {os.getloadavg()[0]:.1f})", flush=True)
     return {
         "token_visible_ms": round(statistics.median(visible), 1), "token_visible_max_ms": round(max(visible), 1),
         "token_painted_ms": round(statistics.median(painted), 1),
+        "token_arrived_ms": round(statistics.median(arrivals), 1) if arrivals else None,
         "floor_visible_ms": round(statistics.median(floor), 1),
         "playground_cpu_ms_per_reply": round(statistics.median(server_cpu), 1), "tokens": state.tokens,
         "clock_error_ms": round(max(errors), 2), "target_ms": TARGET_MS, "rounds": rounds,
