@@ -155,3 +155,18 @@ def test_close_releases_the_pool_and_a_reopened_store_checks_the_schema_again(
         conn.execute("UPDATE schema_versions SET version = 99 WHERE component = 'runs'")
     with pytest.raises(StorageError, match="schema version 99 was written by a newer playground"):
         store.save(RunState(run_id="run_2", status="suspended"))
+
+
+def test_a_new_run_over_a_damaged_stored_run_says_the_stored_one_is_damaged(
+    store: PostgresRunStore, pg_database: str
+) -> None:
+    import psycopg
+
+    store.save(RunState(run_id="run_1", status="suspended"))
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE runs SET state = 'garbage'")
+    with pytest.raises(StorageError) as info:
+        store.create(RunState(run_id="run_1"))
+    assert str(info.value).startswith(f"run store {store.path}: a run is damaged and cannot be read (")
+    assert str(info.value).endswith("; delete it with `playground runs delete RUN_ID`")
+    assert info.value.path == store.path

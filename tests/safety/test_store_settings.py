@@ -166,6 +166,7 @@ def test_one_shared_postgres_store_per_url_closed_at_exit(monkeypatch: pytest.Mo
     monkeypatch.setenv("PLAYGROUND_DATABASE_URL", " postgresql://u@h:5432/one ")
     one = default_run_store()
     assert isinstance(one, PostgresRunStore) and one.url == "postgresql://u@h:5432/one"
+    assert registered == [storage._close_shared_stores]  # a process with one shared store closes it at exit too
     assert default_run_store() is one  # every agent of the process shares its pool
     monkeypatch.setenv("PLAYGROUND_DATABASE_URL", "postgres://u@h/two")
     two = default_run_store()

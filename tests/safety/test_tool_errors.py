@@ -44,3 +44,29 @@ def test_failed_and_successful_tools_are_told_apart_in_the_conversation() -> Non
     parts = tool_parts(final.messages)
     assert [(p[0], p[2]) for p in parts] == [("c1", True), ("c2", False), ("c3", True), ("c4", False)]
     assert "bank unreachable" in str(parts[2][1]) and parts[3][1] == "refunded 7"
+
+
+def test_the_models_error_is_raised_even_when_the_store_cannot_record_the_failure() -> None:
+    """After an approval, the model call fails and the store then fails too: the person sees the model's error (with
+    the tool's result on it), not the store's."""
+    from playground import InMemoryRunStore, ProviderError, RunState, StorageError
+    from tests.safety.helpers import refund_call, support_agent
+
+    class BrokenAfterwards(InMemoryRunStore):
+        def save(self, state: RunState) -> None:
+            if state.status == "failed":
+                raise StorageError("disk full", path="nowhere")
+            super().save(state)
+
+    store = BrokenAfterwards()
+    log: list[str] = []
+    run_id = support_agent(log, refund_call("c1", "42"), storage=store).generate("refund 42").run_id
+    failing = support_agent(log, (400, {"error": {"message": "bad request", "code": "bad"}}), storage=store)
+    try:
+        failing.approve_tool_call(run_id, "c1")
+    except ProviderError as exc:
+        assert "bad request" in str(exc)
+        assert exc.result.tool_results[0].result == "refunded 42"  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("the model's error was not raised")
+    assert log == ["refund 42"]
