@@ -61,7 +61,7 @@ def test_the_models_error_is_raised_even_when_the_store_cannot_record_the_failur
     store = BrokenAfterwards()
     log: list[str] = []
     run_id = support_agent(log, refund_call("c1", "42"), storage=store).generate("refund 42").run_id
-    failing = support_agent(log, (400, {"error": {"message": "bad request", "code": "bad"}}), storage=store)
+    failing = agent_on(Scripted((400, {"error": {"message": "bad request", "code": "bad"}})), log, storage=store)
     try:
         failing.approve_tool_call(run_id, "c1")
     except ProviderError as exc:
