@@ -170,3 +170,38 @@ def test_a_new_run_over_a_damaged_stored_run_says_the_stored_one_is_damaged(
     assert str(info.value).startswith(f"run store {store.path}: a run is damaged and cannot be read (")
     assert str(info.value).endswith("; delete it with `playground runs delete RUN_ID`")
     assert info.value.path == store.path
+
+
+def test_a_newer_schema_error_names_the_database(store: PostgresRunStore, pg_database: str) -> None:
+    import psycopg
+
+    store.save(RunState(run_id="run_1", status="suspended"))
+    store.close()
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE schema_versions SET version = 42 WHERE component = 'runs'")
+    with pytest.raises(StorageError) as info:
+        store.load("run_1")
+    assert info.value.path == store.path and "schema version 42" in str(info.value)
+
+
+def test_one_pool_serves_every_operation_and_a_forked_child_gets_its_own(store: PostgresRunStore) -> None:
+    """A server that forks workers after using the store (gunicorn, multiprocessing) must not share sockets."""
+    import os
+
+    store.save(RunState(run_id="run_parent", status="suspended"))
+    pool = store._pool
+    assert pool is not None
+    store.load("run_parent")
+    store.list_runs()
+    assert store._pool is pool  # not a new pool (and new connections) per operation
+    pid = os.fork()
+    if pid == 0:  # the child: its own pool, the parent's left alone
+        code = 1
+        try:
+            store.save(RunState(run_id="run_child", status="suspended"))
+            code = 0 if store._pool is not pool and store.load("run_parent") is not None else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store._pool is pool and sorted(store.suspended()) == ["run_child", "run_parent"]

@@ -208,3 +208,42 @@ def test_a_damaged_run_keeps_its_agent_and_times_in_the_listing(tmp_path: Path) 
     assert (info.run_id, info.agent_name, info.status, info.created_at, info.updated_at, info.calls) == (
         "run_bad", "support", "damaged", 1000.0, 2000.0, []
     )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_pruning_counts_days_of_24_hours(kind: str, tmp_path: Path) -> None:
+    """A run finished just over a day ago is pruned by `--older-than 1`; one just under a day ago is kept."""
+    if kind == "postgres":
+        from tests.postgres import fresh_database
+
+        with fresh_database("pg_prune") as url:
+            from playground.store.runs_postgres import PostgresRunStore
+
+            store = PostgresRunStore(url, retention_days=None)
+            try:
+                _prune_a_day(store, url)
+            finally:
+                store.close()
+    else:
+        _prune_a_day(SqliteRunStore(tmp_path / "runs.sqlite3", retention_days=None), str(tmp_path / "runs.sqlite3"))
+
+
+def _prune_a_day(store: Any, where: str) -> None:
+    store.save(RunState(run_id="run_old", status="finished"))
+    store.save(RunState(run_id="run_young", status="finished"))
+    now = time.time()
+    ages = {"run_old": 86400 + 0.5, "run_young": 86400 - 30}  # a second more per day would keep run_old
+    if where.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(where, autocommit=True) as conn:
+            for run_id, age in ages.items():
+                conn.execute("UPDATE runs SET updated_at = %s WHERE run_id = %s", (now - age, run_id))
+    else:
+        import sqlite3
+
+        with sqlite3.connect(where) as conn:
+            for run_id, age in ages.items():
+                conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now - age, run_id))
+    assert store.prune(older_than_days=1) == 1
+    assert [s.run_id for s in store.runs()] == ["run_young"]
