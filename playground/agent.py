@@ -200,6 +200,9 @@ class Agent:
         return key_family(split_model_string(model)[0]) == key_family(own_prefix)
 
     def _resolve(self, model: str) -> tuple[Any, Transport]:
+        cached = self._providers.get(model)  # entries are only added, or all cleared, under the lock: a read needs none
+        if cached is not None:
+            return cached
         with self._lock:
             cached = self._providers.get(model)
             if cached is not None:

@@ -190,14 +190,14 @@ _models: dict[tuple[str | None, str | None, str], Any] = {}
 def _find_model(provider_id: str | None, api_url: str | None, model_ref: str) -> Any:
     """(provider, model info) from genai-prices, or None; misses are remembered (the lookup is a scan)."""
     key = (provider_id, api_url, model_ref)
-    with _lock:
-        if key in _models:
-            return _models[key]
+    found: Any = _models.get(key, _models)  # written under the lock, read without it (one dict read is atomic)
+    if found is not _models:
+        return found
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
     try:
-        found: Any = snapshot.find_provider_model(model_ref, None, provider_id, None if provider_id else api_url)
+        found = snapshot.find_provider_model(model_ref, None, provider_id, None if provider_id else api_url)
     except LookupError:
         found = None
     with _lock:

@@ -15,7 +15,7 @@ from pydantic_core import from_json
 from ..errors import ProviderError, StreamError
 from ..events import StreamEvent, TextDeltaEvent
 from ..messages import FilePart, ImagePart, Message, ReasoningPart, TextPart, ToolCallPart, ToolResultPart, text_part
-from ..result import FinishReason, Usage, usage_of
+from ..result import FinishReason, Usage, no_usage, usage_of
 from ..settings import NamedToolChoice
 from . import openai_common
 from .base import (
@@ -198,7 +198,13 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
         return self._parse_completion(data)
 
     def _parse_completion(self, data: dict[str, Any]) -> ModelResponse:
-        resp = ModelResponse(id=data.get("id"), model_id=data.get("model"), created=data.get("created"))
+        usage = data.get("usage")
+        resp = ModelResponse(
+            id=data.get("id"),
+            model_id=data.get("model"),
+            created=data.get("created"),
+            usage=self._parse_usage(usage) if usage else no_usage(),  # one Usage, not a default then the real one
+        )
         extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
         choices = data.get("choices") or []
         if choices:
@@ -230,8 +236,6 @@ class OpenAIChatProvider(BaseProvider, openai_common.OpenAIEndpoints):
             resp.finish_reason = self._parse_finish_reason(raw_reason)
             if choice.get("logprobs"):
                 extra["logprobs"] = choice["logprobs"]
-        if data.get("usage"):
-            resp.usage = self._parse_usage(data["usage"])
         if extra:
             resp.provider_metadata[self.name] = extra
         return resp
