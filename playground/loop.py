@@ -37,7 +37,7 @@ from .events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from .messages import Message, ToolCallPart, ToolResultPart, system_messages
+from .messages import Message, ToolCallPart, ToolResultPart, parts_message, system_messages
 from .output import StructuredOutput
 from .pricing import price_step, total_cost
 from .processors import ProcessorContext, StreamRecord, TripwireError, hook, processor_id
@@ -700,7 +700,7 @@ def _append_tool_message(state: RunState) -> None:
             for p in parts
         ]
     if parts:
-        state.messages.append(Message(role="tool", content=list(parts)))
+        state.messages.append(parts_message("tool", parts))  # built, not re-validated: every part is one of ours
     state.step_results = {}
     state.step_call_order = []
 

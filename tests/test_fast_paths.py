@@ -87,3 +87,27 @@ def test_message_builders_build_what_validation_builds() -> None:
         assert "text" in str(exc)
     else:
         raise AssertionError("a non-str text was accepted")
+
+
+def test_parser_built_messages_equal_validated_ones() -> None:
+    from playground.messages import ReasoningPart, ToolCallPart, ToolResultPart, parts_message, text_part
+    from playground.result import Usage, no_usage, usage_of
+
+    parts: list[Any] = [ReasoningPart(text="think"), text_part("answer"), ToolCallPart(tool_call_id="c", tool_name="t")]
+    for role, given in (("assistant", parts), ("tool", [ToolResultPart(tool_call_id="c", tool_name="t", result=1)])):
+        fast = parts_message(role, given)  # type: ignore[arg-type]
+        general = Message(role=role, content=list(given))  # type: ignore[arg-type]
+        assert fast == general and fast.model_fields_set == general.model_fields_set
+        assert fast.model_dump_json() == general.model_dump_json() and fast.content is not given
+    assert text_part("x") == TextPart(text="x") and text_part("x").model_fields_set == {"text"}
+    try:
+        parts_message("assistant", [{"type": "text", "text": "a dict"}, "not a part"])
+    except Exception as exc:  # anything but our parts is validated, so refused as before
+        assert "content" in str(exc)
+    else:
+        raise AssertionError("a non-part was accepted")
+    counts = {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
+    assert usage_of(**counts) == Usage(**counts) and usage_of(**counts).model_fields_set == Usage(**{
+        **counts, "reasoning_tokens": 0, "cached_input_tokens": 0, "cache_creation_input_tokens": 0}).model_fields_set
+    assert usage_of(input_tokens="4") == Usage(input_tokens=4)  # type: ignore[arg-type]  # a server's "4": converted
+    assert no_usage() == Usage() and no_usage().model_fields_set == set()
