@@ -336,3 +336,20 @@ def test_every_credential_query_name_entry_is_masked_in_any_letter_case() -> Non
                     masked = mask_url_credentials(url)
                     assert masked == url.replace(SECRET, "****"), masked
                     assert mask_text(f"GET {url} 200") == f"GET {masked} 200"
+
+
+def test_remembered_verdicts_stay_bounded_and_right_when_names_and_keys_keep_changing() -> None:
+    """A server inventing header names (or a process cycling keys) must not grow masking's memory for ever, and a
+    name or key seen again after the memory was cleared is judged the same way."""
+    import playground.masking as masking
+
+    for i in range(3000):
+        assert not is_secret_header(f"x-trace-{i}")
+    assert 0 < len(masking._header_verdicts) <= 1024
+    assert is_secret_header("X-Trace-Token") and is_secret_header("x-trace-token")
+    assert not is_secret_header("x-trace-0")  # evicted and judged again: the same answer
+    for i in range(600):
+        key = f"sk-cycled-{i:04d}-0123456789"
+        assert mask_text(f"key {key}", [key, None, "ab"]) == f"key {key[:3]}...{key[-4:]}"
+    assert 0 < len(masking._usable_sets) <= 256
+    assert mask_text("key sk-cycled-0000-0123456789", ["sk-cycled-0000-0123456789"]) == "key sk-...6789"
