@@ -72,6 +72,23 @@ _last_sweep: dict[str, float] = {}
 _sweep_lock = threading.Lock()
 
 
+_ENV = ("PLAYGROUND_DATABASE_URL", "PLAYGROUND_HOME", "PLAYGROUND_RUN_RETENTION_DAYS", "PLAYGROUND_LEASE_SECONDS")
+_configured: tuple[tuple[str | None, ...], RunStore] | None = None
+
+
+def _configured_store() -> RunStore:
+    """The configured run store (`default_run_store()`), one per process for the same settings: the pages of a server
+    share it, so the SQLite file is opened (migrated, pruned, and its one idle connection kept) once, not per page."""
+    global _configured
+    from ..storage import default_run_store
+
+    key = tuple(os.environ.get(name) for name in _ENV)
+    with _sweep_lock:
+        if _configured is None or _configured[0] != key:
+            _configured = (key, default_run_store())
+        return _configured[1]
+
+
 def new_page_run_id() -> str:
     """The id of a run a page starts: `page_<random>`, so `playground runs` tells page runs apart (and the abandoned-
     run expiry touches nothing else)."""
@@ -330,9 +347,7 @@ class SharedRunsMixin:
 
     def _init_runs(self, run_store: RunStore | None) -> None:
         if run_store is None:
-            from ..storage import default_run_store
-
-            run_store = default_run_store()  # reads PLAYGROUND_DATABASE_URL / PLAYGROUND_HOME now; connects on use
+            run_store = _configured_store()  # reads PLAYGROUND_DATABASE_URL / PLAYGROUND_HOME now; connects on use
         self._store = PageRunStore(run_store)  # the agent's storage: fresh ids unread, a failing store kept in-page
         self._said_here: set[str] = set()
 

@@ -278,6 +278,11 @@ async def test_the_page_and_the_cli_approve_at_once_and_the_tool_runs_once(any_s
     await asyncio.sleep(0.3)  # the CLI process starts (imports) while the page approves
     await collect(page.approve(call_id))
     _, err = await cli.communicate()
+    deadline = time.monotonic() + 20
+    while page.pending is not None:  # lost while the CLI ran it ("being resolved there now"): the live check follows
+        assert "is being resolved there now" in (page.notice or "") and time.monotonic() < deadline, page.notice
+        await page.check_pending()
+        await asyncio.sleep(0.1)
     assert len(shared.runs()) == 1  # whoever won, the refund ran once
     assert page.pending is None and "refunded 89.0" in page.exchanges[-1].view.text
     page_won = "Already decided elsewhere" not in (page.notice or "")
@@ -419,6 +424,10 @@ def test_a_session_defaults_to_the_configured_store(monkeypatch: pytest.MonkeyPa
     page = PlaygroundSession()
     assert isinstance(page.run_store, SqliteRunStore)
     assert page.run_store.path == playground_home() / "runs.sqlite3"
+    assert PlaygroundSession().run_store is page.run_store  # a server's pages share one store (opened once)
+    monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path / "elsewhere"))
+    moved = PlaygroundSession().run_store
+    assert isinstance(moved, SqliteRunStore) and moved.path == tmp_path / "elsewhere" / "runs.sqlite3"
     mine = InMemoryRunStore()
     assert PlaygroundSession(run_store=mine).run_store is mine
 
