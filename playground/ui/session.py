@@ -782,7 +782,8 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
         """The exact request `send(text)` would make (method, URL, headers with the key masked, body, warnings)."""
         text = self.render_variables(_message_text(text), "Message")
         agent = self._working_agent()
-        gen = agent.prompt(self._turn_messages(text), **self._with_memory(agent, self._options(), text))
+        turn, options = self._memory_turn(agent, self._options(), text)
+        gen = agent.prompt(turn, **options)
         preview = gen.request_preview(stream=True)
         return mask_value(preview, self.secrets)
 
@@ -810,8 +811,7 @@ class PlaygroundSession(AttachmentsMixin, ThreadsMixin, MCPMixin, EvalMixin, Pro
             agent = self._working_agent()
 
             def prepare() -> tuple[Generation, dict[str, Any], list[Message], Any]:
-                turn = self._turn_messages(text)
-                options = self._with_memory(agent, self._options(), text)
+                turn, options = self._memory_turn(agent, self._options(), text)  # memory off if its store is down
                 # page_...: a page's run in `playground runs`; fresh, so checking it reads nothing (shared_runs.py)
                 options["run_id"] = self._store.new_run_id()
                 gen = agent.prompt(turn, **options)

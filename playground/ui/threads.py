@@ -231,6 +231,24 @@ class ThreadsMixin:
             return [*(_unmarked(m) for m in self.messages), Message.user(text)]
         return [Message.user(text)]  # memory puts the thread's history in front
 
+    def _memory_turn(self, agent: Agent, options: dict[str, Any], text: str) -> tuple[list[Message], dict[str, Any]]:
+        """The turn's messages and options with memory; when the memory store cannot be read (an unwritable
+        PLAYGROUND_HOME, a PostgreSQL that is down), memory is turned off for this page and said in the notice, and
+        the turn goes on from the page's own history: a store that is down never stops a chat."""
+        from ..errors import StorageError
+
+        try:
+            return self._turn_messages(text), self._with_memory(agent, options, text)
+        except StorageError as exc:
+            if self.memory is None:
+                raise
+            self.memory = None
+            agent.memory = None
+            self.thread_id = None
+            self.notice = (f"Memory store unavailable: {exc} Threads and memory are off in this page; the chat goes "
+                           "on from the page's own history.")
+            return self._turn_messages(text), self._with_memory(agent, options, text)
+
     def _with_memory(self, agent: Agent, options: dict[str, Any], text: str) -> dict[str, Any]:
         """The call options with memory= for the current thread (its id is chosen now; it is stored on send)."""
         if self.memory is None:
