@@ -107,6 +107,15 @@ class Ui:
 
     session: Any  # gr.State holding the PlaygroundSession
     components: dict[str, Any] = field(default_factory=dict)
+    # called with each event that ends a turn (send, approve, decline; Stop ends the send) or changes the exchange
+    # shown (selecting one, Clear): a tab chains its refresh there, not on the chat's every repaint while streaming
+    turn_hooks: list[Callable[[Any], None]] = field(default_factory=list)
+
+    def after_turn(self, event: Any) -> Any:
+        """Chain every tab's refresh after `event` (each its own step, run once the event's answer has landed)."""
+        for hook in self.turn_hooks:
+            hook(event)
+        return event
 
 
 TabBuilder = Callable[[Ui], None]
@@ -523,6 +532,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
 
         config_inputs = [agent, provider, base_url, model, api_key, instructions, *setting_inputs, tools,
                          tool_choice, require_approval, max_steps, timeout, output_schema]
+        memory_inputs = [threads_ui.recall, threads_ui.working]  # sent with each send: what the page shows is used
         config_outputs = [agent, provider, base_url, model, api_key, instructions, *setting_inputs, tools,
                           tool_choice, require_approval, max_steps, timeout, output_schema, tool_schemas, status,
                           notice]
@@ -624,11 +634,14 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             """A Send that cannot start: the reason where the person looks; the typed text stays in the box."""
             return [gr.skip(), _notice(s.notice), *[gr.skip()] * (N_TURN - 2), gr.skip()]
 
-        async def on_send(s: PlaygroundSession, text: str, *values: Any) -> AsyncIterator[list[Any]]:
+        async def on_send(s: PlaygroundSession, text: str, recall: bool, working: bool,
+                          *values: Any) -> AsyncIterator[list[Any]]:
             if s.busy:  # never dropped without a word (Send and Enter stay live while a reply streams)
                 s.notice = "A reply is still streaming: wait for it, or press Stop. Your message is kept in the box."
                 yield refused(s)
                 return
+            # the memory switches as the page shows them (their own event may not have landed yet)
+            s.set_memory_options(semantic_recall=bool(recall), working_memory=bool(working))
             problems = _configure(s, values)
             if s.key_notice:
                 problems.append(s.key_notice)
@@ -674,7 +687,8 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         pending_check.tick(on_pending_check, [session], turn_outputs, api_visibility="private",
                            show_progress="hidden", concurrency_limit=None)
 
-        def on_inspect(s: PlaygroundSession, text: str, *values: Any) -> list[Any]:
+        def on_inspect(s: PlaygroundSession, text: str, recall: bool, working: bool, *values: Any) -> list[Any]:
+            s.set_memory_options(semantic_recall=bool(recall), working_memory=bool(working))  # as the page shows
             problems = _configure(s, values)
             preview: dict[str, Any] | None = None
             if not problems:
@@ -701,10 +715,11 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
                 s.select(owner[index])
             return _panel_updates(s)
 
-        send_event = dict(fn=on_send, inputs=[session, message, *config_inputs], outputs=[*turn_outputs, message],
-                          concurrency_limit=None, show_progress="hidden", trigger_mode="multiple")
+        send_event = dict(fn=on_send, inputs=[session, message, *memory_inputs, *config_inputs],
+                          outputs=[*turn_outputs, message], concurrency_limit=None, show_progress="hidden",
+                          trigger_mode="multiple")
         for trigger in (send_btn.click, message.submit):
-            threads_ui.after(composer.after(trigger(**send_event, api_visibility="private").then(  # type: ignore[arg-type]
+            threads_ui.after(composer.after(ui.after_turn(trigger(**send_event, api_visibility="private")).then(  # type: ignore[arg-type]
                 None, js=SCROLL_TO_ATTENTION_JS), session), session)
 
         async def on_send_text(s: PlaygroundSession, text: str) -> AsyncIterator[list[Any]]:
@@ -724,20 +739,25 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
         gr.Button(visible=False).click(on_send_text, [session, api_text], turn_outputs, api_name="send",
                                        concurrency_limit=None)
         gr.Button(visible=False).click(on_inspect_text, [session, api_text], [api_out], api_name="inspect")
-        composer.after(threads_ui.after(approve_btn.click(on_approve, [session, approval_args], turn_outputs,
-                                                          api_name="approve", concurrency_limit=None,
-                                                          show_progress="hidden").then(
+        composer.after(threads_ui.after(ui.after_turn(approve_btn.click(on_approve, [session, approval_args],
+                                                                        turn_outputs, api_name="approve",
+                                                                        concurrency_limit=None,
+                                                                        show_progress="hidden")).then(
             None, js=SCROLL_TO_ATTENTION_JS), session), session)
-        threads_ui.after(decline_btn.click(on_decline, [session, reason], turn_outputs, api_name="decline",
-                                           concurrency_limit=None, show_progress="hidden").then(
+        threads_ui.after(ui.after_turn(decline_btn.click(on_decline, [session, reason], turn_outputs,
+                                                         api_name="decline", concurrency_limit=None,
+                                                         show_progress="hidden")).then(
             None, js=SCROLL_TO_ATTENTION_JS), session)
-        inspect_btn.click(on_inspect, [session, message, *config_inputs], [notice, p_inspect, panel_tabs],
+        inspect_btn.click(on_inspect, [session, message, *memory_inputs, *config_inputs],
+                          [notice, p_inspect, panel_tabs],
                           api_visibility="private", concurrency_limit=None).then(None, js=SCROLL_TO_ATTENTION_JS)
         stop_btn.click(on_stop, [session], None, api_name="stop", queue=False)
-        threads_ui.after(clear_btn.click(on_clear, [session], [*turn_outputs, message], api_name="clear"), session)
+        threads_ui.after(ui.after_turn(clear_btn.click(on_clear, [session], [*turn_outputs, message],
+                                                       api_name="clear")), session)
         # the chat's own trash icon is hidden (assets/playground.css); should it be shown, it does what Clear does
         chatbot.clear(on_clear, [session], [*turn_outputs, message], api_visibility="private")
-        threads_ui.after(chatbot.select(on_select, [session], panel_outputs, api_visibility="private"), session)
+        threads_ui.after(ui.after_turn(chatbot.select(on_select, [session], panel_outputs, api_visibility="private")),
+                         session)
         threads_ui.wire(demo, session, turn_outputs, _all_updates)
 
         # -- save / load ------------------------------------------------------------------------------------------

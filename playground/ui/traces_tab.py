@@ -46,8 +46,8 @@ def build_traces_tab(ui: Any) -> None:
     def on_refresh(s: Any) -> list[Any]:
         return trace_updates(s)
 
-    def on_chat_change(s: Any) -> list[Any]:
-        if s.busy:  # while a reply streams the chat repaints often; the trace is shown once the run ends
+    def on_turn(s: Any) -> list[Any]:
+        if s.busy:  # a send refused while a reply streams: that reply's own end shows its trace
             return [gr.skip()] * len(outputs)
         return trace_updates(s)
 
@@ -60,9 +60,14 @@ def build_traces_tab(ui: Any) -> None:
     refresh.click(on_refresh, [ui.session], outputs)
     spans.input(on_pick, [ui.session, spans], outputs)
     waterfall.click(on_bar, [ui.session], outputs)  # a click on a bar of the waterfall picks that span
-    chatbot = ui.components.get("chatbot")
-    if chatbot is not None:  # a finished (or selected) exchange repaints the chat: show its trace
-        chatbot.change(on_chat_change, [ui.session], outputs, trigger_mode="always_last", show_progress="hidden")
+    # Once per turn, not on the chat's every repaint (a round trip each, dozens per streamed answer): when a turn
+    # ends (send, approve, decline, Stop) or another exchange is selected or the chat cleared; and when the tab is
+    # opened (a thread switched or a session loaded meanwhile: the chat is in another tab, so this is when it shows)
+    ui.turn_hooks.append(lambda event: event.then(on_turn, [ui.session], outputs, show_progress="hidden",
+                                                  api_visibility="private"))
+    tab = ui.components.get("tab")
+    if tab is not None:
+        tab.select(on_turn, [ui.session], outputs, show_progress="hidden", api_visibility="private")
 
 
 CLICK_A_SPAN_JS = """

@@ -38,6 +38,27 @@ def expect_thread_in_url(p: Page, thread: str) -> None:
     expect(p.page).to_have_url(re.compile(rf"[?&]thread={re.escape(thread)}(&|$)"), timeout=WAIT)
 
 
+def drop_switch_events(p: Page) -> list[int]:
+    """The memory switches' own events never reach the server (as when one has not landed yet when Send is
+    pressed): what the next send uses can only come with the send. Returns the ids of the dropped events' triggers."""
+    switches = p.page.evaluate(
+        "() => window.gradio_config.components.filter(c => c.props && "
+        "['pg-memory-recall', 'pg-memory-working'].includes(c.props.elem_id)).map(c => c.id)")
+    assert len(switches) == 2
+    dropped: list[int] = []
+
+    def route(r: Any) -> None:
+        trigger = (r.request.post_data_json or {}).get("trigger_id")
+        if isinstance(trigger, int) and trigger in switches:
+            dropped.append(trigger)
+            r.fulfill(status=200, content_type="application/json", body='{"event_id": "dropped"}')  # never served
+        else:
+            r.continue_()
+
+    p.page.route("**/queue/join*", route)
+    return dropped
+
+
 def memory_panel(p: Page) -> Any:
     p.tab("Memory")
     return p.page.locator("#pg-memory-panel")
@@ -50,13 +71,15 @@ def test_threads_working_memory_recall_reload_and_restart(browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     try:
         p = Page(context, url)
+        dropped = drop_switch_events(p)
         p.page.get_by_label("Working memory", exact=True).check()
-        p.idle()  # the switch is its own event with nothing to show; the answer below says it applied
-        p.send("My name is Ada and I live in Oslo")
+        p.send("My name is Ada and I live in Oslo")  # at once: the send carries the switch as the page shows it
+        expect(p.page.get_by_label("Working memory", exact=True)).to_be_checked()
         p.expect_chat("I'll remember that")
         panel = memory_panel(p)
         expect(panel).to_contain_text("Working memory after (updated)", timeout=WAIT)
         expect(panel).to_contain_text("Name: Ada")
+        assert dropped, "the switch's own event was sent, and dropped"
         thread = thread_in_url(p)
         expect(p.page.get_by_label("Thread", exact=True)).to_have_value(re.compile(r"^My name is Ada"), timeout=WAIT)
 
@@ -84,13 +107,14 @@ def test_threads_working_memory_recall_reload_and_restart(browser: Any) -> None:
         p.click("New thread")
         expect(p.chat).not_to_contain_text("My name is Ada", timeout=WAIT)
         thread_in_url(p, other_than=thread)  # the new thread's id replaces the old one's in the address
+        dropped = drop_switch_events(p)
         p.page.get_by_label("Semantic recall", exact=True).check()
-        p.idle()
         p.send("What is my name?")
         p.expect_chat("Your name is Ada")
         panel = memory_panel(p)
         expect(panel).to_contain_text("Recalled (semantic recall)", timeout=WAIT)
         expect(panel).to_contain_text(thread)
+        assert dropped, "the switch's own event was sent, and dropped"
         assert re.search(r"\b0\.\d{3}\b", panel.inner_text()), "a similarity score is shown"
         p.screenshot("playground-memory.png")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -129,6 +130,123 @@ def test_traces_tab_waterfall_and_span_details(browser: Any, app_url: str) -> No
         p.page.get_by_label("Compare message", exact=True).fill("What is a vector database?")
         p.click("Compare")
         expect(p.page.locator("#pg-compare-answer-1").first).to_contain_text("cost $0 (demo)", timeout=WAIT)
+        assert p.foreign_requests() == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_trace_refreshes_once_per_turn_not_on_every_repaint(browser: Any, app_url: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """While an answer streams the chat repaints dozens of times; the Traces tab is refreshed once the turn has ended
+    (send, Stop, decline) or another exchange is picked, not by a server event per repaint: the page sends a handful
+    of events for one answer, however long. The tab then shows that turn's (or the picked exchange's) trace."""
+    from playwright.sync_api import expect
+
+    import playground.ui.gradio_app as gradio_app
+    from playground.ui.session import PlaygroundSession
+    from tests.ui.test_browser import Page
+
+    trace_views: list[str | None] = []
+    repaints: list[int] = []
+    view, chat = PlaygroundSession.trace_view, gradio_app._chat
+
+    def counted_view(self: PlaygroundSession, span_id: str | None = None) -> dict[str, Any]:
+        trace_views.append(span_id)
+        return view(self, span_id)
+
+    def counted_chat(s: PlaygroundSession) -> list[dict[str, Any]]:
+        repaints.append(len(s.exchanges))
+        return chat(s)
+
+    monkeypatch.setattr(PlaygroundSession, "trace_view", counted_view)
+    monkeypatch.setattr(gradio_app, "_chat", counted_chat)
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    try:
+        p = Page(context, app_url)
+        events: list[int | None] = []  # the component that triggered each event the page sent
+
+        def sent(request: Any) -> None:
+            if "/queue/join" in request.url:
+                events.append((request.post_data_json or {}).get("trigger_id"))
+
+        p.page.on("request", sent)
+        chat_id = p.page.evaluate(
+            "() => window.gradio_config.components.find(c => c.props && c.props.elem_id === 'pg-chat').id")
+        send_id = p.page.evaluate(
+            "() => window.gradio_config.components.find(c => c.props && c.props.value === 'Send').id")
+        p.choose("Agent", "research")
+        header = p.page.locator("#pg-trace-header")
+        waterfall = p.page.locator("#pg-trace")
+
+        def turn_ends(n: int) -> None:
+            """The n-th trace refresh has run (polled on the server's side: the tab is not opened for it)."""
+            for _ in range(WAIT // 100):
+                if len(trace_views) >= n:
+                    break
+                p.page.wait_for_timeout(100)
+            assert len(trace_views) == n
+
+        def trace_shown(*, contains: str) -> str:
+            """The trace id the Traces tab shows (its waterfall holding `contains`)."""
+            p.tab("Traces")
+            expect(waterfall).to_contain_text(contains, timeout=WAIT)
+            expect(header).to_contain_text(re.compile(r"Trace [0-9a-f]{32}"), timeout=WAIT)
+            trace = re.findall(r"Trace ([0-9a-f]{32})", header.inner_text())[0]
+            p.tab("Chat")
+            return trace
+
+        # one streamed answer: many repaints, one trace refresh, a few events in all
+        monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.06")  # > CHAT_STREAM_INTERVAL: a repaint per word
+        events.clear()
+        repaints.clear()
+        p.send("What is a vector database?")
+        p.expect_chat("According to the sources")
+        p.page.wait_for_function("() => new URL(location.href).searchParams.get('thread') !== null", timeout=WAIT)
+        assert len(repaints) >= 10, repaints  # the answer streamed in many repaints ...
+        assert chat_id not in events, events  # ... and none of them made the page send an event
+        assert events[0] == send_id and len(events) <= 5, events  # the send and the steps chained after it
+        turn_ends(1)
+        p.page.wait_for_timeout(500)
+        assert len(trace_views) == 1  # nothing refreshes it after the turn
+        monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.03")
+        first = trace_shown(contains="invoke_agent research")
+
+        # a second exchange, then the first one picked in the chat
+        count = len(trace_views)  # opening the tab refreshed it too
+        p.send("What is RAG?")
+        p.expect_chat("What is RAG?")
+        turn_ends(count + 1)
+        second = trace_shown(contains="invoke_agent research")
+        assert second != first
+        count = len(trace_views)
+        p.chat.get_by_text("What is a vector database?", exact=True).click()
+        turn_ends(count + 1)
+        assert trace_shown(contains="invoke_agent research") == first
+
+        # Stop mid-answer: the stopped exchange's trace
+        monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.2")
+        count = len(trace_views)
+        p.send("Tell me about the long history of the printing press in Europe")
+        p.expect_chat("You asked")
+        p.click("Stop")
+        p.expect_chat("Stopped")
+        turn_ends(count + 1)
+        stopped = trace_shown(contains="invoke_agent research")
+        assert stopped not in (first, second)
+        monkeypatch.setenv("PLAYGROUND_DEMO_DELAY", "0.03")
+
+        # Decline: the declined approval's wait is in the trace
+        p.choose("Agent", "support")
+        count = len(trace_views)
+        p.send("refund order 7")
+        card = p.page.locator("#pg-approval").first
+        expect(card).to_be_visible(timeout=WAIT)
+        turn_ends(count + 1)  # the turn paused for the approval
+        p.click("Decline")
+        p.expect_chat("was declined")
+        turn_ends(count + 2)
+        assert trace_shown(contains="await_approval refund") not in (first, second, stopped)
         assert p.foreign_requests() == []
     finally:
         context.close()
