@@ -37,7 +37,16 @@ from .events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from .messages import Message, ToolCallPart, ToolResultPart, parts_message, system_messages
+from .messages import (
+    Message,
+    ReasoningPart,
+    SourcePart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    parts_message,
+    system_messages,
+)
 from .output import StructuredOutput
 from .pricing import price_step, total_cost
 from .processors import ProcessorContext, StreamRecord, TripwireError, hook, processor_id
@@ -470,6 +479,39 @@ def _snake(key: str) -> str:
 def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutcome, spec: HttpRequestSpec) -> Step:
     resp = outcome.response
     headers = outcome.raw_response.headers if outcome.raw_response else {}
+    # One pass over the parts (what resp.text/.reasoning/.tool_calls/.sources would give in four).
+    texts: list[str] = []
+    reasoning: list[ReasoningPart] = []
+    tool_calls: list[ToolCall] = []
+    sources: list[Source] = []
+    for p in resp.parts:
+        if isinstance(p, TextPart):
+            texts.append(p.text)
+        elif isinstance(p, ToolCallPart):
+            d = p.__dict__
+            tool_calls.append(
+                fast_construct(
+                    ToolCall,
+                    tool_call_id=d["tool_call_id"],
+                    tool_name=d["tool_name"],
+                    args=d["args"],
+                    provider_metadata=d["provider_metadata"],
+                )
+            )
+        elif isinstance(p, ReasoningPart):
+            reasoning.append(p)
+        elif isinstance(p, SourcePart):
+            sources.append(
+                Source(
+                    url=p.url,
+                    title=p.title,
+                    id=p.id,
+                    provider_metadata=p.provider_metadata,
+                    source_type=p.source_type,
+                    cited_text=p.cited_text,
+                    location=p.location,
+                )
+            )
     # Constructed, not validated: every value here was built and checked by us (see result.fast_construct).
     step = fast_construct(
         Step,
@@ -478,25 +520,10 @@ def _make_step(step_no: int, state: RunState, provider: Any, outcome: ModelOutco
         files=[],
         step_type="initial" if step_no == 0 else "tool-result",
         model=getattr(provider, "model_string", provider.model),
-        text=resp.text,
-        reasoning=resp.reasoning,
-        tool_calls=[
-            fast_construct(
-                ToolCall,
-                tool_call_id=c.tool_call_id,
-                tool_name=c.tool_name,
-                args=c.args,
-                provider_metadata=c.provider_metadata,
-            )
-            for c in resp.tool_calls
-        ],
-        sources=[
-            Source(
-                url=s.url, title=s.title, id=s.id, provider_metadata=s.provider_metadata, source_type=s.source_type,
-                cited_text=s.cited_text, location=s.location,
-            )
-            for s in resp.sources
-        ],
+        text="".join(texts),
+        reasoning=reasoning,
+        tool_calls=tool_calls,
+        sources=sources,
         usage=resp.usage,
         finish_reason=resp.finish_reason,
         raw_finish_reason=resp.raw_finish_reason,
