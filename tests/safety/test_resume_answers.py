@@ -4,6 +4,8 @@ took any time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from playground import tool
 from playground.runs import record_decision, update_run
 from tests.safety.helpers import agent_on, pending_ids, refund_tools, support_agent
@@ -21,7 +23,7 @@ def test_a_decline_without_a_reason_is_not_an_error_and_took_no_time() -> None:
     result = agent.generate("refund 1")
     final = agent.decline_tool_call(result.run_id, "c1")
     assert answers(final) == [("c1", "The user declined this tool call; it was not run.", False, 0.0)]
-    parts = [p for m in final.messages if m.role == "tool" for p in m.content]
+    parts: list[Any] = [p for m in final.messages if m.role == "tool" for p in m.content]
     assert [(p.tool_call_id, p.is_error) for p in parts] == [("c1", False)]
     assert log == []
 
