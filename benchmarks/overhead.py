@@ -12,7 +12,8 @@ The machine may be shared: only the ratios within one run mean something; repeat
 process's CPU time (the client's own work; the server is another process), steadier than the wall clock under load.
 `stream_calls_per_chunk` (and raw's) count Python calls per streamed chunk with cProfile: exact, whatever the load.
 `kept_raw_event_bytes_per_chunk` is the share of `kept_bytes_per_chunk` that is the raw response events (every SSE
-event as received, for the Raw response panel); `kept_beyond_raw_events_per_chunk` is the rest.
+event as received, for the Raw response panel, kept compactly as one RawEvents); `kept_beyond_raw_events_per_chunk` is
+the rest; `raw_events_as_list_bytes_per_chunk` is what the same events would take as a list of str (as kept before).
 
     .venv/bin/python benchmarks/overhead.py [--no-ui] [--tracing-only]
 """
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground import Agent, tool  # noqa: E402
+from playground.raw_events import RawEvents  # noqa: E402
 
 REPEATS = 7
 CALLS = 60
@@ -311,8 +313,9 @@ def kept_per_chunk(base: str, client: httpx2.Client) -> dict[str, Any]:
     """Memory a finished stream keeps per chunk (its StreamRun: events, result, raw response events), measured with
     tracemalloc: (kept after a 2,000-chunk stream - kept after a 100-chunk stream) / 1,900 chunks."""
 
-    def kept(n: int) -> tuple[int, int]:
-        """(bytes kept, bytes of the raw response events among them: the list of event payloads as received)."""
+    def kept(n: int) -> tuple[int, int, int]:
+        """(bytes kept, bytes of the raw response events among them (a compact RawEvents: the payloads as received,
+        joined, plus 4-byte offsets), bytes the same events would take as a list of str)."""
         agent = Agent(
             model="openai-chat:bench", api_key=KEY, base_url=base, http_client=client, headers={"x-chunks": str(n)}
         )
@@ -330,8 +333,9 @@ def kept_per_chunk(base: str, client: httpx2.Client) -> dict[str, Any]:
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
         raw = run_.result.steps[-1].raw_response
-        assert raw is not None and isinstance(raw.body, list) and len(raw.body) == n + 4  # every event, as received
-        return after - before, sys.getsizeof(raw.body) + sum(sys.getsizeof(e) for e in raw.body)
+        assert raw is not None and isinstance(raw.body, RawEvents) and len(raw.body) == n + 4  # every event
+        as_list = list(raw.body)
+        return after - before, sys.getsizeof(raw.body), sys.getsizeof(as_list) + sum(sys.getsizeof(e) for e in as_list)
 
     small = sorted(kept(100) for _ in range(3))[1]
     large = sorted(kept(2000) for _ in range(3))[1]
@@ -340,6 +344,7 @@ def kept_per_chunk(base: str, client: httpx2.Client) -> dict[str, Any]:
     return {
         "kept_bytes_per_chunk": round(per_chunk, 1),
         "kept_raw_event_bytes_per_chunk": round(raw_events, 1),
+        "raw_events_as_list_bytes_per_chunk": round((large[2] - small[2]) / 1900, 1),
         "kept_beyond_raw_events_per_chunk": round(per_chunk - raw_events, 1),
     }
 

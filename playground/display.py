@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .masking import mask_headers, mask_text, mask_url_credentials
+from .raw_events import RawEvents
 
 if TYPE_CHECKING:
     from .generation import Generation
@@ -80,6 +81,8 @@ def esc(value: Any) -> str:
 
 
 def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, RawEvents):  # a stream's raw events: the list of str
+        return value.tolist()
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
     return str(value)
@@ -670,7 +673,7 @@ def error_text(exc: BaseException) -> list[str]:
         lines.append(_short(json.dumps(req.body, ensure_ascii=False, default=str), 600))
     if p["response"] is not None:
         lines.append(f"{bold}Response:{reset} HTTP {p['response'].status}")
-        lines.append(_short(json.dumps(p["response"].body, ensure_ascii=False, default=str), 600))
+        lines.append(_short(json.dumps(p["response"].body, ensure_ascii=False, default=_to_jsonable), 600))
     elif p["raw_body"] is not None:
         lines.append(f"{bold}Response body:{reset} "
                      + _short(json.dumps(p["raw_body"], ensure_ascii=False, default=str), 600))

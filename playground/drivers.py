@@ -32,6 +32,7 @@ from .providers.transport import (
     mask_value,
     masked_request,
 )
+from .raw_events import RawEvents
 from .result import RawRequest, RawResponse, ToolResult, fast_construct
 from .settings import AbortSignal
 from .tools import run_coroutine_sync
@@ -135,7 +136,7 @@ def _stream_outcome(
         RawResponse,
         status=handle.status,
         headers=mask_headers(handle.headers, secrets),
-        body=events,
+        body=RawEvents(events),  # the list appended to while live, kept compactly once the step ends
         stream=True,
     )
     ttfc = (handle.first_chunk_at - handle.started) * 1000 if handle.first_chunk_at else None

@@ -125,7 +125,8 @@ class RawRequest(BaseModel):
 
 
 class RawResponse(BaseModel):
-    """An HTTP response as received. For streams, `body` is the list of decoded event payloads, in order."""
+    """An HTTP response as received. For streams, `body` is the decoded event payloads in order, a compact
+    `RawEvents` sequence of str once the step ends (dumped as the list of str)."""
     model_config = ConfigDict(defer_build=True)
 
     status: int

@@ -29,6 +29,7 @@ from ..events import (
     ToolResultEvent,
 )
 from ..pricing import format_cost
+from ..raw_events import RawEvents
 from ..result import GenerationResult, Step
 
 BlockKind = Literal["reasoning", "text", "tool", "error", "notice"]
@@ -355,7 +356,7 @@ def raw_responses(steps: list[Step]) -> dict[str, Any]:
         if r is None:
             out[f"step {s.index + 1}"] = None
             continue
-        body = [_event_json(e) for e in r.body] if r.stream and isinstance(r.body, list) else r.body
+        body = [_event_json(e) for e in r.body] if r.stream and isinstance(r.body, (list, RawEvents)) else r.body
         out[f"step {s.index + 1}"] = {"status": r.status, "headers": r.headers, "stream": r.stream, "body": body}
         out.update(_tool_exchanges(s, "response"))
     return out

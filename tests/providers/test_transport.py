@@ -322,7 +322,7 @@ def test_a_key_echoed_in_sse_events_is_masked_in_the_raw_stream_view() -> None:
     result = run_.final_result()
     assert KEY not in result.model_dump_json()
     raw = result.steps[0].raw_response
-    assert raw is not None and raw.stream and KEY not in json.dumps(raw.body)
+    assert raw is not None and raw.stream and KEY not in json.dumps(list(raw.body))
 
 
 def test_default_timeouts_bound_a_silent_server() -> None:
