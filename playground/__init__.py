@@ -80,6 +80,7 @@ if _typing.TYPE_CHECKING:  # loaded on first use, see __getattr__ below
     from .attachments import Attachment, attachment
     from .mcp import MCPServerError, MCPServerHTTP, MCPServerStdio, MCPTool
     from .memory import Memory, MemoryReport
+    from .raw_events import RawEvents
     from .replay import Cassette, ReplayMismatchError
     from .storage import SqliteRunStore, open_run_store, playground_home
     from .store.runs_postgres import PostgresRunStore
@@ -109,6 +110,7 @@ _LAZY = {
     "attachment": "attachments",
     "Cassette": "replay",
     "ReplayMismatchError": "replay",
+    "RawEvents": "raw_events",
 }
 
 
@@ -177,6 +179,7 @@ __all__ = [
     "ProcessorContext",
     "ProviderError",
     "RateLimitError",
+    "RawEvents",
     "RawRequest",
     "RawResponse",
     "ReasoningDeltaEvent",

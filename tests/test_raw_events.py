@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from playground import Agent
+from playground import Agent, RawEvents
 from playground.display import step_html, to_json
-from playground.raw_events import RawEvents
 from playground.report_html import report_html
 from playground.result import GenerationResult, RawResponse, fast_construct
 from playground.ui.render import raw_responses
