@@ -419,6 +419,8 @@ class Agent:
 
     def prompt(self, messages: Any, **options: Any) -> Generation:
         """A Generation that has sent nothing: inspect it, then `generate_now()`, `stream()` or `generate_later()`."""
+        if type(messages) is str and messages.strip():  # the common agent.generate("text"): what normalize_input builds
+            return Generation(self, [Message.user(messages)], self._options(options))
         return Generation(self, normalize_input(messages), self._options(options))
 
     def generate(self, messages: Any, **options: Any) -> GenerationResult:

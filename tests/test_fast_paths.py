@@ -111,3 +111,25 @@ def test_parser_built_messages_equal_validated_ones() -> None:
         **counts, "reasoning_tokens": 0, "cached_input_tokens": 0, "cache_creation_input_tokens": 0}).model_fields_set
     assert usage_of(input_tokens="4") == Usage(input_tokens=4)  # type: ignore[arg-type]  # a server's "4": converted
     assert no_usage() == Usage() and no_usage().model_fields_set == set()
+
+
+def test_prompt_of_plain_text_builds_what_normalize_input_builds() -> None:
+    import pytest
+
+    from playground import Agent
+    from playground.errors import ConfigurationError
+    from playground.messages import normalize_input
+
+    agent = Agent(model="openai-chat:m", api_key="sk-test-key-0000")
+    for text in ("Where is Oslo?", "  padded  \n"):
+        fast = agent.prompt(text)._input
+        general = normalize_input(text)
+        assert fast == general
+        assert [m.model_fields_set for m in fast] == [m.model_fields_set for m in general]
+        assert fast[0].model_dump_json() == general[0].model_dump_json()
+    for blank in ("", "   "):  # still refused, with normalize_input's message
+        with pytest.raises(ConfigurationError) as err:
+            agent.prompt(blank)
+        with pytest.raises(ConfigurationError) as want:
+            normalize_input(blank)
+        assert str(err.value) == str(want.value)
