@@ -13,8 +13,9 @@ Price keys are genai-prices' (`input_mtok`, `output_mtok`, `cache_read_mtok`, `c
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -173,7 +174,15 @@ def web_searches(raw_body: Any) -> int:
     """Server-side web searches a response reports (Anthropic's `usage.server_tool_use.web_search_requests`, in a
     whole body or in a stream's events; the last count reported wins)."""
     found = 0
-    for item in raw_body if isinstance(raw_body, list) else [raw_body]:
+    items = raw_body if isinstance(raw_body, Sequence) and not isinstance(raw_body, (str, bytes)) else [raw_body]
+    for item in items:
+        if isinstance(item, str):  # a stream's event as received (RawEvents or a list of str): only the ones counting
+            if "web_search_requests" not in item:
+                continue
+            try:
+                item = json.loads(item)
+            except ValueError:
+                continue
         if not isinstance(item, dict):
             continue
         usage = item.get("usage") or (item.get("message") or {}).get("usage") or {}

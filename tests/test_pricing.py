@@ -166,3 +166,30 @@ def test_embedding_cost() -> None:
     assert result.cost is not None and result.cost.total == 0
     priced = Agent(model="demo").embed("hello", prices={"input_mtok": 1_000_000}).embed_now()
     assert priced.cost is not None and priced.cost.total == Decimal(priced.usage.input_tokens)
+
+
+@needs_fixtures
+def test_a_streamed_web_search_is_billed_like_a_whole_response() -> None:
+    """Anthropic reports server-side searches in the stream's message_delta usage: the step's cost counts them (the
+    stream's events are kept as received, as text), the same as a non-streamed answer's cost does."""
+    from playground.pricing import price_usage, web_searches
+
+    recorded = [it for it in load(fixture("anthropic/llm-anthropic__test_web_search.yaml")) if it.status == 200]
+    assert recorded and recorded[0].is_sse
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=recorded[0].response_body, headers={"content-type": "text/event-stream"})
+
+    agent = Agent(model="anthropic:claude-opus-4-1", api_key="sk-test",
+                  http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    run = agent.stream("What is the current weather in San Francisco?")
+    for _ in run.text_stream():
+        pass
+    assert run.result is not None
+    step = run.result.steps[-1]
+    assert step.raw_response is not None
+    assert web_searches(step.raw_response.body) == 1
+    without_search = price_usage(step.usage, provider="anthropic", model="claude-opus-4-1",
+                                 response_model=step.response.model_id, searches=0)
+    assert step.cost is not None and without_search is not None
+    assert step.cost.total > without_search.total  # the search is billed on top of the tokens
