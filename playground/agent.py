@@ -391,7 +391,7 @@ class Agent:
             messages=list(messages),
             response_start=len(messages),
             remembered=remembered,
-            context=context if all(isinstance(m, Message) for m in context) else [],
+            context=context if not context or all(isinstance(m, Message) for m in context) else [],
             warnings=warnings,
             always_approve=sorted(self.always_approve | set(options.always_approve or ())),
         )
