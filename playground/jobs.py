@@ -34,6 +34,7 @@ deleted after `PLAYGROUND_JOB_RETENTION_DAYS` (default 7), so the store does not
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -821,6 +822,8 @@ class Worker:
 
     def start(self) -> Worker:
         self._stop.clear()
+        with contextlib.suppress(Exception):  # finished jobs past the retention go first, here: a burst worker can
+            self.backend.records.prune(time.time() - retention_seconds())  # end before its housekeeping thread runs
         self._threads = [threading.Thread(target=self._loop, name=f"playground-worker-{i}", daemon=True)
                          for i in range(self.concurrency)]
         self._threads.append(threading.Thread(target=self._housekeeping, name="playground-worker-house", daemon=True))
@@ -910,7 +913,7 @@ class Worker:
 
     def _housekeeping(self) -> None:
         lease = lease_seconds()
-        last_beat = last_prune = 0.0
+        last_beat, last_prune = 0.0, time.time()  # pruned by start()
         while not self._stop.is_set():
             now = time.time()
             try:
