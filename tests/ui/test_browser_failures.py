@@ -8,16 +8,14 @@ Each test would have caught its item."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from tests.ui.test_browser import WAIT, Page
-from tests.ui.test_session_resume_stop import HANG, Paced, text_sse, tool_call_sse, unanswered_calls
+from tests.ui.test_session_resume_stop import HANG, Paced, paced_server, text_sse, tool_call_sse, unanswered_calls
 
 pytestmark = pytest.mark.browser
 
@@ -26,18 +24,8 @@ pytestmark = pytest.mark.browser
 def server() -> Iterator[str]:
     """The base URL of a fresh scripted server (tests/ui/test_session_resume_stop.py); a held request is let go
     when the test ends."""
-    Paced.script = []
-    Paced.bodies = []
-    Paced.release = threading.Event()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Paced)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    finally:
-        Paced.release.set()
-        srv.shutdown()
-        srv.server_close()
+    with paced_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from playground.storage import open_run_store
 from playground.ui.shared_runs import PENDING_CHECK_SECONDS
 from tests.ui.test_browser import WAIT, Page
 from tests.ui.test_browser_failures import use_server
-from tests.ui.test_session_resume_stop import Paced, text_sse
+from tests.ui.test_session_resume_stop import Paced, paced_server, text_sse
 from tests.ui.test_session_shared_approvals import two_refunds_sse
 
 pytestmark = pytest.mark.browser
@@ -129,18 +127,8 @@ def test_a_reload_after_a_decline_from_the_cli_shows_the_decline_not_the_card(pa
 @pytest.fixture
 def server() -> Iterator[str]:
     """A scripted OpenAI-compatible server on 127.0.0.1 (tests/ui/test_session_resume_stop.py)."""
-    Paced.script = []
-    Paced.bodies = []
-    Paced.release = threading.Event()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Paced)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    finally:
-        Paced.release.set()
-        srv.shutdown()
-        srv.server_close()
+    with paced_server() as url:
+        yield url
 
 
 def test_one_of_two_calls_approved_from_the_cli_moves_the_card_to_the_other(page: Page, server: str) -> None:

@@ -8,6 +8,7 @@ whose item-6 panels fix (a failed stream's call shown once) is also checked here
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -105,9 +106,9 @@ def unanswered_calls(body: dict[str, Any]) -> list[str]:
             if c["id"] not in answered]
 
 
-@pytest.fixture
-def paced() -> Iterator[str]:
-    """The base URL of a fresh Paced server; a held request is let go when the test ends."""
+@contextlib.contextmanager
+def paced_server() -> Iterator[str]:
+    """The base URL of a fresh Paced server on 127.0.0.1; a held request is let go when the block ends."""
     Paced.script = []
     Paced.bodies = []
     Paced.release = threading.Event()
@@ -120,6 +121,12 @@ def paced() -> Iterator[str]:
         Paced.release.set()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def paced() -> Iterator[str]:
+    with paced_server() as url:
+        yield url
 
 
 async def collect(events: Any) -> list[Any]:

@@ -15,11 +15,9 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,7 @@ from playground.ui.render import chat_messages
 from playground.ui.session import CompareColumn, PlaygroundSession, load_agents
 from playground.ui.shared_runs import expire_abandoned_page_runs
 from tests.postgres import fresh_database
-from tests.ui.test_session_resume_stop import Paced, text_sse, tool_call_sse
+from tests.ui.test_session_resume_stop import Paced, paced_server, text_sse, tool_call_sse
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-test-SECRET-shared-approvals-0042"
@@ -306,18 +304,8 @@ async def test_another_page_on_the_same_store_cannot_see_or_decide_the_call(shar
 @pytest.fixture
 def paced() -> Iterator[str]:
     """A scripted OpenAI-compatible server on 127.0.0.1 (tests/ui/test_session_resume_stop.py)."""
-    Paced.script = []
-    Paced.bodies = []
-    Paced.release = threading.Event()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Paced)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    finally:
-        Paced.release.set()
-        srv.shutdown()
-        srv.server_close()
+    with paced_server() as url:
+        yield url
 
 
 async def test_a_typed_key_is_never_written_to_the_run_store(paced: str) -> None:
