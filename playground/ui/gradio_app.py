@@ -283,7 +283,7 @@ def _all_updates(s: PlaygroundSession, inspect: dict[str, Any] | None = None) ->
     card's live check (a timer that ticks only while a card shows)."""
     saved = s.save()
     return [_chat(s), _notice(s.notice), *_approval_updates(s), *_panel_updates(s, inspect),
-            gr.DownloadButton(value=_session_file(s, saved)), saved, gr.Timer(active=s.pending is not None)]
+            gr.DownloadButton(value=_session_file(s, saved)), saved, gr.Timer(active=s.watching)]
 
 
 def _configure(s: PlaygroundSession, values: Sequence[Any]) -> list[str]:
@@ -682,7 +682,7 @@ def build_app(agents_dir: str | Path | None = None, tabs: Sequence[tuple[str, Ta
             """The card's live check (shared_runs.py): repaint only when the page changed; stop with the card."""
             if await s.check_pending():
                 return _all_updates(s)
-            return [*[gr.skip()] * (N_TURN - 1), gr.skip() if s.pending is not None else gr.Timer(active=False)]
+            return [*[gr.skip()] * (N_TURN - 1), gr.skip() if s.watching else gr.Timer(active=False)]
 
         pending_check.tick(on_pending_check, [session], turn_outputs, api_visibility="private",
                            show_progress="hidden", concurrency_limit=None)

@@ -29,7 +29,9 @@ What each party can do:
   in the page (in memory), said so on the page, and its Approve / Decline work there (`PageRunStore`).
 - Live: while a card shows, the page reads its run every PENDING_CHECK_SECONDS (`check_pending()`; the browser's
   timer, the notebook's `PendingWatch` task), so a decision made elsewhere turns the card into its outcome without a
-  click. Without a card nothing is checked.
+  click. When the call was resolved elsewhere and the run goes on there (the model's next step), the page shows the
+  call's outcome at once and keeps reading the run until it ends, then shows its answer (`watching`); a new message,
+  Clear or Load stops that. Without a card or such a run nothing is checked.
 """
 
 from __future__ import annotations
@@ -246,8 +248,8 @@ class PendingWatch:
         self.task: asyncio.Task[None] | None = None
 
     def ensure(self) -> None:
-        """Start watching if a card shows and no watch runs (call after each repaint)."""
-        if self.session.pending is None or (self.task is not None and not self.task.done()):
+        """Start watching if a card shows (or a run goes on elsewhere) and no watch runs (call after each repaint)."""
+        if not self.session.watching or (self.task is not None and not self.task.done()):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -260,7 +262,7 @@ class PendingWatch:
             self.task.cancel()
 
     async def _watch(self) -> None:
-        while self.session.pending is not None:
+        while self.session.watching:
             await asyncio.sleep(PENDING_CHECK_SECONDS)
             try:
                 changed = await self.session.check_pending()
@@ -350,6 +352,19 @@ class SharedRunsMixin:
             run_store = _configured_store()  # reads PLAYGROUND_DATABASE_URL / PLAYGROUND_HOME now; connects on use
         self._store = PageRunStore(run_store)  # the agent's storage: fresh ids unread, a failing store kept in-page
         self._said_here: set[str] = set()
+        self._going_on: tuple[str, Exchange] | None = None
+        """A run whose waiting call was resolved elsewhere and that goes on there: the page follows it to its end."""
+
+    @property
+    def watching(self) -> bool:
+        """Whether the page's live check should run: a card shows, or a run resolved elsewhere is still going on
+        there and its answer belongs in the page's last exchange."""
+        if self.pending is not None:
+            return True
+        going = self._going_on
+        if going is not None and not (self.exchanges and self.exchanges[-1] is going[1]):
+            self._going_on = None  # a new message, Clear or Load since: the page no longer waits for that answer
+        return self._going_on is not None
 
     @property
     def run_store(self) -> RunStore:
@@ -377,6 +392,8 @@ class SharedRunsMixin:
         changed (the card became an outcome or moved to another call, or the notice changed), so the front end
         repaints only then. Nothing waits, or a reply streams: False, and nothing is read."""
         p = self.pending
+        if p is None and self.watching and not self.busy:
+            return await self._check_going_on()
         if p is None or self.busy:
             return False
         before = self.notice
@@ -390,6 +407,33 @@ class SharedRunsMixin:
             return False
         moved = self._follow(p, state) and self.pending is not p  # an outcome, or the next call waits
         return moved or self.notice != before
+
+    async def _check_going_on(self) -> bool:
+        """The run resolved elsewhere goes on there: once it ends (or waits for a person again), show where it got."""
+        going = self._going_on
+        assert going is not None
+        run_id, exchange = going
+        try:
+            state = await asyncio.to_thread(self._store.load, run_id)
+        except PlaygroundError:
+            return False  # the store is down for a moment: the next tick reads again
+        if self._going_on is not going or self.busy or not self.watching:
+            return False
+        if state is not None and state.status == "running":
+            return False
+        self._going_on = None
+        if state is None:
+            self._say(exchange, "The run that went on elsewhere is no longer in the run store (deleted, or pruned): "
+                                "its answer cannot be shown here.")
+            return True
+        self._adopt(exchange, state)
+        if self.pending is not None:
+            self._say(exchange, f"The run that went on elsewhere now waits for approval of {self.pending.tool_name}.")
+        elif state.status == "failed":
+            self._say(exchange, "The run that went on elsewhere failed there.")
+        else:
+            self._say(exchange, "The run that went on elsewhere has ended: its answer is shown above.")
+        return True
 
     def _follow(self, p: PendingApproval, state: RunState | None) -> bool:
         call = find_stored_call(state, p.tool_call_id)
@@ -435,7 +479,8 @@ class SharedRunsMixin:
         if self.pending is not None:
             tail = f" The run now waits for approval of {self.pending.tool_name}."
         elif state.status == "running":
-            tail = " The run is going on there; its answer is not here yet."
+            self._going_on = (state.run_id, exchange)
+            tail = " The run is going on there; its answer shows here once it ends."
         elif state.status == "failed":
             tail = " The run failed there after it."
         else:

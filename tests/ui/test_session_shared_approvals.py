@@ -277,14 +277,61 @@ async def test_the_page_and_the_cli_approve_at_once_and_the_tool_runs_once(any_s
     await collect(page.approve(call_id))
     _, err = await cli.communicate()
     deadline = time.monotonic() + 20
-    while page.pending is not None:  # lost while the CLI ran it ("being resolved there now"): the live check follows
-        assert "is being resolved there now" in (page.notice or "") and time.monotonic() < deadline, page.notice
+    while page.watching:  # lost while the CLI ran it, or its run goes on there: the live check follows to the end
+        assert ("is being resolved there now" in (page.notice or "") or "going on there" in (page.notice or "")) \
+            and time.monotonic() < deadline, page.notice
         await page.check_pending()
         await asyncio.sleep(0.1)
     assert len(shared.runs()) == 1  # whoever won, the refund ran once
     assert page.pending is None and "refunded 89.0" in page.exchanges[-1].view.text
     page_won = "Already decided elsewhere" not in (page.notice or "")
     assert (cli.returncode == 1 and b"already approved" in err) if page_won else cli.returncode == 0
+
+
+async def test_a_run_that_goes_on_elsewhere_shows_its_answer_on_the_page_when_it_ends(shared: Shared) -> None:
+    """The page reads the run between the tool running there and the model's answer after it (the race the test
+    above can hit): it shows the tool's result at once, keeps following, and shows the answer once the run ends."""
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    run_id, call_id = page.pending.run_id, page.pending.tool_call_id
+    assert shared.cli("approve", run_id, call_id).returncode == 0
+    final = shared.store.load(run_id)
+    assert final is not None and final.status == "finished" and final.messages[-1].role == "assistant"
+    midway = final.model_copy(deep=True)  # as the approving process saved it before the model's next step
+    midway.status = "running"
+    midway.messages = midway.messages[:-1]
+    shared.store.save(midway)
+
+    assert await page.check_pending() is True
+    assert page.pending is None and page.watching and "going on there" in (page.notice or "")
+    tool = next(b for b in page.exchanges[-1].view.blocks if b.kind == "tool")
+    assert tool.status == "done" and tool.result == {"order_id": "42", "refunded": 89.0, "status": "refunded"}
+    assert "refunded 89.0" not in page.exchanges[-1].view.text
+    assert await page.check_pending() is False  # still going on there: nothing to repaint
+
+    shared.store.save(final)
+    assert await page.check_pending() is True
+    assert not page.watching and "refunded 89.0" in page.exchanges[-1].view.text
+    assert "has ended: its answer is shown above" in (page.notice or "")
+    assert await page.check_pending() is False and len(shared.runs()) == 1
+
+
+async def test_a_new_message_stops_following_a_run_that_goes_on_elsewhere(shared: Shared) -> None:
+    page = await suspended_page(shared)
+    assert page.pending is not None
+    run_id, call_id = page.pending.run_id, page.pending.tool_call_id
+    assert shared.cli("approve", run_id, call_id).returncode == 0
+    final = shared.store.load(run_id)
+    assert final is not None
+    midway = final.model_copy(deep=True)
+    midway.status = "running"
+    midway.messages = midway.messages[:-1]
+    shared.store.save(midway)
+    await collect(page.send("and the weather?"))  # Send follows the decision, then goes on: no stale card
+    assert not page.watching and page.exchanges[-1].status == "done" and len(page.exchanges) == 2
+    shared.store.save(final)
+    assert await page.check_pending() is False  # the earlier exchange is not rewritten under the new one
+    assert "refunded 89.0" not in page.exchanges[0].view.text
 
 
 # -- isolation, keys ------------------------------------------------------------------------------------------------
