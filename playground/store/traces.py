@@ -1,11 +1,19 @@
 """The playground's own traces: finished spans kept in a trace store, so the browser and notebook playgrounds (and
 `playground run`) show a run's waterfall with no collector.
 
-Two stores, one interface (`add(rows)`, `spans(trace_id)`, `traces(limit)`, `clear()`, `close()`):
+One store, `TraceStore`, written once for SQLite and PostgreSQL on the store/sql.py seam (`add(rows)`,
+`spans(trace_id)`, `traces(limit)`, `clear()`, `close()`); only the table definitions (MIGRATIONS) differ:
 
-- `TraceStore` (SQLite, the default): `<PLAYGROUND_HOME>/traces.sqlite3`, no server.
-- `PostgresTraceStore` (playground/store/traces_postgres.py): chosen by `PLAYGROUND_DATABASE_URL=postgresql://...`, like
-  the run store, so several playground servers show the same traces.
+- `TraceStore()` (SQLite, the default): `<PLAYGROUND_HOME>/traces.sqlite3`, readable by its owner only, no server.
+- `PostgresTraceStore(url)`: chosen by `PLAYGROUND_DATABASE_URL=postgresql://...`, like the run store, so several
+  playground servers show the same traces.
+
+Both keep spans in a `trace_spans` table keyed by (trace_id, span_id), attributes, events and links as JSON text (cast
+with `attributes::jsonb` to query them on PostgreSQL). The schema is versioned per backend (SQLite: the file's PRAGMA
+user_version; PostgreSQL: the 'traces' row of `schema_versions`, migrated under the shared advisory lock). A SQLite
+file written before the seam (an unversioned `spans` table) is migrated in place: the table is renamed, nothing is
+lost. A database that cannot be reached or written is a StorageError naming it (password masked); psycopg is imported
+on first use, and making a store never connects.
 
 `default_trace_store()` picks one from the environment (one object per place, reused); `open_trace_store(where)` opens
 the one a URL or path names. Spans reach the store through `SpanWriter`: recording a span only appends it to a buffer;
@@ -23,45 +31,57 @@ import atexit
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:
-    from .traces_postgres import PostgresTraceStore
+from .sql import POSTGRES
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS spans (
-    span_id     TEXT NOT NULL,
-    trace_id    TEXT NOT NULL,
-    parent_id   TEXT,
-    name        TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    start_ns    INTEGER NOT NULL,
-    end_ns      INTEGER NOT NULL,
-    status      TEXT NOT NULL,
-    message     TEXT,
-    attributes  TEXT NOT NULL,
-    events      TEXT NOT NULL,
-    links       TEXT NOT NULL,
-    PRIMARY KEY (trace_id, span_id)
-);
-CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_ns);
-"""
+if TYPE_CHECKING:
+    from .sql import PostgresDatabase, SqliteDatabase
+
+_SPANS = """CREATE TABLE IF NOT EXISTS {table} (
+            span_id TEXT NOT NULL, trace_id TEXT NOT NULL, parent_id TEXT, name TEXT NOT NULL, kind TEXT NOT NULL,
+            start_ns {integer} NOT NULL, end_ns {integer} NOT NULL, status TEXT NOT NULL, message TEXT,
+            attributes TEXT NOT NULL, events TEXT NOT NULL, links TEXT NOT NULL,
+            PRIMARY KEY (trace_id, span_id))"""
+MIGRATIONS: dict[str, dict[int, list[str]]] = {
+    "sqlite": {
+        1: [
+            # a file made before the seam already has this `spans` table (and user_version 0): it is renamed in place
+            _SPANS.format(table="spans", integer="INTEGER"),
+            "ALTER TABLE spans RENAME TO trace_spans",
+            "DROP INDEX IF EXISTS spans_by_start",
+            "CREATE INDEX IF NOT EXISTS trace_spans_by_start ON trace_spans (start_ns)",
+        ],
+    },
+    "postgres": {
+        1: [  # as the PostgreSQL store made it before the seam (the 'traces' row of schema_versions at 1)
+            """CREATE TABLE IF NOT EXISTS trace_spans (
+            trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_id TEXT, name TEXT NOT NULL, kind TEXT NOT NULL,
+            start_ns BIGINT NOT NULL, end_ns BIGINT NOT NULL, status TEXT NOT NULL, message TEXT,
+            attributes TEXT NOT NULL, events TEXT NOT NULL, links TEXT NOT NULL,
+            PRIMARY KEY (trace_id, span_id))""",
+            "CREATE INDEX IF NOT EXISTS trace_spans_by_start ON trace_spans (start_ns)",
+        ],
+    },
+}
+"""The schema per backend; entry N takes it from version N - 1 to N. Only ever add."""
+SCHEMA_VERSION = max(MIGRATIONS["sqlite"])
 DEFAULT_KEEP = 20_000
 PRUNE_EVERY = 500  # spans written between two prunes
 CHUNK = 32  # spans the writer thread turns into rows before it lets other threads run
+_COLUMNS = "span_id, trace_id, parent_id, name, kind, start_ns, end_ns, status, message, attributes, events, links"
 
 log = logging.getLogger("playground.traces")
 
 
 class SpanStore(Protocol):
-    """What both trace stores do (SQLite `TraceStore`, `PostgresTraceStore`)."""
+    """What a trace store does (`TraceStore`, and anything standing in for one)."""
 
     keep: int
 
@@ -88,7 +108,7 @@ def to_json(value: Any, empty: str) -> str:
 
 
 def row_values(r: dict[str, Any]) -> tuple[Any, ...]:
-    """One span dict as the 12 column values both stores insert (JSON text for attributes, events and links)."""
+    """One span dict as the 12 column values the store inserts (JSON text for attributes, events and links)."""
     return (
         r["span_id"], r["trace_id"], r.get("parent_id"), r["name"], r.get("kind", "INTERNAL"),
         int(r["start_ns"]), int(r["end_ns"]), r.get("status", "UNSET"), r.get("message"),
@@ -113,62 +133,37 @@ def trace_summaries(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 class TraceStore:
-    """Spans in a SQLite file (default `<PLAYGROUND_HOME>/traces.sqlite3`, read when each call runs, so one store
-    follows PLAYGROUND_HOME). Thread-safe: one connection, kept open (WAL, synchronous=NORMAL: a batch of spans is one
-    commit with no fsync of its own, and the file is not checkpointed after every batch) and used under a lock; a
-    forked child opens its own."""
+    """Spans in SQLite or PostgreSQL: `TraceStore()` (`<PLAYGROUND_HOME>/traces.sqlite3`, read when made),
+    `TraceStore("traces.sqlite3")` or `sqlite:///PATH`, `TraceStore("postgresql://...")` (see also
+    `PostgresTraceStore`). `keep`: how many of the newest spans are kept. `options` (timeout, min_size, max_size) go to
+    a PostgreSQL connection pool, opened on first use. Safe to use from any thread (SQLite: one connection per thread,
+    WAL, synchronous=NORMAL, so a batch of spans is one commit with no fsync of its own; a forked child opens its
+    own); `close()` releases the connections (they are opened again if the store is used again)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, keep: int = DEFAULT_KEEP) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, keep: int = DEFAULT_KEEP, **options: Any) -> None:
+        from .sql import SqliteDatabase, open_database
+
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
             from ..errors import ConfigurationError
 
             raise ConfigurationError(f"keep: expected a number of spans >= 1, got {keep!r}", field="keep")
-        self._path = Path(path) if path is not None else None
+        options.setdefault("max_size", 2)
+        self.db: SqliteDatabase | PostgresDatabase = open_database(
+            path if path is not None else default_path(), component="traces", migrations=MIGRATIONS,
+            default_file="traces.sqlite3", label="trace store", keeps="traces", **options,
+        )
+        self.url = self.db.url
+        self.path: Path | str = self.db.path if isinstance(self.db, SqliteDatabase) else self.db.where
+        """Where the spans are: the SQLite file, or for messages the PostgreSQL URL with its password masked."""
         self.keep = keep
-        self._lock = threading.Lock()
-        self._ready: set[Path] = set()
         self._writes = 0
-        self._conn: sqlite3.Connection | None = None
-        self._conn_path: Path | None = None
-        self._pid = os.getpid()
-
-    @property
-    def path(self) -> Path:
-        return self._path if self._path is not None else default_path()
 
     def __repr__(self) -> str:
-        return f"TraceStore({str(self.path)!r})"
+        return f"{type(self).__name__}({self.db.where!r})"
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """The open connection (opened, or reopened for another path or in a forked child); commits on success.
-        Callers hold `self._lock`."""
-        path = self.path
-        conn = self._conn
-        if conn is None or self._conn_path != path or self._pid != os.getpid():
-            if conn is not None and self._pid == os.getpid():
-                conn.close()
-            self._conn = None
-            if path not in self._ready:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
-            try:
-                if path not in self._ready:
-                    conn.executescript(SCHEMA)
-                    self._ready.add(path)
-                    os.chmod(path, 0o600)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-            except BaseException:
-                conn.close()
-                raise
-            self._conn, self._conn_path, self._pid = conn, path, os.getpid()
-        try:
-            yield conn
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
+    def _absent(self) -> bool:
+        """A SQLite file never written: reading it makes no file."""
+        return self.db.kind == "sqlite" and not os.path.exists(self.db.where)
 
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write finished spans (dicts as `spans` returns them); a span already stored is replaced."""
@@ -178,75 +173,97 @@ class TraceStore:
         """Write spans already turned into column values (`row_values`), in one transaction."""
         if not values:
             return
-        with self._lock, self._connect() as conn:
-            conn.executemany("INSERT OR REPLACE INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", values)
+        with self.db.connect("write spans", write=True) as db:
+            db.executemany(
+                f"INSERT INTO trace_spans ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (trace_id, span_id) DO UPDATE SET parent_id = excluded.parent_id, "
+                "name = excluded.name, kind = excluded.kind, start_ns = excluded.start_ns, "
+                "end_ns = excluded.end_ns, status = excluded.status, message = excluded.message, "
+                "attributes = excluded.attributes, events = excluded.events, links = excluded.links",
+                values,
+            )
             self._writes += len(values)
             if self._writes >= PRUNE_EVERY:
                 self._writes = 0
-                conn.execute(
-                    "DELETE FROM spans WHERE start_ns < (SELECT start_ns FROM spans ORDER BY start_ns DESC "
-                    "LIMIT 1 OFFSET ?)",
+                db.execute(
+                    "DELETE FROM trace_spans WHERE start_ns < (SELECT start_ns FROM trace_spans "
+                    "ORDER BY start_ns DESC LIMIT 1 OFFSET ?)",
                     (self.keep - 1,),
                 )
 
     def spans(self, trace_id: str) -> list[dict[str, Any]]:
         """Every stored span of one trace, oldest first."""
-        if not self.path.exists():
+        if self._absent():
             return []
-        with self._lock, self._connect() as conn:
-            rows = conn.execute(
-                "SELECT span_id, trace_id, parent_id, name, kind, start_ns, end_ns, status, message, attributes, "
-                "events, links FROM spans WHERE trace_id = ? ORDER BY start_ns, end_ns",
-                (trace_id,),
+        with self.db.connect("read a trace") as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM trace_spans WHERE trace_id = ? ORDER BY start_ns, end_ns", (trace_id,)
             ).fetchall()
         return [read_row(r) for r in rows]
 
     def traces(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest traces: trace_id, root span name, start, duration, span count."""
-        if not self.path.exists():
+        if self._absent():
             return []
-        with self._lock, self._connect() as conn:
-            rows = conn.execute(
+        with self.db.connect("list traces") as db:
+            rows = db.execute(
                 "SELECT trace_id, MIN(start_ns), MAX(end_ns), COUNT(*), "
-                "(SELECT name FROM spans s2 WHERE s2.trace_id = s.trace_id ORDER BY start_ns LIMIT 1) "
-                "FROM spans s GROUP BY trace_id ORDER BY MIN(start_ns) DESC LIMIT ?",
+                "(SELECT name FROM trace_spans s2 WHERE s2.trace_id = s.trace_id ORDER BY start_ns LIMIT 1) "
+                "FROM trace_spans s GROUP BY trace_id ORDER BY MIN(start_ns) DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         return trace_summaries(rows)
 
     def clear(self) -> None:
-        if self.path.exists():
-            with self._lock, self._connect() as conn:
-                conn.execute("DELETE FROM spans")
+        if not self._absent():
+            with self.db.connect("clear traces", write=True) as db:
+                db.execute("DELETE FROM trace_spans")
+
+    def schema_version(self) -> int:
+        return self.db.schema_version()
 
     def close(self) -> None:
-        """Close the connection (the store opens a new one if used again)."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None and self._pid == os.getpid():
-                conn.close()
+        """Close the connections (the store opens new ones if used again)."""
+        self.db.close()
 
     def __len__(self) -> int:
-        if not self.path.exists():
+        if self._absent():
             return 0
-        with self._lock, self._connect() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0])
+        with self.db.connect("count spans") as db:
+            row = db.execute("SELECT COUNT(*) FROM trace_spans").fetchone()
+        return int(row[0]) if row else 0
 
 
 SqliteTraceStore = TraceStore
+
+
+class PostgresTraceStore(TraceStore):
+    """Spans in PostgreSQL: `PostgresTraceStore("postgresql://postgres@127.0.0.1:5432/playground")`. The pool
+    (`min_size`..`max_size` connections) is opened on first use; `timeout`: seconds to wait for a connection."""
+
+    def __init__(self, url: str, *, keep: int = DEFAULT_KEEP, timeout: float = 10.0, min_size: int = 1,
+                 max_size: int = 2) -> None:
+        if not isinstance(url, str) or not url.startswith(POSTGRES):
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"url: expected a postgresql://user@host:port/database URL, got {url!r:.60}", field="url"
+            )
+        super().__init__(url, keep=keep, timeout=timeout, min_size=min_size, max_size=max_size)
 
 
 # -- choosing the store: SQLite by default, PostgreSQL by URL ----------------------------------------------------------
 
 
 def _is_postgres(text: str) -> bool:
-    return text.startswith(("postgresql://", "postgres://"))
+    return text.startswith(POSTGRES)
 
 
-def open_trace_store(where: str | os.PathLike[str] | None = None, **options: Any) -> TraceStore | PostgresTraceStore:
+def open_trace_store(where: str | os.PathLike[str] | None = None, **options: Any) -> TraceStore:
     """The trace store `where` names: a `postgresql://` URL gives a PostgresTraceStore, `sqlite:///PATH` or a plain path
     a SQLite TraceStore. None reads `PLAYGROUND_DATABASE_URL` (a postgresql:// URL), else SQLite at
-    `<PLAYGROUND_HOME>/traces.sqlite3`. `options` (keep, timeout) go to the store."""
+    `<PLAYGROUND_HOME>/traces.sqlite3`. `options` (keep, and for PostgreSQL timeout, min_size, max_size) go to the
+    store."""
     if where is None:
         url = os.environ.get("PLAYGROUND_DATABASE_URL", "").strip()
         where = url if _is_postgres(url) else None  # a sqlite:/// run store: traces stay beside it, in PLAYGROUND_HOME
@@ -254,21 +271,10 @@ def open_trace_store(where: str | os.PathLike[str] | None = None, **options: Any
         return TraceStore(**options)
     text = os.fspath(where)
     if _is_postgres(text):
-        from .traces_postgres import PostgresTraceStore
-
         return PostgresTraceStore(text, **options)
-    if text.startswith("sqlite:///"):
-        text = text.removeprefix("sqlite:///")
-        return TraceStore(text or None, **options)
-    if "://" in text:
-        from ..errors import ConfigurationError
-
-        raise ConfigurationError(
-            f"trace store: unsupported URL {text.split('://')[0]}://... (PLAYGROUND_DATABASE_URL); use "
-            "postgresql://user@host:port/database, sqlite:///path or a file path",
-            field="PLAYGROUND_DATABASE_URL",
-        )
-    return TraceStore(text, **options)
+    if text == "sqlite:///":
+        return TraceStore(**options)
+    return TraceStore(text, **options)  # sqlite:///PATH, a path, or an unsupported URL (a ConfigurationError)
 
 
 _stores: dict[str, Any] = {}
@@ -276,7 +282,7 @@ _by_env: dict[tuple[str | None, str | None], Any] = {}
 _stores_lock = threading.Lock()
 
 
-def default_trace_store() -> TraceStore | PostgresTraceStore:
+def default_trace_store() -> TraceStore:
     """The store the playgrounds record into and the Traces tab reads, from the environment now: PostgreSQL when
     `PLAYGROUND_DATABASE_URL` is a postgresql:// URL, else SQLite under PLAYGROUND_HOME. One object per place in a
     process (a PostgreSQL one keeps its pool; all are closed at exit)."""

@@ -1,5 +1,6 @@
-"""One suite for both trace stores: SQLite `TraceStore` (the default, under PLAYGROUND_HOME) and `PostgresTraceStore`
-(`PLAYGROUND_DATABASE_URL=postgresql://...`), run against a real PostgreSQL server.
+"""One suite for the trace store on both backends (store/sql.py): SQLite `TraceStore` (the default, under
+PLAYGROUND_HOME) and `PostgresTraceStore` (`PLAYGROUND_DATABASE_URL=postgresql://...`), run against a real PostgreSQL
+server; and databases written by the stores of before the seam still open.
 
 PostgreSQL is found at $PLAYGROUND_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/postgres); this module
 makes its own database `pg_trace_<random>` (tests/postgres.py) and drops it afterwards. Unreachable: the PostgreSQL
@@ -197,6 +198,58 @@ def test_a_plain_agent_run_lands_in_the_configured_store(where: str, monkeypatch
         default_trace_store().close()
 
 
+# -- SQLite only: the file ------------------------------------------------------------------------------------------
+
+
+OLD_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spans (
+    span_id TEXT NOT NULL, trace_id TEXT NOT NULL, parent_id TEXT, name TEXT NOT NULL, kind TEXT NOT NULL,
+    start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, status TEXT NOT NULL, message TEXT, attributes TEXT NOT NULL,
+    events TEXT NOT NULL, links TEXT NOT NULL, PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_ns);
+"""
+"""The SQLite trace file before the seam: a `spans` table, no schema version (user_version 0)."""
+
+
+def test_a_sqlite_file_of_the_former_store_keeps_its_spans(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "traces.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_SQLITE_SCHEMA)
+        conn.execute("INSERT INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     ("1" * 16, T1, None, "invoke_agent old", "INTERNAL", 1_000, 2_000, "OK", None, '{"n": 1}', "[]",
+                      "[]"))
+    conn.close()
+    store = TraceStore(path)
+    try:
+        assert [(s["name"], s["attributes"]) for s in store.spans(T1)] == [("invoke_agent old", {"n": 1})]
+        store.add([span(T2, "2" * 16, 5_000)])
+        assert [t["trace_id"] for t in store.traces()] == [T2, T1] and len(store) == 2
+        assert store.schema_version() == traces.SCHEMA_VERSION
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert {"trace_spans", "trace_spans_by_start"} <= names and not names & {"spans", "spans_by_start"}
+
+
+def test_reading_makes_no_file_and_writing_makes_one_for_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "traces.sqlite3"
+    store = TraceStore(path)
+    try:
+        assert store.spans(T1) == [] and store.traces() == [] and len(store) == 0
+        store.clear()
+        assert not path.exists()
+        store.add([span(T1, "1" * 16, 1_000)])
+        assert path.stat().st_mode & 0o077 == 0
+        assert len(store) == 1
+    finally:
+        store.close()
+
+
 # -- PostgreSQL only: schema and errors -------------------------------------------------------------------------------
 
 
@@ -217,6 +270,37 @@ def test_the_postgres_schema_is_versioned_and_a_newer_one_is_refused(pg_database
     finally:
         first.close()
         second.close()
+
+
+def test_a_postgres_database_of_the_former_store_opens_as_it_was(pg_database: str) -> None:
+    """The PostgreSQL store before the seam made these tables itself (same DDL, 'traces' at version 1)."""
+    import psycopg
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS trace_spans, schema_versions")
+        conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        conn.execute(
+            "CREATE TABLE trace_spans (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_id TEXT, "
+            "name TEXT NOT NULL, kind TEXT NOT NULL, start_ns BIGINT NOT NULL, end_ns BIGINT NOT NULL, "
+            "status TEXT NOT NULL, message TEXT, attributes TEXT NOT NULL, events TEXT NOT NULL, links TEXT NOT NULL, "
+            "PRIMARY KEY (trace_id, span_id))"
+        )
+        conn.execute("CREATE INDEX trace_spans_by_start ON trace_spans (start_ns)")
+        conn.execute("INSERT INTO schema_versions VALUES ('traces', 1)")
+        conn.execute(
+            "INSERT INTO trace_spans (span_id, trace_id, parent_id, name, kind, start_ns, end_ns, status, message, "
+            "attributes, events, links) VALUES (%s, %s, NULL, 'invoke_agent old', 'INTERNAL', 1000, 2000, 'OK', "
+            "NULL, '{\"n\": 1}', '[]', '[]')",
+            ("1" * 16, T1),
+        )
+    store = PostgresTraceStore(pg_database)
+    try:
+        assert [(s["name"], s["attributes"]) for s in store.spans(T1)] == [("invoke_agent old", {"n": 1})]
+        store.add([span(T2, "2" * 16, 5_000)])
+        assert [t["trace_id"] for t in store.traces()] == [T2, T1]
+        assert store.schema_version() == SCHEMA_VERSION
+    finally:
+        store.close()
 
 
 def test_an_unreachable_database_is_a_storage_error_with_the_password_masked() -> None:
