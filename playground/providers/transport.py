@@ -608,7 +608,7 @@ class Transport:
                 raise self._conn_error(exc, spec.url, attempt + 1) from None
             except httpx2.DecodingError as exc:
                 raise self._decode_error(status, exc) from None
-            headers = dict(response.headers)
+            headers = dict(response.headers.items())  # O(n): dict(headers) looks each name up again
             wait, too_long = retry.plan(attempt, status, headers, body)
             if wait is not None:
                 self._sleep(wait, abort)
@@ -651,7 +651,7 @@ class Transport:
                 raise self._conn_error(exc, spec.url, attempt + 1) from None
             except httpx2.DecodingError as exc:
                 raise self._decode_error(status, exc) from None
-            headers = dict(response.headers)
+            headers = dict(response.headers.items())  # O(n): dict(headers) looks each name up again
             wait, too_long = retry.plan(attempt, status, headers, body)
             if wait is not None:
                 await self._asleep(wait, abort)
@@ -685,7 +685,7 @@ class Transport:
                     attempt += 1
                     continue
                 raise self._conn_error(exc, spec.url, attempt + 1) from None
-            headers = dict(response.headers)
+            headers = dict(response.headers.items())  # O(n): dict(headers) looks each name up again
             if response.status_code >= 300:
                 try:
                     body = response.read()
@@ -748,7 +748,7 @@ class Transport:
                     attempt += 1
                     continue
                 raise self._conn_error(exc, spec.url, attempt + 1) from None
-            headers = dict(response.headers)
+            headers = dict(response.headers.items())  # O(n): dict(headers) looks each name up again
             if response.status_code >= 300:
                 try:
                     body = await response.aread()
