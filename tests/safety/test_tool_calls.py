@@ -62,3 +62,25 @@ def test_invalid_arguments_for_a_guarded_tool_are_answered_not_queued_for_approv
     assert result.finish_reason == "stop" and result.suspend_payload is None
     assert result.tool_results[0].is_error and "order_id" in str(result.tool_results[0].result)
     assert log == []
+
+
+def test_every_call_of_a_step_is_handled_whatever_the_calls_before_it() -> None:
+    """One step's calls are looked at one by one: an unknown tool, a client tool, invalid arguments or a call held
+    for approval never stops the loop from handling the calls after it in the same step."""
+    log: list[str] = []
+    calls = [
+        ("c1", "wipe", {}),
+        ("c2", "ask_user", {"question": "which order?"}),
+        ("c3", "refund", {}),
+        ("c4", "refund", {"order_id": "5"}),
+        ("c5", "lookup", {"order_id": "1"}),
+        ("c6", "refund", {"order_id": "6"}),
+    ]
+    script = Scripted(completion(None, calls))
+    result = agent_on(script, log).generate(
+        "help", client_tools={"ask_user": {"description": "Ask the user", "parameters": {"type": "object"}}}
+    )
+    assert result.finish_reason == "suspended" and result.suspend_payload is not None
+    assert [c.tool_call_id for c in result.suspend_payload.pending] == ["c4", "c6"]
+    assert log == ["lookup 1"]  # the call after the held ones ran; the guarded ones wait for a person
+    assert [(c.tool_call_id, c.client_tool) for c in result.steps[0].tool_calls][:2] == [("c1", False), ("c2", True)]
