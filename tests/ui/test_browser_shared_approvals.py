@@ -21,7 +21,7 @@ from playground.storage import open_run_store
 from playground.ui.shared_runs import PENDING_CHECK_SECONDS
 from tests.ui.test_browser import WAIT, Page
 from tests.ui.test_browser_failures import use_server
-from tests.ui.test_session_resume_stop import Paced, paced_server, text_sse
+from tests.ui.test_session_resume_stop import Paced, paced_server, text_sse, tool_call_sse
 from tests.ui.test_session_shared_approvals import two_refunds_sse
 
 pytestmark = pytest.mark.browser
@@ -156,3 +156,50 @@ def test_one_of_two_calls_approved_from_the_cli_moves_the_card_to_the_other(page
     sent = Paced.bodies[-1]["messages"]
     results = [json.loads(m["content"]) for m in sent if m["role"] == "tool"]
     assert sorted(r["order_id"] for r in results) == ["42", "7"]  # each refund ran once, with its own arguments
+
+
+def test_a_run_going_on_in_the_cli_after_its_tool_shows_its_answer_when_it_ends(
+    page: Page, server: str, tmp_path: Path
+) -> None:
+    """The CLI approved and ran the tool; the model's next answer takes a while there. The page shows the tool's
+    result at once, keeps its timer while the run goes on, and shows the answer once the CLI's run has ended."""
+    from playwright.sync_api import expect
+
+    agents = tmp_path / "cli_agents"  # the CLI's support agent: the same tools, its model on the paced server
+    agents.mkdir()
+    (agents / "support.py").write_text(
+        "import importlib.util\n"
+        f"spec = importlib.util.spec_from_file_location('support_tools', {str(REPO / 'agents' / 'support.py')!r})\n"
+        "tools = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(tools)\n"
+        "agent = tools.agent\n"
+        f"agent.use_model('openai-compatible:paced-model', api_key='sk-paced-test-key-0001', base_url={server!r})\n"
+    )
+
+    p = page
+    answer = {"id": "c", "object": "chat.completion", "created": 1, "model": "paced-model",
+              "choices": [{"index": 0, "message": {"role": "assistant", "content": "Refund 42 is on its way."},
+                           "finish_reason": "stop"}]}
+    Paced.script = [tool_call_sse("refund", {"order_id": "42"}, "call_42"),
+                    ("after", PENDING_CHECK_SECONDS * 2 + 1, (200, {}, json.dumps(answer).encode()))]
+    use_server(p, server, "support", max_retries="0")
+    p.send("refund order 42")
+    card = p.page.locator("#pg-approval").first
+    expect(card).to_be_visible(timeout=WAIT)
+    runs = json.loads(cli("runs", "--json", "--status", "pending").stdout)
+    env = {**os.environ, "PLAYGROUND_DEMO_DELAY": "0"}
+    approving = subprocess.Popen([sys.executable, "-m", "playground.cli", "approve", runs[0]["run_id"], "call_42",
+                                  "--agents", str(agents)],
+                                 cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        p.expect_notice("The run is going on there; its answer shows here once it ends")  # no click
+        expect(card).to_be_hidden(timeout=WAIT)
+        assert "Refund 42 is on its way." not in p.chat.inner_text()
+        p.expect_chat("Refund 42 is on its way.")  # the timer kept reading until the CLI's run ended
+        p.expect_notice("has ended: its answer is shown above")
+        out, err = approving.communicate(timeout=60)
+    finally:
+        approving.kill()
+    assert approving.returncode == 0, err
+    assert "Refund 42 is on its way." in out
+    assert_no_events_for(p, PENDING_CHECK_SECONDS + 1.5)  # the run ended: its timer stopped

@@ -59,6 +59,9 @@ class Paced(BaseHTTPRequestHandler):
         cls = type(self)
         cls.bodies.append(json.loads(raw or b"{}"))
         answer = cls.script.pop(0) if cls.script else text_sse("(script ended)")
+        if isinstance(answer, tuple) and answer[0] == "after":  # ("after", seconds, answer): answered that late
+            cls.release.wait(answer[1])
+            answer = answer[2]
         if answer == HANG:
             cls.release.wait(20)
             return
