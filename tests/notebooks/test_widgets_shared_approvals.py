@@ -75,3 +75,41 @@ async def test_a_stale_card_approved_from_the_cli_shows_its_outcome_on_approve(m
     assert pg.session.pending is None and pg.approval_area.layout.display == "none"
     stored = open_run_store().load(pending.run_id)
     assert stored is not None and [(c.attempts, c.done) for c in stored.resolved] == [(1, True)]
+
+
+async def test_a_run_going_on_elsewhere_after_its_tool_is_followed_to_its_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read between the tool running in the CLI's process and the model's answer after it: the notebook shows the
+    tool's result, its watch goes on while the run goes on there, and it shows the answer once the run has ended."""
+    monkeypatch.setattr(shared_runs, "PENDING_CHECK_SECONDS", 0.2)
+    pg = PlaygroundWidget(PlaygroundSession(load_agents(REPO / "agents"), agent="support"))
+    await pg.send("refund order 42")
+    pending = pg.session.pending
+    assert pending is not None
+    # the CLI runs while this loop is blocked (no await): the watch reads only the states written below
+    assert cli("approve", pending.run_id, pending.tool_call_id).returncode == 0
+    store = open_run_store()
+    final = store.load(pending.run_id)
+    assert final is not None and final.status == "finished"
+    answer = "".join(p.text for p in final.messages[-1].content if p.type == "text")
+    midway = final.model_copy(deep=True)  # as the CLI's process saved it before the model's next step
+    midway.status = "running"
+    midway.messages = midway.messages[:-1]
+    store.save(midway)
+
+    deadline = time.monotonic() + 20
+    while "going on there" not in pg.notice.value:
+        assert time.monotonic() < deadline, pg.notice.value
+        await asyncio.sleep(0.05)
+    assert pg.approval_area.layout.display == "none" and "refunded" in pg.chat.value and answer not in pg.chat.value
+    watch = pg._pending_watch.task
+    assert watch is not None and not watch.done()  # no card, yet the run is still followed
+
+    store.save(final)
+    while "has ended" not in pg.notice.value:
+        assert time.monotonic() < deadline, pg.notice.value
+        await asyncio.sleep(0.05)
+    assert answer in pg.chat.value
+    await asyncio.sleep(0.3)
+    assert watch.done()  # the run ended: so did the watch
