@@ -3,7 +3,7 @@ arguments for a tool that needs approval (answered with the error, never queued 
 
 from __future__ import annotations
 
-from playground import Agent, ToolCallEvent, tool
+from playground import Agent, ToolCallEvent, ToolContext, tool
 from tests.safety.helpers import KEY, agent_on, refund_tools
 from tests.scripted import Scripted, completion
 
@@ -84,3 +84,55 @@ def test_every_call_of_a_step_is_handled_whatever_the_calls_before_it() -> None:
     assert [c.tool_call_id for c in result.suspend_payload.pending] == ["c4", "c6"]
     assert log == ["lookup 1"]  # the call after the held ones ran; the guarded ones wait for a person
     assert [(c.tool_call_id, c.client_tool) for c in result.steps[0].tool_calls][:2] == [("c1", False), ("c2", True)]
+
+
+def test_ids_the_model_repeats_or_leaves_empty_become_ids_of_ours_and_each_decision_reaches_one_call() -> None:
+    import re
+
+    log: list[str] = []
+    calls = [("dup", "refund", {"order_id": "1"}), ("dup", "refund", {"order_id": "2"}),
+             ("", "refund", {"order_id": "3"})]
+    script = Scripted(completion(None, calls), completion("Done."))
+    agent = agent_on(script, log)
+    result = agent.generate("refund 1, 2 and 3")
+    ids = [c.tool_call_id for c in result.steps[0].tool_calls]
+    assert result.suspend_payload is not None and [c.tool_call_id for c in result.suspend_payload.pending] == ids
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"call_[0-9a-f]{16}", i) for i in ids), ids
+    agent.approve_tool_call(result.run_id, ids[1])
+    assert log == ["refund 2"]  # one approval, one call: never the other call the model gave the same id
+    agent.decline_tool_call(result.run_id, ids[0])
+    final = agent.decline_tool_call(result.run_id, ids[2])
+    assert final.text == "Done." and log == ["refund 2"]
+    sent = [(m["tool_call_id"], m["content"]) for m in script.bodies[1]["messages"] if m["role"] == "tool"]
+    assert [i for i, _ in sent] == ["dup", "dup", ""]  # the provider gets its own ids back, in its order
+    assert "refunded 2" in sent[1][1]
+
+
+def test_a_tool_gets_its_own_copy_of_the_request_context_and_runs_traced() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    seen: list[dict[str, object]] = []
+
+    @tool(requires_approval=True)
+    def refund(order_id: str, ctx: ToolContext) -> str:
+        """Refund an order."""
+        seen.append(dict(ctx.request_context))
+        ctx.request_context["changed"] = True  # the tool's copy: the caller's mapping stays as it was
+        return f"refunded {order_id} for {ctx.request_context['tenant']}"
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    given = {"tenant": "acme"}
+    script = Scripted(completion(None, [("c1", "refund", {"order_id": "7"})]), completion("Done."))
+    agent = agent_on(script, [], tools=[refund])
+    options = {"request_context": given, "tracing_options": {"tracer_provider": provider}}
+    first = agent.generate("refund 7", **options)
+    final = agent.approve_tool_call(first.run_id, "c1", **options)
+    assert final.tool_results[0].result == "refunded 7 for acme" and not final.tool_results[0].is_error
+    assert seen == [{"tenant": "acme"}] and given == {"tenant": "acme"}
+    tools = [s for s in exporter.get_finished_spans() if s.name == "execute_tool refund"]
+    assert len(tools) == 1 and tools[0].attributes is not None
+    assert tools[0].attributes["gen_ai.tool.call.id"] == "c1"
