@@ -176,7 +176,8 @@ def load_equivalents() -> list[Equivalent]:
         return []
     out: list[Equivalent] = []
     for line in EQUIVALENTS_FILE.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        # cells split on unescaped pipes: a mutated line with `a \| b` keeps its pipe (as markdown tables write it)
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])] if line.startswith("|") else []
         if len(cells) < 3 or not cells[0].startswith("`"):
             continue
         mutated = cells[1].strip("`").replace("\\|", "|").replace("\\`", "`")

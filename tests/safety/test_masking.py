@@ -220,3 +220,28 @@ def test_connection_errors_mask_the_key_in_url_and_message() -> None:
     with pytest.raises(ConnectionFailedError) as info:
         transport.send(spec, retry=RetryPolicy(max_retries=0))
     assert "timed out" in str(info.value) and not leaks(str(info.value), KEY)
+
+
+def test_the_masking_caches_stay_bounded_and_answer_as_before() -> None:
+    """A server inventing header names, or many different key sets, cannot grow the caches for ever; the answers after
+    a cache was emptied are the same."""
+    from playground import masking
+
+    for i in range(3000):
+        assert masking.is_secret_header(f"x-invented-{i}") is False
+        assert len(masking._header_verdicts) <= 1024
+    assert masking.is_secret_header("Authorization") and masking.is_secret_header("x-api-key")
+    for i in range(600):
+        key = f"sk-test-cache-{i:06d}-abcdef"
+        assert masking.mask_text(f"key {key}", [key]) == f"key {masking.mask_secret(key)}"
+        assert len(masking._usable_sets) <= 256
+
+
+def test_a_key_with_capital_letters_is_accepted_only_whitespace_and_control_characters_are_refused() -> None:
+    from playground.errors import ConfigurationError
+    from playground.masking import check_api_key
+
+    assert check_api_key("sk-XXproj-ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "sk-XXproj-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for bad in ("sk-abc\n", " sk-abc", "sk-a\tbc", "sk-a\x00bc", "sk-a\rbc"):
+        with pytest.raises(ConfigurationError, match="surrounding whitespace or a line break"):
+            check_api_key(bad)

@@ -247,3 +247,51 @@ def _prune_a_day(store: Any, where: str) -> None:
                 conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now - age, run_id))
     assert store.prune(older_than_days=1) == 1
     assert [s.run_id for s in store.runs()] == ["run_young"]
+
+
+def test_a_damaged_run_is_named_with_its_file_on_load_update_and_a_reused_id(tmp_path: Path) -> None:
+    """The error names the run and carries the file (`.path`), however the damaged run was reached."""
+    import sqlite3
+
+    store = SqliteRunStore(tmp_path / "runs.sqlite3")
+    store.save(RunState(run_id="run_bad", agent_name="support", status="suspended"))
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE runs SET state = '{\"run_id\": 5}'")
+    for reach in (lambda: store.load("run_bad"), lambda: store.update("run_bad", lambda state: None)):
+        with pytest.raises(StorageError) as info:
+            reach()
+        assert str(info.value).startswith(f"run store {store.path}: run 'run_bad' is damaged and cannot be read (")
+        assert info.value.path == str(store.path)
+    with pytest.raises(StorageError) as reused:  # a new run under the damaged run's id: the stored one is unreadable
+        store.create(RunState(run_id="run_bad"))
+    assert str(reused.value).startswith(f"run store {store.path}: a run is damaged and cannot be read (")
+    assert reused.value.path == str(store.path)
+
+
+def test_a_store_a_newer_playground_wrote_is_refused_with_its_file(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "runs.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(StorageError, match="schema version 99 was written by a newer playground") as info:
+        SqliteRunStore(path).load("run_1")
+    assert info.value.path == str(path)
+
+
+def test_a_migration_that_fails_is_rolled_back_and_reported_as_itself(tmp_path: Path) -> None:
+    """A file at version 1 whose table somehow has the column migration 2 adds: the migration fails, the file stays at
+    version 1 with nothing half done, and the error says what SQLite refused."""
+    import sqlite3
+
+    path = tmp_path / "runs.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, agent_name TEXT, status TEXT NOT NULL, "
+                     "state TEXT NOT NULL, updated_at REAL NOT NULL, created_at REAL)")
+        conn.execute("PRAGMA user_version = 1")
+    with pytest.raises(StorageError, match="duplicate column name: created_at"):
+        SqliteRunStore(path).load("run_1")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        indexes = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    assert "runs_by_status" not in indexes
