@@ -452,8 +452,9 @@ def test_a_postgres_store_never_shows_its_password(pg_database: str) -> None:
         store.load("run_x")
     assert "s3cret" not in str(caught.value) and "could not read the run" in str(caught.value)
     assert "PLAYGROUND_DATABASE_URL" in str(caught.value)
-    with pytest.raises(ConfigurationError, match="url: expected a postgresql://"):
+    with pytest.raises(ConfigurationError, match="url: expected a postgresql://") as refused:
         PostgresRunStore("sqlite:///x")
+    assert refused.value.field == "url"  # the UIs point at the field to fix
 
 
 def test_postgres_locks_only_the_run_being_updated(pg_database: str, tmp_path: Path) -> None:
