@@ -352,8 +352,9 @@ class SharedRunsMixin:
             run_store = _configured_store()  # reads PLAYGROUND_DATABASE_URL / PLAYGROUND_HOME now; connects on use
         self._store = PageRunStore(run_store)  # the agent's storage: fresh ids unread, a failing store kept in-page
         self._said_here: set[str] = set()
-        self._going_on: tuple[str, Exchange] | None = None
-        """A run whose waiting call was resolved elsewhere and that goes on there: the page follows it to its end."""
+        self._going_on: tuple[str, Exchange, str] | None = None
+        """A run whose waiting call was resolved elsewhere and that goes on there (run id, the exchange it answers, what
+        was decided there): the page follows it to its end."""
 
     @property
     def watching(self) -> bool:
@@ -412,7 +413,7 @@ class SharedRunsMixin:
         """The run resolved elsewhere goes on there: once it ends (or waits for a person again), show where it got."""
         going = self._going_on
         assert going is not None
-        run_id, exchange = going
+        run_id, exchange, decided_there = going
         try:
             state = await asyncio.to_thread(self._store.load, run_id)
         except PlaygroundError:
@@ -426,13 +427,14 @@ class SharedRunsMixin:
             self._say(exchange, "The run that went on elsewhere is no longer in the run store (deleted, or pruned): "
                                 "its answer cannot be shown here.")
             return True
-        self._adopt(exchange, state)
+        self._adopt(exchange, state)  # the exchange's view is the stored run's now: say again what was decided there
         if self.pending is not None:
-            self._say(exchange, f"The run that went on elsewhere now waits for approval of {self.pending.tool_name}.")
+            self._say(exchange, f"{decided_there} The run went on there and now waits for approval of "
+                                f"{self.pending.tool_name}.")
         elif state.status == "failed":
-            self._say(exchange, "The run that went on elsewhere failed there.")
+            self._say(exchange, f"{decided_there} The run went on there and failed after it.")
         else:
-            self._say(exchange, "The run that went on elsewhere has ended: its answer is shown above.")
+            self._say(exchange, f"{decided_there} The run that went on there has ended: its answer is shown above.")
         return True
 
     def _follow(self, p: PendingApproval, state: RunState | None) -> bool:
@@ -479,7 +481,7 @@ class SharedRunsMixin:
         if self.pending is not None:
             tail = f" The run now waits for approval of {self.pending.tool_name}."
         elif state.status == "running":
-            self._going_on = (state.run_id, exchange)
+            self._going_on = (state.run_id, exchange, head)
             tail = " The run is going on there; its answer shows here once it ends."
         elif state.status == "failed":
             tail = " The run failed there after it."
