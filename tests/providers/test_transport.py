@@ -391,3 +391,47 @@ def test_connection_errors_name_the_provider_and_whether_a_retry_may_help() -> N
         wrong.generate("x", max_retries=3)  # not retried: a retry cannot help
     assert info.value.retryable is False and "will not help" in str(info.value) and KEY not in str(info.value)
     assert info.value.attempts == 1
+
+
+# -- the shared clients' pools ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "local"), [
+    ("http://127.0.0.1:11434/v1/chat/completions", True),
+    ("http://localhost:8000/v1/chat/completions", True),
+    ("http://[::1]:8000/v1", True),
+    ("http://127.0.0.2/v1", True),
+    ("http://user:pw@127.0.0.1:5/v1", True),
+    ("http://app.localhost/v1", True),
+    ("https://api.openai.com/v1/responses", False),
+    ("https://127.0.0.1.example.com/v1", False),
+    ("http://10.0.0.7:8000/v1", False),
+])
+def test_a_server_on_this_machine_is_told_apart_from_the_rest(url: str, local: bool) -> None:
+    from playground.providers import transport
+
+    assert transport.is_local_url(url) is local
+    assert all("pw" not in head for head in transport._local_urls)  # userinfo is never kept
+
+
+def _keepalive(client: httpx2.Client | httpx2.AsyncClient) -> int:
+    return client._transport._pool._max_keepalive_connections  # type: ignore[attr-defined,union-attr]
+
+
+def test_the_shared_pool_keeps_20_idle_connections_to_a_local_server_and_100_to_a_provider() -> None:
+    """Reopening a local connection costs microseconds while the pool polls every idle connection it keeps on every
+    request (bursts of 100 calls to a local server: 0.99 ms per call keeping 20, 1.46 keeping 100); a provider's
+    connection is a TLS handshake away, so all 100 are kept."""
+    local, remote = Transport(), Transport()
+    a = local._sync_client("http://127.0.0.1:11434/v1/chat/completions")
+    b = remote._sync_client("https://api.openai.com/v1/responses")
+    assert a is not b and _keepalive(a) == 20 and _keepalive(b) == 100
+    assert Transport()._sync_client("http://localhost:1/v1") is a  # one shared client of each kind per process
+
+    async def both() -> tuple[httpx2.AsyncClient | None, httpx2.AsyncClient | None]:
+        return local._aclient("http://127.0.0.1:1/v1"), remote._aclient("https://api.example.com/v1")
+
+    import asyncio
+
+    x, y = asyncio.run(both())
+    assert x is not None and y is not None and _keepalive(x) == 20 and _keepalive(y) == 100
