@@ -80,7 +80,7 @@ from .runs import (
 )
 from .settings import CallOptions, ModelSettings, parse_model_settings, parse_tool_choice
 from .tools import Tool, ToolContext, evaluate_policy
-from .tracing import traced_loop
+from .tracing import may_trace, traced_loop
 
 RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "ratelimit-", "retry-after")
 
@@ -246,8 +246,11 @@ def new_run_id() -> str:
 
 def run_loop(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopGen:
     """Run (or resume) steps until the model stops, a stop condition holds, approval is needed, or max_steps;
-    inside an `invoke_agent` span when OpenTelemetry records spans (tracing.py)."""
-    return (yield from traced_loop(lambda: _run_steps(setup, state, resume=resume), setup, state, resume=resume))
+    inside an `invoke_agent` span when OpenTelemetry records spans (tracing.py). With no tracing anywhere the steps'
+    generator is returned as it is: every effect of the run would otherwise pass through two more generators."""
+    if not may_trace(setup.options):
+        return _run_steps(setup, state, resume=resume)
+    return traced_loop(lambda: _run_steps(setup, state, resume=resume), setup, state, resume=resume)
 
 
 def _run_steps(setup: RunSetup, state: RunState, *, resume: bool = False) -> LoopGen:

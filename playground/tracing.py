@@ -423,9 +423,17 @@ _cached: tuple[Any, Any] | None = None  # (provider, tracer or None)
 _env_configured = False
 
 
+try:  # os.environ's own dict, keyed as it stores them: a plain lookup instead of a KeyError raised per name
+    _ENV_DATA: Any = os.environ._data  # type: ignore[attr-defined]
+    _OTLP_KEYS: tuple[Any, ...] = tuple(os.environ.encodekey(e) for e in OTLP_ENVS)  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - another Python's os.environ
+    _ENV_DATA, _OTLP_KEYS = os.environ, OTLP_ENVS
+
+
 def _otel_in_use() -> bool:
-    """Whether anything could have set a tracer provider: OpenTelemetry imported, or an OTLP endpoint set."""
-    return "opentelemetry.trace" in sys.modules or any(e in os.environ for e in OTLP_ENVS)
+    """Whether anything could have set a tracer provider: OpenTelemetry imported, or an OTLP endpoint set (read at
+    every run: a variable set after import counts)."""
+    return "opentelemetry.trace" in sys.modules or not _ENV_DATA.keys().isdisjoint(_OTLP_KEYS)
 
 
 def get_tracer(provider: Any = None) -> Tracer | None:
@@ -959,12 +967,18 @@ def _run_attrs(setup: Any, state: Any, telemetry: Telemetry, topts: TracingOptio
     return attrs
 
 
+def may_trace(options: Any) -> bool:
+    """Whether a run with these options could record a span: tracing options or a parent span were given, or
+    OpenTelemetry is in use. False is the common case: the loop then runs without the span's generator around it."""
+    return (getattr(options, "tracing_options", None) is not None
+            or getattr(options, "tracing_context", None) is not None or _otel_in_use())
+
+
 def start_run(setup: Any, state: Any, *, resume: bool = False) -> RunTrace | None:
     """Start the `invoke_agent` span of a run (or of its resumption). None when tracing is off."""
     options = setup.options
     topts_raw = getattr(options, "tracing_options", None)
-    tracing_context = getattr(options, "tracing_context", None)
-    if topts_raw is None and tracing_context is None and not _otel_in_use():
+    if not may_trace(options):
         return None  # the common case with no OpenTelemetry anywhere: nothing imported, nothing made
     telemetry = parse_telemetry(getattr(options, "telemetry", None))
     if not telemetry.enabled:
