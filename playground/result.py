@@ -474,12 +474,7 @@ def usage_of(
     for v in counts.values():
         if v.__class__ is not int:
             return Usage(**counts)
-    usage = _new(Usage)
-    _set_dict(usage, counts)
-    _set_fields_set(usage, set(counts))
-    _set_extra(usage, None)
-    _set_private(usage, None)
-    return usage
+    return fast_construct(Usage, **counts)
 
 
 def no_usage() -> Usage:
