@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .errors import ConfigurationError
+from .gc_pause import paused_gc
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -502,20 +503,31 @@ def normalize_messages(messages: Any) -> list[Message]:
         return []
     if isinstance(messages, str | Message | dict):
         return _normalize_item(messages, 0)
+    if isinstance(messages, list | tuple) and len(messages) > BULK_MESSAGES:
+        with paused_gc():
+            return _normalize_many(messages)
     if isinstance(messages, Iterable):
-        out: list[Message] = []
-        append = out.append
-        for i, item in enumerate(messages):
-            if type(item) is dict and len(item) == 2:  # _normalize_item's shortcut, inline: most of a long history
-                role, content = item.get("role"), item.get("content")
-                if type(content) is str and role in _PLAIN_ROLES and content.strip():
-                    append(_plain_message(role, content))
-                    continue
-            out += _normalize_item(item, i)
-        return out
+        return _normalize_many(messages)
     raise ConfigurationError(
         f"messages: expected a str, a list of str, dicts or Message; got {type(messages).__name__}", field="messages"
     )
+
+
+BULK_MESSAGES = 100
+"""A history longer than this is normalised and mapped to the wire with the garbage collector paused (gc_pause.py)."""
+
+
+def _normalize_many(messages: Iterable[Any]) -> list[Message]:
+    out: list[Message] = []
+    append = out.append
+    for i, item in enumerate(messages):
+        if type(item) is dict and len(item) == 2:  # _normalize_item's shortcut, inline: most of a long history
+            role, content = item.get("role"), item.get("content")
+            if type(content) is str and role in _PLAIN_ROLES and content.strip():
+                append(_plain_message(role, content))
+                continue
+        out += _normalize_item(item, i)
+    return out
 
 
 def normalize_input(messages: Any) -> list[Message]:

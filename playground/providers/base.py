@@ -7,12 +7,11 @@ events while accumulating the same `ModelResponse`. Error bodies become `Provide
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from ..errors import ContextLengthError, ProviderError, error_class_for_status
 from ..events import ReasoningDeltaEvent, SourceEvent, StreamEvent, TextDeltaEvent, ToolCallDeltaEvent
@@ -43,13 +42,11 @@ class HttpRequestSpec:
     _body: bytes | None = field(default=None, repr=False, compare=False)
 
     def body_bytes(self) -> bytes:
-        """The JSON body as sent, serialised once (the driver masks and previews from the same bytes)."""
+        """The JSON body as sent, serialised once (the driver masks and previews from the same bytes), by
+        pydantic-core: the bytes of `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` (floats aside:
+        `1e-7`, not `1e-07`) at a fifth of its cost, which a long history pays on every call."""
         if self._body is None:
-            self._body = (
-                b""
-                if self.json is None
-                else json.dumps(self.json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            )
+            self._body = b"" if self.json is None else to_json(self.json)
         return self._body
 
 

@@ -62,22 +62,21 @@ MAX_RETRY_WAIT_SECONDS = 60.0
 
 
 def masked_request(spec: HttpRequestSpec, secrets: Iterable[str]) -> dict[str, Any]:
-    secrets = list(secrets)
+    secrets = tuple(secrets)
     body = spec.json
     if secrets and contains_secret(spec.body_bytes(), secrets):
         body = mask_value(body, secrets)
-    return {
-        "method": spec.method,
-        "url": mask_text(spec.url, secrets),
-        "headers": dict(_masked_request_headers(tuple(spec.headers.items()), tuple(secrets))),
-        "body": body,
-    }
+    url, headers = _masked_url_and_headers(spec.url, tuple(spec.headers.items()), secrets)
+    return {"method": spec.method, "url": url, "headers": dict(headers), "body": body}
 
 
 @functools.lru_cache(maxsize=256)
-def _masked_request_headers(items: tuple[tuple[str, str], ...], secrets: tuple[str, ...]) -> dict[str, str]:
-    """A provider sends the same headers on every call: mask them once (callers get a copy)."""
-    return mask_headers(dict(items), secrets)
+def _masked_url_and_headers(
+    url: str, items: tuple[tuple[str, str], ...], secrets: tuple[str, ...]
+) -> tuple[str, dict[str, str]]:
+    """A provider sends to the same URL with the same headers on every call: mask them once (callers copy the
+    headers)."""
+    return mask_text(url, secrets), mask_headers(dict(items), secrets)
 
 
 # ----------------------------------------------------------------------------------------------------------------
