@@ -15,7 +15,7 @@ from .messages import Message, normalize_input, normalize_messages, system_messa
 from .output import StructuredOutput, parse_structured_output
 from .providers.registry import resolve_provider
 from .providers.transport import Transport
-from .result import EmbeddingResult, GenerationResult, fast_construct
+from .result import EmbeddingResult, GenerationResult, fast_construct, fast_replace
 from .runs import RunState, RunStore, find_call, lease_seconds, record_decision, update_run
 from .settings import CallOptions, ModelSettings, parse_model_settings
 from .tools import Tool, check_guard_options, tools_by_name
@@ -580,7 +580,7 @@ class Agent:
             state = self._decide(run_id, tool_call_id, "declined", reason=reason)
         opts = self._resume_options(state, options)
         abort = opts.abort_signal or AbortSignal()
-        opts = opts.model_copy(update={"abort_signal": abort})
+        opts = fast_replace(opts, abort_signal=abort)
         return StreamRun(lambda: self._resume_gen(state, opts, stream=True), opts, abort)
 
     # -- embeddings ---------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .messages import Message
 from .processors import TripwireError
 from .providers.base import ModelCall
 from .providers.transport import masked_request
-from .result import GenerationResult
+from .result import GenerationResult, fast_replace
 from .runs import RunState
 from .settings import AbortSignal, CallOptions, ModelSettings
 
@@ -329,7 +329,7 @@ class Generation:
             if user.aborted:
                 abort.abort(user.reason)
             user.on_abort(lambda: abort.abort(user.reason))
-        options = self.options.model_copy(update={"abort_signal": abort})
+        options = fast_replace(self.options, abort_signal=abort)
         return StreamRun(lambda: self._gen(stream=True, options=options), options, abort,
                          make_gen_async=lambda: self._agen(stream=True, options=options))
 

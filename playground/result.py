@@ -453,6 +453,18 @@ def fast_construct(cls: type[_M], **values: Any) -> _M:
     return obj
 
 
+def fast_replace(obj: _M, **changes: Any) -> _M:
+    """`obj.model_copy(update=changes)` (a shallow copy, the changed fields counted as set) without the copy
+    module's generic machinery: for a copy made on the path of every stream (the call's options with its own abort
+    signal)."""
+    out = _new(obj.__class__)
+    _set_dict(out, {**obj.__dict__, **changes})
+    _set_fields_set(out, obj.__pydantic_fields_set__ | changes.keys())
+    _set_extra(out, None if obj.__pydantic_extra__ is None else dict(obj.__pydantic_extra__))
+    _set_private(out, None if obj.__pydantic_private__ is None else dict(obj.__pydantic_private__))
+    return out
+
+
 def usage_of(
     input_tokens: int = 0,
     output_tokens: int = 0,

@@ -163,3 +163,17 @@ def test_request_body_bytes_are_what_json_dumps_writes() -> None:
     assert json.loads(sent) == body and list(json.loads(sent)) == list(body)
     assert spec.body_bytes() is sent  # serialised once
     assert HttpRequestSpec("GET", "https://example.test/v1/models", {}).body_bytes() == b""
+
+
+def test_fast_replace_copies_as_model_copy_does() -> None:
+    from playground.result import fast_replace
+    from playground.settings import AbortSignal, CallOptions
+
+    options = CallOptions(max_steps=3, request_context={"user": "ada"})
+    abort = AbortSignal()
+    fast, slow = fast_replace(options, abort_signal=abort), options.model_copy(update={"abort_signal": abort})
+    assert fast == slow and fast.abort_signal is abort and options.abort_signal is None
+    assert fast.model_fields_set == slow.model_fields_set == {"max_steps", "request_context", "abort_signal"}
+    assert fast.__dict__ is not options.__dict__ and fast.model_fields_set is not options.model_fields_set
+    fast.max_steps = 9  # its own fields: the original is untouched
+    assert options.max_steps == 3

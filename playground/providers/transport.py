@@ -238,13 +238,34 @@ class _NDJSONDecoder:
         return [SSEEvent(i) for i in self.flush_items()]  # type: ignore[arg-type]
 
 
+FIRST_READ_SPLIT = 4096
+"""A first network read longer than this (a local server that writes a whole answer at once) is decoded in two parts:
+the events in its first 2 KB go out before the rest is split, so the first token does not wait for the last."""
+
+
+def _first_events(chunk: bytes) -> tuple[bytes, bytes]:
+    """(the complete events at the start of a long first read, the rest); (b"", chunk) for a short one."""
+    if len(chunk) <= FIRST_READ_SPLIT:
+        return b"", chunk
+    cut = chunk.rfind(b"\n\n", 0, FIRST_READ_SPLIT // 2)
+    if cut < 0:
+        return b"", chunk
+    return chunk[: cut + 2], chunk[cut + 2 :]
+
+
 def iter_stream_batches(response: httpx2.Response, fmt: StreamFormat) -> Iterator[list[str | SSEEvent]]:
     """The decoded events of a streaming response, one non-empty list per network read (see `SSEDecoder.feed_items`;
     SSE also when a server mislabels its content type)."""
     if fmt == "sse":
         sse = SSEDecoder()
         feed = sse.feed_items
+        first = True
         for chunk in response.iter_bytes():
+            if first:
+                first = False
+                head, chunk = _first_events(chunk)
+                if head and (items := feed(head)):
+                    yield items
             items = feed(chunk)
             if items:
                 yield items
@@ -264,7 +285,13 @@ async def aiter_stream_batches(response: httpx2.Response, fmt: StreamFormat) -> 
     if fmt == "sse":
         sse = SSEDecoder()
         feed = sse.feed_items
+        first = True
         async for chunk in response.aiter_bytes():
+            if first:
+                first = False
+                head, chunk = _first_events(chunk)
+                if head and (items := feed(head)):
+                    yield items
             items = feed(chunk)
             if items:
                 yield items

@@ -18,7 +18,7 @@ import pytest
 from playground.providers.base import ModelCall, SSEEvent
 from playground.providers.compatible import OpenAICompatibleProvider
 from playground.providers.openai_chat import OpenAIChatProvider
-from playground.providers.transport import SSEDecoder
+from playground.providers.transport import FIRST_READ_SPLIT, SSEDecoder, iter_stream_batches
 
 
 def _reference_sse(body: bytes) -> list[tuple[str, str | None, str | None]]:
@@ -71,6 +71,34 @@ MIXED = (
 @pytest.mark.parametrize("seed", range(6))
 def test_decoder_items_are_the_events_line_by_line(body: bytes, seed: int) -> None:
     assert _items(body, seed) == _reference_sse(body)
+
+
+class _Reads:
+    """A streaming response whose body arrives in the given network reads."""
+
+    def __init__(self, reads: list[bytes]) -> None:
+        self.reads = reads
+
+    def iter_bytes(self) -> Any:
+        return iter(self.reads)
+
+
+@pytest.mark.parametrize("body", [PLAIN, MIXED, PLAIN[:5000] + MIXED + PLAIN[5000:], MIXED * 200],
+                         ids=["plain", "mixed", "both", "crlf-heavy"])
+@pytest.mark.parametrize("first", [10, FIRST_READ_SPLIT, FIRST_READ_SPLIT + 1, 30000])
+def test_a_long_first_read_gives_its_first_events_first_and_every_event_once(body: bytes, first: int) -> None:
+    """A server that writes the whole answer at once: the events of the read's first 2 KB come out as a batch of
+    their own (the first token does not wait for the rest to be split), then the rest; the events are unchanged."""
+    reads = [body[:first], body[first:]]
+    batches = list(iter_stream_batches(_Reads(reads), "sse"))  # type: ignore[arg-type]
+    got = [(i, None, None) if isinstance(i, str) else (i.data, i.event, i.id) for b in batches for i in b]
+    assert got == _reference_sse(body)
+    whole = SSEDecoder().feed_items(reads[0])
+    if len(reads[0]) > FIRST_READ_SPLIT:
+        assert 0 < len(batches[0]) < len(whole)  # the first events went out on their own
+        assert batches[0] + batches[1] == whole
+    elif whole:
+        assert batches[0] == whole  # a short first read is decoded as it came
 
 
 def test_decoder_plain_events_come_out_as_their_data() -> None:
