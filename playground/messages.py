@@ -514,7 +514,7 @@ def normalize_messages(messages: Any) -> list[Message]:
 
 
 BULK_MESSAGES = 100
-"""A history longer than this is normalised and mapped to the wire with the garbage collector paused (gc_pause.py)."""
+"""A history longer than this is normalised with the cyclic garbage collector paused (gc_pause.py)."""
 
 
 def _normalize_many(messages: Iterable[Any]) -> list[Message]:

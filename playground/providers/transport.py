@@ -255,7 +255,7 @@ def _first_events(chunk: bytes) -> tuple[bytes, bytes]:
 
 def iter_stream_batches(response: httpx2.Response, fmt: StreamFormat) -> Iterator[list[str | SSEEvent]]:
     """The decoded events of a streaming response, one non-empty list per network read (see `SSEDecoder.feed_items`;
-    SSE also when a server mislabels its content type)."""
+    SSE also when a server mislabels its content type), two for a long first read (`_first_events`)."""
     if fmt == "sse":
         sse = SSEDecoder()
         feed = sse.feed_items
