@@ -5,7 +5,7 @@ PY := .venv/bin/python
 NPM := $(shell command -v npm 2>/dev/null)
 PRISM := tests/.cache/prism/node_modules/.bin/prism
 
-.PHONY: install run test test-fast lint bench bench-evals cli-demo clean screenshots prism mutation
+.PHONY: install run test test-fast lint bench bench-instructions bench-evals cli-demo clean screenshots prism mutation
 
 $(UV):
 	python3 -m venv .venv-uv && .venv-uv/bin/pip install -q uv
@@ -51,6 +51,9 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/overhead.py
+
+bench-instructions: install  ## call/tool loop/stream/history ratios in CPU instructions (valgrind): repeatable to the unit
+	$(PY) benchmarks/instructions.py
 
 bench-evals: install  ## evaluation throughput: cases/s at concurrency 1/4/16 (demo model, local fake server)
 	$(PY) benchmarks/evals.py

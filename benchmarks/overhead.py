@@ -3,11 +3,11 @@
     .venv/bin/python benchmarks/overhead.py
 
 Prints a table, then one JSON line (last) with every figure: the ratios (ours over raw httpx2 doing the same work,
-medians of interleaved rounds), import_ms (a fresh interpreter importing `playground`) and ui_start_s (`playground ui`
-started as a subprocess until its page answers 200). Targets (issue 18): call <= 1.15, tool loop <= 1.2, stream <= 1.0,
-time to first token <= 1.0, 10/100/500 concurrent calls <= 1.1 at the same pool limits (and with nothing configured
-against httpx2's defaults), a 1,000-message history adds <= 2x what raw httpx2 spends serialising it, <= 150 bytes
-kept per streamed chunk, tracing adds <= 10%, import <= 150 ms, UI start <= 2.5 s.
+medians of blocks of a few calls that take turns), import_ms (a fresh interpreter importing `playground`) and
+ui_start_s (`playground ui` started as a subprocess until its page answers 200). Targets (issue 18): call <= 1.15,
+tool loop <= 1.2, stream <= 1.0, time to first token <= 1.0, 10/100/500 concurrent calls <= 1.1 at the same pool
+limits (and with nothing configured against httpx2's defaults), a 1,000-message history adds <= 2x what raw httpx2
+spends serialising it, <= 150 bytes kept per streamed chunk, tracing adds <= 10%, import <= 150 ms, UI start <= 2.5 s.
 The machine may be shared: only the ratios within one run mean something; repeat runs. `*_cpu_ratio` rows compare this
 process's CPU time (the client's own work; the server is another process), steadier than the wall clock under load.
 `stream_calls_per_chunk` (and raw's) count Python calls per streamed chunk with cProfile: exact, whatever the load.
@@ -81,6 +81,29 @@ def median_times(fn: Callable[[], Any], n: int) -> tuple[float, float]:
 
 def median_time(fn: Callable[[], Any], n: int) -> float:
     return median_times(fn, n)[0]
+
+
+def interleaved(fns: list[Callable[[], Any]], per_block: int, blocks: int) -> list[tuple[float, float, float]]:
+    """(median wall clock, median CPU time, fastest block's wall clock) per call of each function, measured in
+    small blocks of `per_block` calls that take turns (the order rotates every block), so the machine's slow and fast
+    spells fall on every function alike: on a shared machine whole rounds measured one after the other gave call
+    ratios from 1.0 to 1.6 in two runs of the same code. The CPU time is this process's own (the server is another
+    process)."""
+    for fn in fns:
+        fn()
+    wall: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    order = list(range(len(fns)))
+    for b in range(blocks):
+        turn = order[b % len(fns) :] + order[: b % len(fns)]
+        for i in turn:
+            fn = fns[i]
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(per_block):
+                fn()
+            wall[i].append((time.perf_counter() - t0) / per_block)
+            cpu[i].append((time.process_time() - c0) / per_block)
+    return [(statistics.median(w), statistics.median(c), min(w)) for w, c in zip(wall, cpu, strict=True)]
 
 
 def main() -> None:
@@ -165,13 +188,8 @@ def run(base: str) -> dict[str, Any]:
         ("tool_loop", raw_tool_loop, our_tool_loop, CALLS // 2),
         ("stream", raw_stream, our_stream, 10),
     ):
-        # interleave raw/ours rounds so machine noise hits both alike
-        t_raw, t_ours = [], []
-        for _ in range(3):
-            t_raw.append(median_times(raw, n))
-            t_ours.append(median_times(ours, n))
-        r, o = statistics.median(t[0] for t in t_raw), statistics.median(t[0] for t in t_ours)
-        rc, oc = statistics.median(t[1] for t in t_raw), statistics.median(t[1] for t in t_ours)
+        # raw and ours take turns in blocks of a few calls, so machine noise hits both alike
+        (r, rc, _), (o, oc, _) = interleaved([raw, ours], max(1, n // 10), 21 * 10)
         out[f"{name}_raw_ms"] = round(r * 1000, 3)
         out[f"{name}_ours_ms"] = round(o * 1000, 3)
         out[f"{name}_ratio"] = round(o / r, 3)
@@ -291,14 +309,10 @@ def history(client: httpx2.Client, url: str, headers: dict[str, str], agent: Age
         return lambda: agent.generate(msgs).text
 
     assert raw(long)() == ours(long)()
-    t: dict[str, list[tuple[float, float]]] = {"raw_long": [], "raw_short": [], "ours_long": [], "ours_short": []}
-    for _ in range(3):
-        t["raw_long"].append(median_times(raw(long), 10))
-        t["raw_short"].append(median_times(raw(short), 10))
-        t["ours_long"].append(median_times(ours(long), 10))
-        t["ours_short"].append(median_times(ours(short), 10))
-    m = {k: statistics.median(x[0] for x in v) for k, v in t.items()}
-    c = {k: statistics.median(x[1] for x in v) for k, v in t.items()}
+    names = ("raw_long", "raw_short", "ours_long", "ours_short")
+    times = interleaved([raw(long), raw(short), ours(long), ours(short)], 3, 100)
+    m = {k: t[0] for k, t in zip(names, times, strict=True)}
+    c = {k: t[1] for k, t in zip(names, times, strict=True)}
     raw_added, ours_added = m["raw_long"] - m["raw_short"], m["ours_long"] - m["ours_short"]
     return {
         "history_1000_raw_ms": round(m["raw_long"] * 1000, 3),
@@ -430,9 +444,9 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
     (a temporary PLAYGROUND_HOME) by the background writer while the rounds run; tracing_added_cpu counts this
     process's CPU of all threads, the writer's included. Then, for information, a user's own OpenTelemetry SDK set
     globally (spans batched to an exporter that drops them: the SDK's cost, not a collector's): *_otel_sdk rows.
-    Raw, untraced and traced rounds are interleaved so machine noise hits all three alike; added = traced / untraced
-    - 1 in the same window (*_best: the fastest traced round over the fastest untraced one, noise only ever adds
-    time). tracing_added_calls: the Python calls tracing adds per call, the writer's included
+    Raw, untraced and traced calls take turns in small blocks so machine noise hits all three alike; added =
+    traced / untraced - 1 in the same window (*_best: the fastest traced block over the fastest untraced one, noise
+    only ever adds time). tracing_added_calls: the Python calls tracing adds per call, the writer's included
     (counted with cProfile: exact, whatever the load)."""
     import os
     import tempfile
@@ -447,20 +461,14 @@ def traced_call(raw: Callable[[], Any], ours: Callable[[], Any]) -> dict[str, An
         return agent.generate("hi", telemetry={"is_enabled": False}).text
 
     def rows(traced: Callable[[], Any], label: str) -> dict[str, Any]:
-        t_raw, t_plain, t_traced = [], [], []
-        for _ in range(5):
-            t_raw.append(median_times(raw, CALLS))
-            t_plain.append(median_times(untraced, CALLS))
-            t_traced.append(median_times(traced, CALLS))
-        r, p, o = (statistics.median(t[0] for t in ts) for ts in (t_raw, t_plain, t_traced))
-        pc, oc = (statistics.median(t[1] for t in ts) for ts in (t_plain, t_traced))
+        (r, _, _), (p, pc, p_best), (o, oc, o_best) = interleaved([raw, untraced, traced], 6, 5 * 7 * 10)
         return {
             f"call_traced{label}_ms": round(o * 1000, 3),
             f"call_traced{label}_ratio": round(o / r, 3),
             f"call_untraced_same_window{label}_ratio": round(p / r, 3),
             f"tracing_added{label}": round(o / p - 1, 3),
             f"tracing_added{label}_cpu": round(oc / pc - 1, 3),
-            f"tracing_added{label}_best": round(min(t[0] for t in t_traced) / min(t[0] for t in t_plain) - 1, 3),
+            f"tracing_added{label}_best": round(o_best / p_best - 1, 3),
         }
 
     def calls_per(fn: Callable[[], Any], n: int = 200) -> float:
