@@ -39,14 +39,17 @@ def workloads() -> dict[str, Any]:
         sys.path.insert(0, str(ROOT))
     import httpx2
 
-    from playground import Agent, tool
+    from playground import Agent
 
-    spec = importlib.util.spec_from_file_location("fake_openai_server", ROOT / "benchmarks" / "fake_openai_server.py")
-    assert spec is not None and spec.loader is not None
-    server = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(server)
-    text_bytes, tool_bytes = server.TEXT_BYTES, server.TOOL_BYTES
-    stream_bytes = server.stream_body(200)
+    def load(name: str) -> Any:
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    server, overhead = load("fake_openai_server"), load("overhead")  # the bodies served, the raw twins and the tool
+    text_bytes, tool_bytes, stream_bytes = server.TEXT_BYTES, server.TOOL_BYTES, server.stream_body(200)
 
     def answer(request: httpx2.Request) -> httpx2.Response:
         """The fake server's answer, read off the body's bytes: parsing it would count the server's work in the
@@ -61,57 +64,22 @@ def workloads() -> dict[str, Any]:
     client = httpx2.Client(transport=httpx2.MockTransport(answer))
     url = f"{BASE}/chat/completions"
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-
-    @tool
-    def get_weather(city: str) -> dict[str, Any]:
-        """Weather for a city."""
-        return {"city": city, "temp_c": 20}
-
-    tool_spec = [{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
     agent = Agent(model="openai-chat:bench", api_key=KEY, base_url=BASE, http_client=client)
-    tool_agent = Agent(model="openai-chat:bench", api_key=KEY, base_url=BASE, http_client=client, tools=[get_weather])
-    turns: list[dict[str, Any]] = []
-    for i in range(500):
-        turns.append({"role": "user", "content": f"Question {i}: what is the weather in city number {i}?"})
-        turns.append({"role": "assistant", "content": f"Answer {i}: sunny, {i % 30} degrees, light wind from the west"})
-    long = [*turns[:999], {"role": "user", "content": "hi"}]
-    short = [{"role": "user", "content": "hi"}]
-
-    def raw_post(messages: list[dict[str, Any]]) -> str:
-        r = client.post(url, headers=headers, content=json.dumps({"model": "bench", "messages": messages}))
-        return json.loads(r.content)["choices"][0]["message"]["content"]
-
-    def raw_tool_loop() -> str:
-        body: dict[str, Any] = {"model": "bench", "messages": list(short), "tools": tool_spec}
-        msg = json.loads(client.post(url, headers=headers, content=json.dumps(body)).content)["choices"][0]["message"]
-        call = msg["tool_calls"][0]
-        out = get_weather.fn(**json.loads(call["function"]["arguments"]))  # type: ignore[misc]
-        body["messages"] += [msg, {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(out)}]
-        second = json.loads(client.post(url, headers=headers, content=json.dumps(body)).content)
-        return second["choices"][0]["message"]["content"]
-
-    def raw_stream() -> int:
-        n = 0
-        body = json.dumps({"model": "bench", "messages": short, "stream": True})
-        with client.stream("POST", url, headers=headers, content=body) as r:
-            for line in r.iter_lines():
-                if line.startswith("data: ") and line != "data: [DONE]":
-                    for c in json.loads(line[6:])["choices"]:
-                        n += len(c["delta"].get("content") or "")
-        return n
+    tool_agent = Agent(model="openai-chat:bench", api_key=KEY, base_url=BASE, http_client=client,
+                       tools=[overhead.get_weather])
+    long, short = overhead.long_history(), [{"role": "user", "content": "hi"}]
+    raw_post, raw_tool_loop, raw_stream = overhead.raw_post, overhead.raw_tool_loop, overhead.raw_stream
 
     return {
-        "raw_call": lambda: raw_post(short),
+        "raw_call": lambda: raw_post(client, url, headers, short),
         "call": lambda: agent.generate("hi").text,
-        "raw_tool_loop": raw_tool_loop,
+        "raw_tool_loop": lambda: raw_tool_loop(client, url, headers, short),
         "tool_loop": lambda: tool_agent.generate("hi").text,
-        "raw_stream": raw_stream,
+        "raw_stream": lambda: raw_stream(client, url, headers, short),
         "stream": lambda: sum(len(t) for t in agent.stream("hi").text_stream()),
-        "raw_history": lambda: raw_post(long),
+        "raw_history": lambda: raw_post(client, url, headers, long),
         "history": lambda: agent.generate(long).text,
-        "raw_short": lambda: raw_post(short),
+        "raw_short": lambda: raw_post(client, url, headers, short),
         "short": lambda: agent.generate(short).text,
     }
 

@@ -65,6 +65,37 @@ TOOL_SPEC = [
 ]
 
 
+def raw_post(client: httpx2.Client, url: str, headers: dict[str, str], messages: list[dict[str, Any]]) -> str:
+    """Raw httpx2 asking for one answer: what a careful hand-written client does (also used by instructions.py)."""
+    r = client.post(url, headers=headers, content=json.dumps({"model": "bench", "messages": messages}))
+    return json.loads(r.content)["choices"][0]["message"]["content"]
+
+
+def raw_tool_loop(client: httpx2.Client, url: str, headers: dict[str, str], messages: list[dict[str, Any]]) -> str:
+    """Raw httpx2 through one tool call: ask, run the tool, send its result back, read the answer."""
+    body: dict[str, Any] = {"model": "bench", "messages": list(messages), "tools": TOOL_SPEC}
+    first = json.loads(client.post(url, headers=headers, content=json.dumps(body)).content)
+    msg = first["choices"][0]["message"]
+    call = msg["tool_calls"][0]
+    out = get_weather.fn(**json.loads(call["function"]["arguments"]))  # type: ignore[misc]
+    body["messages"] += [msg, {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(out)}]
+    second = json.loads(client.post(url, headers=headers, content=json.dumps(body)).content)
+    return second["choices"][0]["message"]["content"]
+
+
+def raw_stream(client: httpx2.Client, url: str, headers: dict[str, str], messages: list[dict[str, Any]]) -> int:
+    """Raw httpx2 reading a streamed answer's SSE lines; returns the length of the text."""
+    n = 0
+    body = json.dumps({"model": "bench", "messages": messages, "stream": True})
+    with client.stream("POST", url, headers=headers, content=body) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                chunk = json.loads(line[6:])
+                for c in chunk["choices"]:
+                    n += len(c["delta"].get("content") or "")
+    return n
+
+
 def median_times(fn: Callable[[], Any], n: int) -> tuple[float, float]:
     """Median over REPEATS rounds of the mean time of n calls: (wall clock, this process's CPU time). The CPU time is
     the client's own work (the server runs in another process), far steadier than the wall clock on a busy machine."""
@@ -136,21 +167,13 @@ def run(base: str) -> dict[str, Any]:
     messages = [{"role": "user", "content": "hi"}]
 
     def raw_call() -> str:
-        r = client.post(url, headers=headers, content=json.dumps({"model": "bench", "messages": messages}))
-        return json.loads(r.content)["choices"][0]["message"]["content"]
+        return raw_post(client, url, headers, messages)
 
     def our_call() -> str:
         return agent.generate("hi").text
 
-    def raw_tool_loop() -> str:
-        body: dict[str, Any] = {"model": "bench", "messages": list(messages), "tools": TOOL_SPEC}
-        first = json.loads(client.post(url, headers=headers, content=json.dumps(body)).content)
-        msg = first["choices"][0]["message"]
-        call = msg["tool_calls"][0]
-        out = get_weather.fn(**json.loads(call["function"]["arguments"]))  # type: ignore[misc]
-        body["messages"] += [msg, {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(out)}]
-        second = json.loads(client.post(url, headers=headers, content=json.dumps(body)).content)
-        return second["choices"][0]["message"]["content"]
+    def raw_tools() -> str:
+        return raw_tool_loop(client, url, headers, messages)
 
     def our_tool_loop() -> str:
         return tool_agent.generate("hi").text
@@ -160,16 +183,8 @@ def run(base: str) -> dict[str, Any]:
         model="openai-chat:bench", api_key=KEY, base_url=base, http_client=client, headers={"x-chunks": "200"}
     )
 
-    def raw_stream() -> int:
-        n = 0
-        body = json.dumps({"model": "bench", "messages": messages, "stream": True})
-        with client.stream("POST", url, headers=stream_headers, content=body) as r:
-            for line in r.iter_lines():
-                if line.startswith("data: ") and line != "data: [DONE]":
-                    chunk = json.loads(line[6:])
-                    for c in chunk["choices"]:
-                        n += len(c["delta"].get("content") or "")
-        return n
+    def raw_streamed() -> int:
+        return raw_stream(client, url, stream_headers, messages)
 
     def our_stream() -> int:
         run_ = stream_agent.stream("hi")
@@ -177,16 +192,16 @@ def run(base: str) -> dict[str, Any]:
         return n
 
     assert raw_call() == our_call()
-    assert raw_tool_loop() == our_tool_loop()
-    assert raw_stream() == our_stream()
+    assert raw_tools() == our_tool_loop()
+    assert raw_streamed() == our_stream()
     if "--tracing-only" in sys.argv:  # only the tracing rows (issue 12)
         return traced_call(raw_call, our_call)
 
     out: dict[str, Any] = {}
     for name, raw, ours, n in (
         ("call", raw_call, our_call, CALLS),
-        ("tool_loop", raw_tool_loop, our_tool_loop, CALLS // 2),
-        ("stream", raw_stream, our_stream, 10),
+        ("tool_loop", raw_tools, our_tool_loop, CALLS // 2),
+        ("stream", raw_streamed, our_stream, 10),
     ):
         # raw and ours take turns in blocks of a few calls, so machine noise hits both alike
         (r, rc, _), (o, oc, _) = interleaved([raw, ours], max(1, n // 10), 21 * 10)
@@ -287,23 +302,23 @@ def first_token(
     return {"ttft_raw_ms": round(r * 1000, 3), "ttft_ours_ms": round(o * 1000, 3), "ttft_ratio": round(o / r, 3)}
 
 
-def history(client: httpx2.Client, url: str, headers: dict[str, str], agent: Agent) -> dict[str, Any]:
-    """A call with a 1,000-message history given as dicts (user/assistant turns), against raw httpx2 posting the
-    same messages. history_added_ratio = (ours with history - ours with one message) / (raw with history - raw with
-    one message): what the history adds to us over what it adds to raw httpx2 (serialising and sending it)."""
+def long_history() -> list[dict[str, Any]]:
+    """1,000 messages as dicts: 999 user/assistant turns, then the user's question."""
     turns: list[dict[str, Any]] = []
     for i in range(500):
         turns.append({"role": "user", "content": f"Question {i}: what is the weather in city number {i}?"})
         turns.append({"role": "assistant", "content": f"Answer {i}: sunny, {i % 30} degrees, light wind from the west"})
-    long = [*turns[:999], {"role": "user", "content": "hi"}]
-    short = [{"role": "user", "content": "hi"}]
+    return [*turns[:999], {"role": "user", "content": "hi"}]
+
+
+def history(client: httpx2.Client, url: str, headers: dict[str, str], agent: Agent) -> dict[str, Any]:
+    """A call with a 1,000-message history given as dicts (user/assistant turns), against raw httpx2 posting the
+    same messages. history_added_ratio = (ours with history - ours with one message) / (raw with history - raw with
+    one message): what the history adds to us over what it adds to raw httpx2 (serialising and sending it)."""
+    long, short = long_history(), [{"role": "user", "content": "hi"}]
 
     def raw(msgs: list[dict[str, Any]]) -> Callable[[], str]:
-        def call() -> str:
-            r = client.post(url, headers=headers, content=json.dumps({"model": "bench", "messages": msgs}))
-            return json.loads(r.content)["choices"][0]["message"]["content"]
-
-        return call
+        return lambda: raw_post(client, url, headers, msgs)
 
     def ours(msgs: list[dict[str, Any]]) -> Callable[[], str]:
         return lambda: agent.generate(msgs).text
