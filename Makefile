@@ -40,7 +40,7 @@ $(PRISM):
 		echo "make prism: could not install Stoplight Prism; tests/providers/test_prism.py will skip" >&2; }
 
 test: install $(if $(NPM),prism)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-fast: install
 	$(PY) -m pytest -q -m "not browser"
